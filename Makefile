@@ -1,0 +1,40 @@
+# The README's two commands: `make run` (the demo on bundled data, then the dashboard) and `make test`.
+# Both create .venv and install the project on first use (and again when pyproject.toml changes).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run demo test lint bench gold clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sarcoma-evidence demo
+
+demo: run
+
+# pytest exits 5 when it collects no test: that is a failure here, never a pass.
+test: $(STAMP)
+	@$(BIN)/python -m pytest; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+lint: $(STAMP)
+	$(BIN)/ruff check evidence extraction meta dashboards tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_pooling.py
+	$(BIN)/python bench/bench_extraction.py
+
+gold: $(STAMP)
+	$(BIN)/sarcoma-evidence extract ../shared/gold/dev/*.txt --out /tmp/pred_dev.jsonl
+	$(BIN)/python ../shared/gold/score.py ../shared/gold/dev /tmp/pred_dev.jsonl
+	$(BIN)/sarcoma-evidence extract ../shared/gold/synthetic/*.txt --out /tmp/pred_syn.jsonl
+	$(BIN)/python ../shared/gold/score.py ../shared/gold/synthetic /tmp/pred_syn.jsonl
+
+clean:
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache

@@ -1,0 +1,368 @@
+"""The evidence store: SQLAlchemy over SQLite (a file, the default) or PostgreSQL (by URL).
+
+Every write is one transaction: an import that fails half-way leaves the store as it was. The schema
+is created and upgraded by Alembic migrations (``evidence/migrations``) when a store is opened.
+
+>>> s = Store("sqlite://")
+>>> s.count()
+0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from evidence.errors import ConflictError, NotFoundError
+from evidence.schema import CURATABLE_FIELDS, FIELDS, EvidenceRecord, validate_record
+from evidence.tables import audit_log, records, sources
+
+DEFAULT_URL = "sqlite:///evidence.db"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The store URL: the argument, else ``$SARCOMA_EVIDENCE_DB``, else ``sqlite:///evidence.db``.
+
+    A bare file path is taken as a SQLite file.
+    """
+    url = url or os.environ.get("SARCOMA_EVIDENCE_DB") or DEFAULT_URL
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    return url
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("evidence") / "migrations"))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic (a no-op when it is already there)."""
+    with engine.begin() as conn:
+        script = ScriptDirectory.from_config(_alembic_config(conn))
+        current = MigrationContext.configure(conn).get_current_revision()
+        if revision == "head" and current == script.get_current_head():
+            return
+        command.upgrade(_alembic_config(conn), revision)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the store is at (None for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _jsonable(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, datetime) else v
+
+
+def _text(v: Any) -> str | None:
+    """A value as stored in the audit log (JSON text; None stays NULL)."""
+    return None if v is None else json.dumps(_jsonable(v), ensure_ascii=False)
+
+
+class Store:
+    """A connection to one evidence store.
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL (``sqlite:///demo.db``, ``postgresql+psycopg://user@host/db``); see
+        :func:`resolve_url` for the default.
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True):
+        self.url = resolve_url(url)
+        kwargs: dict[str, Any] = {"future": True}
+        if self.url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30}
+        self.engine = create_engine(self.url, **kwargs)
+        if self.url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if migrate:
+            upgrade(self.engine)
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- sources ----------------------------------------------------------------------------------
+    def add_sources(self, docs: Iterable[dict[str, Any]], *, conn: Connection | None = None) -> int:
+        """Insert or refresh documents (dicts with source_id, text, title, year, source_file, meta)."""
+        rows = [{"source_id": d["source_id"], "source_file": d.get("source_file"),
+                 "title": d.get("title"), "year": d.get("year"), "text": d.get("text") or "",
+                 "sha256": hashlib.sha256((d.get("text") or "").encode("utf-8")).hexdigest(),
+                 "meta": d.get("meta") or {}, "ingested_at": now()} for d in docs]
+        if not rows:
+            return 0
+        with self._tx(conn) as c:
+            ids = [r["source_id"] for r in rows]
+            have = set(c.scalars(select(sources.c.source_id).where(sources.c.source_id.in_(ids))))
+            new = [r for r in rows if r["source_id"] not in have]
+            for r in rows:
+                if r["source_id"] in have:
+                    c.execute(update(sources).where(sources.c.source_id == r["source_id"]).values(**r))
+            if new:
+                c.execute(insert(sources), new)
+        return len(rows)
+
+    def source(self, source_id: str) -> dict[str, Any]:
+        """One document (text included); :class:`NotFoundError` when absent."""
+        with self.engine.connect() as c:
+            row = c.execute(select(sources).where(sources.c.source_id == source_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no source {source_id!r} in {self!r}")
+        return dict(row)
+
+    def sources_frame(self) -> pd.DataFrame:
+        """All documents without their text."""
+        cols = [c for c in sources.c if c.name != "text"]
+        with self.engine.connect() as c:
+            return pd.DataFrame(c.execute(select(*cols)).mappings().all(), columns=[c.name for c in cols])
+
+    # -- records ----------------------------------------------------------------------------------
+    def add_records(self, recs: Iterable[EvidenceRecord | dict[str, Any]], *, reviewer: str = "extractor",
+                    batch: str | None = None, conn: Connection | None = None) -> dict[str, int]:
+        """Store records in one transaction and audit each insert.
+
+        A record already present is refreshed only while it is still ``extracted`` and nobody has
+        curated it; a curated record (accepted, edited, rejected) is never overwritten by a re-run
+        of the extractor. Curated imports go through :meth:`import_records` instead.
+
+        Returns counts ``{"inserted": …, "refreshed": …, "kept_curated": …}``.
+        """
+        batch = batch or uuid.uuid4().hex[:12]
+        counts = {"inserted": 0, "refreshed": 0, "kept_curated": 0}
+        validated = [r if isinstance(r, EvidenceRecord) else validate_record(r) for r in recs]
+        with self._tx(conn) as c:
+            existing = self._existing(c, [r.record_id for r in validated])
+            for rec in validated:
+                row = _row(rec)
+                old = existing.get(rec.record_id)
+                if old is None:
+                    row.update(version=1, original=_original(rec), batch=batch)
+                    c.execute(insert(records).values(**row))
+                    self._audit(c, reviewer, rec.record_id, "insert", batch=batch)
+                    counts["inserted"] += 1
+                elif old["status"] == "extracted" and old["version"] == 1:
+                    row.update(version=1, original=_original(rec), batch=batch)
+                    c.execute(update(records).where(records.c.record_id == rec.record_id).values(**row))
+                    counts["refreshed"] += 1
+                else:
+                    counts["kept_curated"] += 1
+        return counts
+
+    def import_records(self, recs: Sequence[EvidenceRecord], *, reviewer: str,
+                       batch: str | None = None) -> dict[str, int]:
+        """Import curated records (from a file) all-or-nothing; every changed field is audited.
+
+        A record new to the store is inserted as given (its status, reviewer, note kept); a record
+        already present takes the imported values, its version is bumped, and each changed field is
+        written to the audit log with the importing reviewer and the record's note as reason.
+        """
+        batch = batch or uuid.uuid4().hex[:12]
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        with self.engine.begin() as c:
+            existing = self._existing(c, [r.record_id for r in recs])
+            for rec in recs:
+                row = _row(rec)
+                old = existing.get(rec.record_id)
+                if old is None:
+                    row.update(version=1, original=_original(rec), batch=batch)
+                    c.execute(insert(records).values(**row))
+                    self._audit(c, reviewer, rec.record_id, "import", batch=batch, reason=rec.note)
+                    counts["inserted"] += 1
+                    continue
+                changed = {k: v for k, v in row.items()
+                           if k != "updated_at" and _jsonable(old.get(k)) != _jsonable(v)}
+                if not changed:
+                    counts["unchanged"] += 1
+                    continue
+                changed["version"] = old["version"] + 1
+                c.execute(update(records).where(records.c.record_id == rec.record_id).values(**changed))
+                for k, v in changed.items():
+                    if k != "version":
+                        self._audit(c, reviewer, rec.record_id, "import", k, old.get(k), v,
+                                    reason=rec.note, batch=batch)
+                counts["updated"] += 1
+        return counts
+
+    def _existing(self, c: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            for row in c.execute(select(records).where(records.c.record_id.in_(chunk))).mappings():
+                out[row["record_id"]] = dict(row)
+        return out
+
+    def count(self, **where: Any) -> int:
+        """Number of records, optionally filtered by equality on columns."""
+        q = select(func.count()).select_from(records)
+        for k, v in where.items():
+            q = q.where(records.c[k] == v)
+        with self.engine.connect() as c:
+            return int(c.scalar(q) or 0)
+
+    def get(self, record_id: str) -> tuple[EvidenceRecord, int]:
+        """A record and its version (for optimistic locking)."""
+        with self.engine.connect() as c:
+            row = c.execute(select(records).where(records.c.record_id == record_id)).mappings().first()
+        if row is None:
+            raise NotFoundError(f"no record {record_id!r}")
+        return _record(row), int(row["version"])
+
+    def original(self, record_id: str) -> dict[str, Any]:
+        """The values as first extracted/imported (kept beside any edit)."""
+        with self.engine.connect() as c:
+            v = c.scalar(select(records.c.original).where(records.c.record_id == record_id))
+        if v is None:
+            raise NotFoundError(f"no record {record_id!r}")
+        return dict(v)
+
+    def records(self, *, status: str | Sequence[str] | None = None, source_id: str | None = None,
+                endpoint: str | None = None) -> list[EvidenceRecord]:
+        """Records as validated models, ordered by source and position."""
+        return [_record(r) for r in self._select(status, source_id, endpoint)]
+
+    def records_frame(self, *, status: str | Sequence[str] | None = None, source_id: str | None = None,
+                      endpoint: str | None = None, with_version: bool = False) -> pd.DataFrame:
+        """Records as a DataFrame with the schema's columns (lists stay lists)."""
+        rows = self._select(status, source_id, endpoint)
+        cols = list(FIELDS) + (["version"] if with_version else [])
+        return pd.DataFrame([{k: r[k] for k in cols} for r in rows], columns=cols)
+
+    def _select(self, status: Any, source_id: str | None, endpoint: str | None) -> list[dict[str, Any]]:
+        q = select(records)
+        if status is not None:
+            q = q.where(records.c.status.in_([status] if isinstance(status, str) else list(status)))
+        if source_id is not None:
+            q = q.where(records.c.source_id == source_id)
+        if endpoint is not None:
+            q = q.where(records.c.endpoint == endpoint)
+        q = q.order_by(records.c.source_id, records.c.char_start, records.c.value_start, records.c.record_id)
+        with self.engine.connect() as c:
+            return [dict(r) for r in c.execute(q).mappings()]
+
+    # -- curation primitives ----------------------------------------------------------------------
+    def update_record(self, record_id: str, changes: dict[str, Any], *, reviewer: str, version: int,
+                      reason: str | None = None, status: str | None = None,
+                      action: str = "edit") -> EvidenceRecord:
+        """Change fields of one record under optimistic locking, auditing each change.
+
+        ``version`` is the version the reviewer read; if someone saved the record since, a
+        :class:`ConflictError` says who changed what, and nothing is written.
+        """
+        bad = sorted(set(changes) - set(CURATABLE_FIELDS))
+        if bad:
+            raise ValueError(f"field {bad[0]!r} cannot be curated; curatable: {', '.join(CURATABLE_FIELDS)}")
+        with self.engine.begin() as c:
+            row = c.execute(select(records).where(records.c.record_id == record_id)).mappings().first()
+            if row is None:
+                raise NotFoundError(f"no record {record_id!r}")
+            current = _record(row)
+            ts = now()
+            new_status = status or ("edited" if changes else current.status)
+            merged = {**current.to_dict(), **changes, "status": new_status, "reviewer": reviewer,
+                      "note": reason if reason is not None else current.note, "updated_at": ts,
+                      "flags": current.flags}
+            rec = validate_record(merged)
+            values = {k: v for k, v in _row(rec).items() if _jsonable(row[k]) != _jsonable(v)}
+            values["version"] = version + 1
+            res = c.execute(update(records).where(records.c.record_id == record_id)
+                            .where(records.c.version == version).values(**values))
+            if res.rowcount != 1:
+                theirs = self._last_change(c, record_id)
+                raise ConflictError(
+                    f"record {record_id} was changed by {theirs.get('reviewer', 'someone')} at "
+                    f"{theirs.get('at', '?')} (version {row['version']}, you read {version}): "
+                    f"{theirs.get('summary', '')}; reload it and apply your change again",
+                    record_id=record_id, theirs=theirs)
+            for k in changes:
+                if _jsonable(row[k]) != _jsonable(getattr(rec, k)):
+                    self._audit(c, reviewer, record_id, action, k, row[k], getattr(rec, k), reason=reason,
+                                at=ts)
+            if row["status"] != new_status or not changes:
+                self._audit(c, reviewer, record_id, action, "status", row["status"], new_status, reason=reason,
+                            at=ts)
+        return rec
+
+    def _last_change(self, c: Connection, record_id: str) -> dict[str, Any]:
+        rows = c.execute(select(audit_log).where(audit_log.c.record_id == record_id)
+                         .order_by(audit_log.c.id.desc()).limit(20)).mappings().all()
+        if not rows:
+            return {}
+        last = rows[0]
+        same = [r for r in rows if r["at"] == last["at"] and r["reviewer"] == last["reviewer"]]
+        summary = ", ".join(f"{r['field']}: {r['old']} → {r['new']}" for r in same if r["field"])
+        return {"reviewer": last["reviewer"], "at": last["at"], "summary": summary,
+                "changes": [dict(r) for r in same]}
+
+    def audit(self, record_id: str | None = None) -> pd.DataFrame:
+        """The audit log (all of it, or one record's history), oldest first."""
+        q = select(audit_log).order_by(audit_log.c.id)
+        if record_id is not None:
+            q = q.where(audit_log.c.record_id == record_id)
+        with self.engine.connect() as c:
+            return pd.DataFrame(c.execute(q).mappings().all(), columns=[c.name for c in audit_log.c])
+
+    def _audit(self, c: Connection, reviewer: str, record_id: str, action: str, field: str | None = None,
+               old: Any = None, new: Any = None, *, reason: str | None = None,
+               batch: str | None = None, at: datetime | None = None) -> None:
+        c.execute(insert(audit_log).values(at=at or now(), reviewer=reviewer, record_id=record_id, action=action,
+                                           field=field, old=_text(old), new=_text(new), reason=reason,
+                                           batch=batch))
+
+    def _tx(self, conn: Connection | None):
+        """A transaction of our own, or the caller's (who then commits)."""
+        if conn is not None:
+            from contextlib import nullcontext
+            return nullcontext(conn)
+        return self.engine.begin()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.close()
+
+
+def _row(rec: EvidenceRecord) -> dict[str, Any]:
+    d = rec.to_dict()
+    d["histotypes"] = list(d["histotypes"])
+    d["flags"] = list(d["flags"])
+    return d
+
+
+def _original(rec: EvidenceRecord) -> dict[str, Any]:
+    return {k: _jsonable(v) for k, v in rec.to_dict().items() if k in CURATABLE_FIELDS or k == "status"}
+
+
+def _record(row: Any) -> EvidenceRecord:
+    d = {k: row[k] for k in FIELDS}
+    if d["updated_at"] is not None and d["updated_at"].tzinfo is None:
+        d["updated_at"] = d["updated_at"].replace(tzinfo=UTC)  # SQLite drops the zone; we store UTC
+    return EvidenceRecord.model_validate(d)

@@ -1,0 +1,99 @@
+"""SQLAlchemy table definitions of the store (the Alembic migrations create exactly these).
+
+``records`` holds every field of the evidence record (lists as JSON) plus what curation needs:
+``version`` for optimistic locking, ``original`` (the values as first extracted, kept beside edits),
+``batch`` (the import that brought the record). ``audit_log`` is append-only: one row per change of
+one field (or one status change), never updated or deleted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+                        JSON,
+                        Boolean,
+                        Column,
+                        DateTime,
+                        Float,
+                        ForeignKey,
+                        Index,
+                        Integer,
+                        MetaData,
+                        String,
+                        Table,
+                        Text,
+)
+
+metadata = MetaData()
+
+sources = Table(
+    "sources", metadata,
+    Column("source_id", String(200), primary_key=True),
+    Column("source_file", Text),
+    Column("title", Text),
+    Column("year", Integer),
+    Column("text", Text, nullable=False),
+    Column("sha256", String(64)),
+    Column("meta", JSON),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+)
+
+records = Table(
+    "records", metadata,
+    Column("record_id", String(64), primary_key=True),
+    Column("source_id", String(200), nullable=False, index=True),
+    Column("source_file", Text),
+    Column("source_title", Text),
+    Column("year", Integer),
+    Column("trial", Text),
+    Column("phase", String(8)),
+    Column("randomized", Boolean),
+    Column("setting", String(20)),
+    Column("line", String(20)),
+    Column("histotypes", JSON, nullable=False),
+    Column("intervention", Text),
+    Column("comparator", Text),
+    Column("arm", String(20), nullable=False),
+    Column("endpoint", String(8), nullable=False),
+    Column("measure", String(8), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("unit", String(20), nullable=False),
+    Column("ci_low", Float),
+    Column("ci_high", Float),
+    Column("ci_level", Float, nullable=False),
+    Column("p_value", Float),
+    Column("p_relation", String(2)),
+    Column("n", Integer),
+    Column("timepoint_months", Float),
+    Column("evidence_text", Text),
+    Column("char_start", Integer),
+    Column("char_end", Integer),
+    Column("value_start", Integer),
+    Column("value_end", Integer),
+    Column("page", Integer),
+    Column("flags", JSON, nullable=False),
+    Column("extractor", Text),
+    Column("confidence", Float),
+    Column("status", String(10), nullable=False, index=True),
+    Column("reviewer", Text),
+    Column("note", Text),
+    Column("updated_at", DateTime(timezone=True)),
+    # curation bookkeeping
+    Column("version", Integer, nullable=False),
+    Column("original", JSON),
+    Column("batch", String(64)),
+    Index("ix_records_cell", "endpoint", "measure"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("record_id", String(64), ForeignKey("records.record_id"), index=True),
+    Column("action", String(20), nullable=False),
+    Column("field", String(40)),
+    Column("old", Text),
+    Column("new", Text),
+    Column("reason", Text),
+    Column("batch", String(64)),
+)

@@ -1,0 +1,1 @@
+"""Extraction: source documents (ingest/) to evidence records (the spaCy pipeline)."""

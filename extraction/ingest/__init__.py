@@ -1,0 +1,109 @@
+"""Ingest: one reader per source format, each turning an input file into :class:`Document` objects.
+
+:func:`read_documents` picks the reader by content first, then by extension:
+
+======================  ==========================================  ===================================
+format                  recognised by                               reader
+======================  ==========================================  ===================================
+PDF                     ``%PDF-`` in the first 1 KB, or ``.pdf``    :func:`~.pdf.read_pdf`
+PubMed XML (efetch,     gzip magic, ``<PubmedArticleSet``/          :func:`~.pubmed.iter_articles`
+annual baseline)        ``<PubmedArticle`` in the head, ``.xml``,   (streamed, one Document per article)
+                        ``.xml.gz``
+ClinicalTrials.gov v2   ``.json``, or a head starting with ``{``    :func:`~.ctgov.read_ctgov`
+study JSON              that mentions ``protocolSection`` or        (records in ``meta["records"]``)
+                        ``studies``
+plain text              everything else                             :func:`~.text.read_text`
+======================  ==========================================  ===================================
+
+Every reader raises :class:`IngestError` (one line, naming the file) for input it cannot use, and
+nothing else; a streamed PubMed file yields the articles before a break and then raises.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from extraction.ingest.ctgov import read_ctgov, records_from_study
+from extraction.ingest.document import Document, IngestError, page_of
+from extraction.ingest.pdf import read_pdf
+from extraction.ingest.pubmed import iter_articles
+from extraction.ingest.text import read_text
+
+__all__ = ["SUPPORTED", "Document", "IngestError", "iter_articles", "page_of", "read_documents",
+           "records_from_study", "sniff_format"]
+
+#: Supported formats: name → how it is recognised (for ``--help`` texts and error messages).
+SUPPORTED: dict[str, str] = {
+    "pdf": "PDF with a text layer (%PDF- header or .pdf); scanned PDFs need OCR first",
+    "pubmed": "PubMed XML from efetch or the annual baseline (.xml, .xml.gz)",
+    "ctgov": "ClinicalTrials.gov API v2 study JSON, one study or {\"studies\": [...]} (.json)",
+    "text": "plain text in UTF-8 or a legacy encoding (anything else)",
+}
+
+_HEAD = 4096
+
+
+def sniff_format(path: str | os.PathLike[str]) -> str:
+    """The format name (a key of :data:`SUPPORTED`) for ``path``, by content then extension.
+
+    Raises
+    ------
+    IngestError
+        When the file cannot be opened.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD)
+    except OSError as exc:
+        raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
+    name = os.fspath(path).lower()
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"\x1f\x8b") or b"<PubmedArticle" in head:
+        return "pubmed"
+    if stripped.startswith(b"{") and (b'"protocolSection"' in head or b'"studies"' in head):
+        return "ctgov"
+    for ext, fmt in ((".pdf", "pdf"), (".xml", "pubmed"), (".xml.gz", "pubmed"), (".json", "ctgov")):
+        if name.endswith(ext):
+            return fmt
+    return "text"
+
+
+def read_documents(path: str | os.PathLike[str]) -> Iterator[Document]:
+    """Yield the Documents of one input file, whatever its format (see :data:`SUPPORTED`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The input file; ``Document.source_file`` keeps it as given.
+
+    Yields
+    ------
+    Document
+        One for a PDF or a text file; one per article (PubMed) or per study (ClinicalTrials.gov).
+
+    Raises
+    ------
+    IngestError
+        For any input that cannot be read — and only IngestError.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = os.path.join(d, "note.txt")
+    ...     _ = open(p, "w", encoding="utf-8").write("Eribulin in liposarcoma\\n")
+    ...     [doc.title for doc in read_documents(p)]
+    ['Eribulin in liposarcoma']
+    """
+    fmt = sniff_format(path)
+    if fmt == "pdf":
+        yield read_pdf(path)
+    elif fmt == "pubmed":
+        yield from iter_articles(path)
+    elif fmt == "ctgov":
+        yield from read_ctgov(path)
+    else:
+        yield read_text(path)

@@ -1,0 +1,186 @@
+"""Plain-text reader: bytes in any common encoding to one :class:`Document`.
+
+Decoding, in order:
+
+1. a UTF-8 BOM, or a UTF-16/32 BOM, decides the encoding (the BOM is dropped);
+2. a NUL byte (without a UTF-16/32 BOM) or more than 2 % ASCII control bytes (other than tab, line
+   feed, vertical tab, form feed, carriage return and escape) means a binary file;
+3. valid UTF-8 is UTF-8;
+4. otherwise charset-normalizer picks a legacy encoding (cp1252, latin-1, …); among its equally good
+   guesses cp1252 wins, as the literature this project reads is Western European. Nothing decodable
+   means a binary file. The encoding used is recorded in ``meta["encoding"]``.
+
+Offsets rule: ``\\r\\n`` and a lone ``\\r`` become ``\\n``; every other character is kept as decoded
+(tabs, form feeds, non-breaking spaces, …), so an offset into ``Document.text`` is an offset into
+the decoded file with its line ends normalised.
+
+Title is the first non-empty line (stripped). Year and DOI are read only from the head of the file
+(first 60 lines), never from a reference list: see :func:`year_from_text` and :func:`doi_from_text`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from extraction.ingest.document import Document, IngestError, file_source_id
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# ASCII control bytes that do not occur in text (tab, LF, VT, FF, CR and ESC do).
+_CONTROL_BYTES = bytes([*range(0, 9), 14, *range(16, 27), *range(28, 32), 127])
+_MAX_CONTROL_RATIO = 0.02
+_HEAD_LINES = 60
+_PREFERRED = "cp1252"
+
+_YEAR_LINE = re.compile(
+    r"^\s*(?:publication\s+year|year(?:\s+of\s+publication)?|published|publication\s+date|date)\s*[:=]"
+    r"\s*(?:\d{1,2}\s+\w+\s+|\w+\s+)?((?:19|20)\d{2})\b", re.IGNORECASE | re.MULTILINE)
+# A citation line: "J Clin Oncol. 2016;34(8):786-93" or "Lancet 2012; 379: 1879-86".
+_CITATION = re.compile(r"\b((?:19|20)\d{2})(?:\s+\w{3}(?:\s+\d{1,2})?)?\s*;\s*\d+\s*(?:\(\s*\w+\s*\))?\s*:")
+_DOI = re.compile(r"(?:\bdoi\s*[:=]?\s*|https?://(?:dx\.)?doi\.org/)(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
+
+
+def decode_bytes(data: bytes, path: str | os.PathLike[str]) -> tuple[str, str]:
+    """Decode a text file's bytes following the module's rules.
+
+    Returns
+    -------
+    (text, encoding) : tuple of str
+        The decoded text (BOM dropped, line ends not yet normalised) and the codec name used.
+
+    Raises
+    ------
+    IngestError
+        "binary file, not text" for NUL bytes, many control bytes or undecodable bytes.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec), codec
+            except UnicodeDecodeError:
+                break
+    binary = IngestError(path, "binary file, not text")
+    if b"\x00" in data:
+        raise binary
+    n_control = len(data) - len(data.translate(None, _CONTROL_BYTES))
+    if n_control > _MAX_CONTROL_RATIO * len(data):
+        raise binary
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        raise binary
+    for m in matches:
+        if m.percent_chaos <= best.percent_chaos and _PREFERRED in m.could_be_from_charset:
+            return data.decode(_PREFERRED), _PREFERRED
+    return str(best), best.encoding
+
+
+def normalize_newlines(text: str) -> str:
+    r"""``\r\n`` and lone ``\r`` to ``\n``; nothing else changes.
+
+    >>> normalize_newlines("a\r\nb\rc\n")
+    'a\nb\nc\n'
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _head(text: str) -> str:
+    end = -1
+    for _ in range(_HEAD_LINES):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return text
+    return text[:end]
+
+
+def year_from_text(text: str) -> int | None:
+    """A publication year stated in the head of ``text``, else None.
+
+    Only two patterns count: a labelled line (``Year: 2016``, ``Published: 12 March 2016``,
+    ``Publication year = 2016``) and a journal citation (``J Clin Oncol. 2016;34(8):786-93``).
+    A bare year in prose is ignored: it is as likely an accrual or follow-up date.
+
+    >>> year_from_text("Title\\nJ Clin Oncol. 2016;34(8):786-93\\n"), year_from_text("Enrolled 2009-2012")
+    (2016, None)
+    """
+    head = _head(text)
+    m = _YEAR_LINE.search(head) or _CITATION.search(head)
+    return int(m.group(1)) if m else None
+
+
+def doi_from_text(text: str) -> str | None:
+    """The first DOI written as ``doi: 10.…`` or ``https://doi.org/10.…`` in the head of ``text``.
+
+    >>> doi_from_text("Lancet. doi:10.1016/S0140-6736(12)60651-5.\\n")
+    '10.1016/S0140-6736(12)60651-5'
+    """
+    m = _DOI.search(_head(text))
+    if not m:
+        return None
+    doi = m.group(1).rstrip(".,;]")
+    while doi.endswith(")") and doi.count(")") > doi.count("("):
+        doi = doi[:-1].rstrip(".,;]")
+    return doi
+
+
+def first_line(text: str) -> str:
+    """The first non-empty line, stripped ("" when there is none)."""
+    for line in text.split("\n", _HEAD_LINES)[:_HEAD_LINES]:
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def read_text(path: str | os.PathLike[str]) -> Document:
+    """Read a plain-text file into one :class:`Document`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; kept as given in ``Document.source_file``.
+
+    Raises
+    ------
+    IngestError
+        For an unreadable, empty (or whitespace-only) or binary file.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = os.path.join(d, "a.txt")
+    ...     _ = open(p, "wb").write("Trial of doxorubicin\\r\\nYear: 2014\\r\\n".encode("cp1252"))
+    ...     doc = read_text(p)
+    >>> doc.title, doc.year, doc.text
+    ('Trial of doxorubicin', 2014, 'Trial of doxorubicin\\nYear: 2014\\n')
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
+    text, encoding = decode_bytes(data, path)
+    text = normalize_newlines(text)
+    if not text.strip():
+        raise IngestError(path, "empty file")
+    doi = doi_from_text(text)
+    return Document(
+        source_id=f"DOI:{doi}" if doi else file_source_id(data),
+        source_file=os.fspath(path),
+        title=first_line(text),
+        year=year_from_text(text),
+        text=text,
+        doi=doi,
+        meta={"encoding": encoding, "format": "text"},
+    )

@@ -1,0 +1,271 @@
+"""The number grammar of trial reports: values, confidence intervals, p values, counts, time points.
+
+Every function here is pure and works on plain strings, so each rule can be tested alone. The scanner
+works on a *normalised* copy of the text (:func:`normalize`) that has exactly the same length as the
+original, so every offset it returns is an offset into the original text.
+
+Conventions handled (each has a unit test in ``tests/test_numbers.py``):
+
+* middle-dot decimals ``0·31``, unicode dashes and minus signs, ``to`` ranges;
+* CI forms ``95% CI 0.62–0.95``, ``(95% CI, 0.44 to 0.70)``, ``[95% CI, 0.44-0.70]``,
+  ``95% CI: 0.62, 0.95``, ``95% confidence interval [CI], 0.84 to 1.30`` and bare ranges ``(0·9–1·8)``;
+* p values ``P = .017``, ``p<0·0001``, ``P<.001``, ``two-sided P value of 0.049``, ``log-rank p = 0.012``;
+  ``p for interaction`` is recognised and marked so callers can ignore it;
+* percentages, ``n = 228``, ``228 patients``, ``2 of 12``, time units, ``not reached``.
+
+>>> parse_number("0·31"), parse_number("1,830"), parse_number(".017")
+(0.31, 1830.0, 0.017)
+>>> find_p_values("(HR 0.77; P = .017)")[0].value
+0.017
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+#: Characters mapped one-to-one by :func:`normalize` (the text keeps its length).
+_CHAR_MAP = str.maketrans({
+    "·": ".", "⋅": ".", "∙": ".", "•": "•",
+    "–": "-", "—": "-", "‒": "-", "−": "-", "‐": "-", "‑": "-", "﹣": "-", "－": "-",
+    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2007": " ", "\u2002": " ", "\u2003": " ",
+    "≤": "≤", "≥": "≥",
+})
+
+NUM = r"(?:\d{1,3}(?:,\d{3})+(?![\d.])|\d+(?:\.\d+)?|\.\d+)"
+TIME_UNITS = {"month": "months", "months": "months", "mo": "months", "mos": "months",
+              "week": "weeks", "weeks": "weeks", "wk": "weeks", "wks": "weeks",
+              "day": "days", "days": "days", "year": "years", "years": "years", "yr": "years",
+              "yrs": "years"}
+UNIT = r"(?:%|percent\b|months?\b|mos?\b|weeks?\b|wks?\b|days?\b|years?\b|yrs?\b)"
+_END = r"(?:not\s+estimable|not\s+evaluable|not\s+reached|NE|NR|NA)"
+RANGE = (rf"(?P<lo>{NUM})\s*(?P<u1>{UNIT})?\s*(?:-|to|,|and)\s*"
+         rf"(?:(?P<hi>{NUM})\s*(?P<u2>{UNIT})?|(?P<open>{_END}))")
+_CI_LABEL = (r"(?:(?P<level>\d{2}(?:\.\d+)?)\s*%\s*)?(?:CI|C\.I\.|confidence\s+intervals?|credible\s+intervals?)"
+             r"(?:\s*[\[(]CI[\])])?")
+CI_RE = re.compile(rf"{_CI_LABEL}\s*[:,=]?\s*(?:of\s+|was\s+|from\s+)?{RANGE}")
+BARE_CI_RE = re.compile(rf"\s*(?:,\s*)?[(\[]\s*{RANGE}\s*(?=[;,)\]])")
+COMMA_CI_RE = re.compile(rf",\s*{RANGE}\s*(?=[;,)\]])")
+IQR_RE = re.compile(rf"(?:IQR|interquartile\s+range|range)\s*[:,=]?\s*{RANGE}", re.I)
+P_RE = re.compile(
+    r"(?<![A-Za-z])(?:(?:two|one)[- ]sided\s+|log[- ]rank\s+|stratified\s+log[- ]rank\s+)?[Pp]"
+    r"(?:[- ]?values?)?(?P<mid>\s*(?:for|of)\s+(?P<what>interaction|trend|heterogeneity|difference)"
+    r"|\s*\(?interaction\)?)?"
+    r"\s*(?P<rel><=|>=|=|<|>|≤|≥|\bof\b|\bwas\b|:)\s*(?P<num>\d*\.\d+|\d+(?:\.\d+)?)(?:\s*[x×]\s*10\s*-?\s*(?P<exp>\d+))?")
+VALUE_RE = re.compile(rf"(?<![\w.])(?P<num>{NUM})(?!\.\d)(?:\s*(?P<unit>{UNIT}))?")
+NOT_REACHED_RE = re.compile(r"\b(?:was\s+|were\s+)?(?:not\s+(?:yet\s+)?reached|NR\b|not\s+estimable)")
+TIMEPOINT_RE = re.compile(
+    r"(?<![\w.])(?P<num>\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
+    r"(?:-|\s+)(?P<unit>years?|months?|weeks?|days?)\b(?P<adj>(?=-| (?:overall|progression|disease|"
+    r"event|relapse|recurrence|metastasis|local|PFS|OS|DFS|EFS|RFS|MFS|LRFS|DCR|CBR|survival|rate|"
+    r"PFR|landmark|estimated|free)))?")
+AT_TIME_RE = re.compile(r"\b(?:at|At|after|by)\s+$")
+COUNT_OF_RE = re.compile(rf"(?<![\w.])(?P<x>\d+)\s*(?:of|/)\s*(?P<n>\d+)\b(?:\s+\w+){{0,3}}?\s*[(\[]\s*(?P<pct>{NUM})\s*%")
+N_RE = re.compile(r"\b[nN]\s*=\s*(?P<n>\d[\d,]*)")
+PATIENTS_RE = re.compile(r"(?<![\w.,])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:\w+\s+)?"
+                         r"(?:patients|participants|women|men|adults|children|subjects|people)\b")
+_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+          "nine": 9, "ten": 10, "twelve": 12}
+
+
+def normalize(text: str) -> str:
+    """Map middle dots, unicode dashes/minus signs and odd spaces to ASCII, keeping the length.
+
+    >>> normalize("0·62–0·95 p<0·001")
+    '0.62-0.95 p<0.001'
+    """
+    return text.translate(_CHAR_MAP)
+
+
+def parse_number(s: str) -> float | None:
+    """A number as printed (``0·31``, ``1,830``, ``.017``, ``−0.5``) or None when it is not one.
+
+    >>> parse_number("1·05"), parse_number("abc")
+    (1.05, None)
+    """
+    t = normalize(s.strip()).replace(" ", "")
+    if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", t):
+        t = t.replace(",", "")
+    try:
+        v = float(t)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def unit_of(token: str | None) -> str | None:
+    """Canonical unit for a unit word: ``%`` → ``percent``, ``mo`` → ``months``; None for no unit."""
+    if not token:
+        return None
+    t = token.strip().lower()
+    if t in ("%", "percent"):
+        return "percent"
+    return TIME_UNITS.get(t)
+
+
+def months_from(value: float, unit: str) -> float:
+    """A time span in months as the gold conventions want it (weeks × 12/52 rounded to 2 decimals).
+
+    >>> months_from(12, "weeks"), months_from(3, "years"), months_from(6, "months")
+    (2.77, 36.0, 6.0)
+    """
+    u = unit_of(unit) or unit
+    if u == "years":
+        return round(value * 12.0, 2)
+    if u == "weeks":
+        return round(value * 12.0 / 52.0, 2)
+    if u == "days":
+        return round(value * 12.0 / 365.0, 2)
+    return round(value, 2)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval found in text (offsets into the scanned string)."""
+
+    low: float
+    high: float | None
+    level: float
+    unit: str | None
+    start: int
+    end: int
+    labelled: bool
+
+
+@dataclass(frozen=True)
+class PValue:
+    """A p value: ``value`` with its relation (``=``, ``<``, …); ``qualifier`` names e.g. interaction."""
+
+    value: float
+    relation: str
+    start: int
+    end: int
+    qualifier: str = ""
+
+
+def _interval(m: re.Match[str], labelled: bool) -> Interval | None:
+    lo = parse_number(m.group("lo"))
+    hi = parse_number(m.group("hi")) if m.group("hi") else None
+    if lo is None:
+        return None
+    level = 0.95
+    if "level" in m.re.groupindex and m.group("level"):
+        lv = parse_number(m.group("level"))
+        if lv is not None and 50 <= lv < 100:
+            level = lv / 100.0
+    unit = unit_of(m.group("u2") or m.group("u1"))
+    if hi is not None and hi < lo:
+        return None
+    return Interval(lo, hi, level, unit, m.start(), m.end(), labelled)
+
+
+def find_intervals(norm: str) -> list[Interval]:
+    """Labelled CIs (``95% CI …``) anywhere in normalised text.
+
+    >>> [(i.low, i.high) for i in find_intervals("HR 0.56 [95% CI, 0.44-0.70]; 95% CI: 0.62, 0.95")]
+    [(0.44, 0.7), (0.62, 0.95)]
+    """
+    out = []
+    for m in CI_RE.finditer(norm):
+        iv = _interval(m, True)
+        if iv is not None:
+            out.append(iv)
+    return out
+
+
+def interval_after(norm: str, pos: int, *, allow_comma: bool = False) -> Interval | None:
+    """An unlabelled CI right after a value: ``(0·9–1·8)``, ``[0.71-1.17;`` or, for ratios, ``, 0.30 to 0.71``.
+
+    >>> interval_after("4.6 months (3.7-4.8) with", 10).high
+    4.8
+    """
+    m = BARE_CI_RE.match(norm, pos)
+    if m is None and allow_comma:
+        m = COMMA_CI_RE.match(norm, pos)
+    return _interval(m, False) if m else None
+
+
+def find_p_values(norm: str) -> list[PValue]:
+    """p values with their relation; ``of``/``was``/``:`` read as ``=``.
+
+    >>> [(p.value, p.relation) for p in find_p_values("P<.001; two-sided P value of 0.049; p≤0.01")]
+    [(0.001, '<'), (0.049, '='), (0.01, '<=')]
+    """
+    out = []
+    for m in P_RE.finditer(norm):
+        v = parse_number(m.group("num"))
+        if v is None:
+            continue
+        if m.group("exp"):
+            v = v * 10.0 ** -int(m.group("exp"))
+        rel = m.group("rel")
+        rel = {"≤": "<=", "≥": ">=", "of": "=", "was": "=", ":": "="}.get(rel, rel)
+        if not 0 < v <= 1:
+            continue
+        qual = (m.group("what") or ("interaction" if m.group("mid") else "")).lower()
+        out.append(PValue(v, rel, m.start(), m.end(), qual))
+    return out
+
+
+def find_iqr_spans(norm: str) -> list[tuple[int, int]]:
+    """Spans of ``IQR a to b`` / ``range a-b`` (never a CI, never a value)."""
+    return [(m.start(), m.end()) for m in IQR_RE.finditer(norm)]
+
+
+def timepoint_months(num: str, unit: str) -> float | None:
+    """Months for a landmark such as ``3-year`` or ``12 weeks`` (word numbers allowed)."""
+    v = _WORDS.get(num.lower()) if num.isalpha() else parse_number(num)
+    if v is None or v <= 0:
+        return None
+    return months_from(float(v), unit.rstrip("s") + "s")
+
+
+@dataclass(frozen=True)
+class Timepoint:
+    """A landmark time (``3-year``, ``at 12 weeks``) in months, with its offsets."""
+
+    months: float
+    start: int
+    end: int
+
+
+def find_timepoints(norm: str) -> list[Timepoint]:
+    """Landmarks: hyphenated adjectives (``2-year``), ``at N weeks`` and ``N-week rate``.
+
+    >>> [t.months for t in find_timepoints("The 24-week PFS rate; at 2 years, 32%; 3-year OS")]
+    [5.54, 24.0, 36.0]
+    """
+    out = []
+    for m in TIMEPOINT_RE.finditer(norm):
+        hyphen = norm[m.end("num"):m.end("num") + 1] == "-"
+        at = AT_TIME_RE.search(norm[max(0, m.start() - 8):m.start()]) is not None
+        if not (hyphen or at or m.group("adj") is not None):
+            continue
+        if hyphen and re.match(r"\s*(?:cycles?|infusions?|courses?|schedule)", norm[m.end():]):
+            continue
+        mo = timepoint_months(m.group("num"), m.group("unit"))
+        if mo is not None:
+            out.append(Timepoint(mo, m.start(), m.end()))
+    return out
+
+
+def find_count_of(norm: str) -> list[tuple[int, int, int]]:
+    """``2 of 12 patients (16.6%)`` → (n, start, end) where start/end locate the percentage number."""
+    out = []
+    for m in COUNT_OF_RE.finditer(norm):
+        n = int(m.group("n"))
+        if n > 0 and int(m.group("x")) <= n:
+            out.append((n, m.start("pct"), m.end("pct")))
+    return out
+
+
+def find_patient_counts(norm: str) -> list[tuple[int, int, int]]:
+    """``228 patients`` and ``n = 228`` as (n, start, end)."""
+    out = []
+    for rx in (PATIENTS_RE, N_RE):
+        for m in rx.finditer(norm):
+            v = parse_number(m.group("n"))
+            if v is not None and v >= 1:
+                out.append((int(v), m.start(), m.end()))
+    return sorted(out, key=lambda t: t[1])

@@ -1,0 +1,78 @@
+"""Sentence boundaries for trial reports, as character offsets (pure functions).
+
+A period ends a sentence only when whitespace and a plausible sentence start follow and the word before
+it is not an abbreviation (``vs.``, ``approx.``, ``et al.``, ``Fig.``, ``e.g.``, ``i.e.``, single initials).
+Decimals (``0.95``, ``P = .017``) never split because no whitespace follows the dot. Blank lines, bullet
+markers and short heading lines (``RESULTS``, ``Findings``) also end a sentence.
+
+>>> text = "HR 0.77 (95% CI 0.62–0.95; p<0·001) vs. placebo, approx. 40 pts. Next one."
+>>> [text[s:e] for s, e in split_sentences(text)]
+['HR 0.77 (95% CI 0.62–0.95; p<0·001) vs. placebo, approx. 40 pts.', 'Next one.']
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Words after which a period does not end a sentence (compared lower-case, without the dot).
+ABBREVIATIONS = frozenset({
+    "vs", "v", "approx", "al", "fig", "figs", "e.g", "i.e", "eg", "ie", "cf", "no", "nos", "vol", "dr",
+    "mr", "mrs", "ms", "prof", "etc", "ref", "refs", "resp", "incl", "min", "max", "est", "ca", "u.s",
+    "u.k", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "sec",
+    "tab", "suppl", "p", "pts", "mg", "inc", "ltd", "co", "st", "univ", "dept", "ed", "eds", "ie.",
+})
+# "pts." ends a sentence often enough that we let a capitalised next word decide, see _is_abbrev.
+_SOFT = frozenset({"pts", "etc", "mg", "min", "max", "sec"})
+
+_CANDIDATE = re.compile(r"[.!?](?:[\"'’”)\]]*)(?=\s+[\"'‘“(\[]?[A-Z0-9•\-–])|\n[ \t]*\n\s*|\n(?=[ \t]*[•▪●◦\-–*] )")
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.[\"'’”)\]]*$")
+
+
+def _is_abbrev(text: str, dot: int) -> bool:
+    """True when the period at ``dot`` belongs to an abbreviation."""
+    m = _WORD_BEFORE.search(text, max(0, dot - 12), dot + 1)
+    if not m:
+        return False
+    word = m.group(1).lower()
+    if len(word) == 1 and m.group(1).isupper():  # an initial: "J. Smith"
+        return True
+    if word in _SOFT:
+        return False
+    return word in ABBREVIATIONS or word.rstrip(".") in ABBREVIATIONS
+
+
+def _heading_breaks(text: str) -> list[int]:
+    """Offsets just after a newline that ends a short heading line (no final punctuation)."""
+    out = []
+    for m in re.finditer(r"(?m)^[ \t]*([^\n]{1,60}?)[ \t]*\n(?=[ \t]*\S)", text):
+        line = m.group(1)
+        words = line.split()
+        if (1 <= len(words) <= 6 and not re.search(r"[.,;:)\-]$", line) and line[:1].isupper()
+                and not re.search(r"\d", line)):
+            out.append(m.end())
+    return out
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans ``(start, end)`` covering the non-blank text, offsets into ``text``.
+
+    Leading and trailing whitespace of each sentence is excluded; empty pieces are dropped.
+    """
+    cuts = {0, len(text)}
+    for m in _CANDIDATE.finditer(text):
+        ch = text[m.start()]
+        if ch == "." and _is_abbrev(text, m.start()):
+            continue
+        cuts.add(m.end())
+    cuts.update(_heading_breaks(text))
+    bounds = sorted(cuts)
+    spans = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        s, e = a, b
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    return spans

@@ -1,0 +1,302 @@
+"""Between-study variance (τ²) estimators, vectorised over many meta-analyses ("cells").
+
+Every function takes padded arrays ``Y``, ``V`` of shape (cells, kmax) and a boolean mask ``M`` of
+the same shape (``True`` where a study is present) and works on all cells at once: closed-form
+estimators are pure array maths, iterative ones iterate every cell together and keep one
+convergence flag per cell. Definitions follow metafor 3.8 ``rma.uni`` (intercept-only model, p = 1)
+exactly, including its starting values, step halving, convergence rule and the final floor at 0.
+
+Padding entries must hold finite values (``Y = 0``, ``V = 1``, as :func:`meta._checks.check_cells`
+leaves them); they get weight 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from meta._checks import METHODS, check_choice
+
+Array = NDArray[np.float64]
+Mask = NDArray[np.bool_]
+
+#: metafor ``rma.uni`` ``control$tol`` default, used by its ll0check (``.Machine$double.eps^0.25``).
+LL0_TOL = np.finfo(float).eps ** 0.25
+
+
+@dataclass(frozen=True)
+class Tau2Estimate:
+    """τ² per cell with per-cell convergence information.
+
+    Attributes
+    ----------
+    tau2 : ndarray, shape (cells,)
+        Estimate, floored at 0.
+    converged : ndarray of bool, shape (cells,)
+        False where an iterative estimator hit ``maxiter`` (or PM found no bracket).
+    iterations : ndarray of int, shape (cells,)
+        Iterations used (0 for closed-form estimators).
+    ll_reset : ndarray of bool, shape (cells,)
+        True where metafor's ll0check set τ² to 0 (ML/REML stuck at a local maximum).
+    """
+
+    tau2: Array
+    converged: NDArray[np.bool_]
+    iterations: NDArray[np.int64]
+    ll_reset: NDArray[np.bool_]
+
+
+def weighted_parts(Y: Array, V: Array, M: Mask, tau2: Array) -> tuple[Array, Array, Array, Array]:
+    """Weights ``W = 1/(V + τ²)`` (0 on padding), their row sums, weighted means and residuals.
+
+    Examples
+    --------
+    >>> W, sw, mu, R = weighted_parts(np.array([[1.0, 3.0]]), np.ones((1, 2)),
+    ...                               np.ones((1, 2), bool), np.zeros(1))
+    >>> mu
+    array([2.])
+    """
+    W = np.where(M, 1.0 / (V + tau2[:, None]), 0.0)
+    sw = W.sum(axis=1)
+    mu = (W * Y).sum(axis=1) / sw
+    R = np.where(M, Y - mu[:, None], 0.0)
+    return W, sw, mu, R
+
+
+def q_stat(Y: Array, V: Array, M: Mask, tau2: Array) -> Array:
+    """Generalised Cochran Q, ``Σ w_i (y_i − μ̂_w)²`` with ``w_i = 1/(v_i + τ²)``, per cell.
+
+    # Viechtbauer 2007, Stat Med 26:37, eq. 6 (the Q-profile statistic); τ² = 0 gives Cochran's Q.
+
+    Examples
+    --------
+    >>> q_stat(np.array([[1.0, 3.0]]), np.ones((1, 2)), np.ones((1, 2), bool), np.zeros(1))
+    array([2.])
+    """
+    W, _, _, R = weighted_parts(Y, V, M, tau2)
+    return (W * R * R).sum(axis=1)
+
+
+def solve_q(
+    Y: Array, V: Array, M: Mask, target: Array, upper: Array, *, maxiter: int = 200
+) -> tuple[Array, NDArray[np.bool_]]:
+    """Solve ``Q(τ²) = target`` for every cell on ``[0, upper]`` (safeguarded Newton, vectorised).
+
+    Q(τ²) is strictly decreasing in τ². Cells with ``Q(0) < target`` get 0, cells with
+    ``Q(upper) > target`` get ``upper`` (as metafor's ``confint`` truncation); the flag is False
+    only where the iteration did not meet the tolerance in ``maxiter`` steps.
+
+    Examples
+    --------
+    >>> Y = np.array([[0.0, 1.0, 2.0]]); V = np.full((1, 3), 0.1); M = np.ones((1, 3), bool)
+    >>> x, ok = solve_q(Y, V, M, np.array([2.0]), np.array([100.0]))
+    >>> round(float(q_stat(Y, V, M, x)[0]), 10)
+    2.0
+    """
+    lo = np.zeros_like(target)
+    hi = upper.astype(np.float64).copy()
+    f_lo = q_stat(Y, V, M, lo) - target
+    f_hi = q_stat(Y, V, M, hi) - target
+    root = np.where(f_lo <= 0, 0.0, hi)
+    conv = np.ones(target.shape, dtype=bool)
+    act = np.flatnonzero((f_lo > 0) & (f_hi < 0))
+    x = lo[act].copy()
+    lo_a, hi_a = lo[act].copy(), hi[act].copy()
+    Ya, Va, Ma, ta = Y[act], V[act], M[act], target[act]
+    for _ in range(maxiter):
+        if act.size == 0:
+            break
+        W, _, _, R = weighted_parts(Ya, Va, Ma, x)
+        f = (W * R * R).sum(axis=1) - ta
+        df = -(W * W * R * R).sum(axis=1)  # dQ/dτ² (the dμ̂/dτ² term vanishes: μ̂ minimises Q)
+        pos = f > 0
+        lo_a = np.where(pos, x, lo_a)
+        hi_a = np.where(pos, hi_a, x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = x - f / df
+        ok = np.isfinite(newton) & (newton > lo_a) & (newton < hi_a)
+        x_new = np.where(ok, newton, 0.5 * (lo_a + hi_a))
+        tol = 1e-13 * np.maximum(1.0, np.abs(x_new))
+        done = (np.abs(x_new - x) <= tol) | (hi_a - lo_a <= tol) | (f == 0)
+        x = np.where(f == 0, x, x_new)
+        if done.any():
+            root[act[done]] = x[done]
+            keep = ~done
+            act, x, lo_a, hi_a = act[keep], x[keep], lo_a[keep], hi_a[keep]
+            Ya, Va, Ma, ta = Ya[keep], Va[keep], Ma[keep], ta[keep]
+    if act.size:
+        root[act] = x
+        conv[act] = False
+    return root, conv
+
+
+def _mad2(Y: Array, M: Mask) -> Array:
+    """Squared R ``mad(yi)`` per cell (constant 1.4826), used by metafor for ``tau2.max``."""
+    Yn = np.where(M, Y, np.nan)
+    med = np.nanmedian(Yn, axis=1)
+    return (1.4826 * np.nanmedian(np.abs(Yn - med[:, None]), axis=1)) ** 2
+
+
+def _he(Y: Array, V: Array, M: Mask, k: Array) -> Array:
+    # Hedges & Olkin 1985 (metafor "HE"): (Σ(y − ȳ)² − Σv·(1 − 1/k)) / (k − 1), unweighted ȳ.
+    ybar = np.where(M, Y, 0.0).sum(axis=1) / k
+    rss = np.where(M, (Y - ybar[:, None]) ** 2, 0.0).sum(axis=1)
+    trpv = np.where(M, V, 0.0).sum(axis=1) * (1.0 - 1.0 / k)
+    return (rss - trpv) / (k - 1.0)
+
+
+def _closed_form(method: str, Y: Array, V: Array, M: Mask, k: Array) -> Array:
+    zero = np.zeros(Y.shape[0])
+    if method == "HE":
+        return _he(Y, V, M, k)
+    if method == "DL":
+        # DerSimonian & Laird 1986, Control Clin Trials 7:177: (Q − (k − 1)) / (Σw − Σw²/Σw), w = 1/v.
+        W, sw, _, R = weighted_parts(Y, V, M, zero)
+        q = (W * R * R).sum(axis=1)
+        return (q - (k - 1.0)) / (sw - (W * W).sum(axis=1) / sw)
+    if method == "HS":
+        # Hunter & Schmidt 1990 (metafor "HS"): (Q − k) / Σw, w = 1/v — note k, not k − 1.
+        W, sw, _, R = weighted_parts(Y, V, M, zero)
+        return ((W * R * R).sum(axis=1) - k) / sw
+    if method == "SJ":
+        # Sidik & Jonkman 2005, J Biopharm Stat 15:823; metafor starts from τ²₀ = var(y)(k − 1)/k
+        # (the unweighted mean squared deviation) and takes one step: τ²₀ · Q(τ²₀) / (k − 1).
+        ybar = np.where(M, Y, 0.0).sum(axis=1) / k
+        t0 = np.where(M, (Y - ybar[:, None]) ** 2, 0.0).sum(axis=1) / k
+        return t0 * q_stat(Y, V, M, t0) / (k - 1.0)
+    raise AssertionError(method)  # pragma: no cover
+
+
+def _reml_ll(Y: Array, V: Array, M: Mask, tau2: Array, k: Array, reml: bool) -> Array:
+    # Viechtbauer 2005, J Educ Behav Stat 30:261, eqs. 6 and 9 (intercept-only ML / REML log-likelihood).
+    W, sw, _, R = weighted_parts(Y, V, M, tau2)
+    logv = np.where(M, np.log(V + tau2[:, None]), 0.0).sum(axis=1)
+    rss = (W * R * R).sum(axis=1)
+    if reml:
+        return -0.5 * (k - 1.0) * np.log(2 * np.pi) - 0.5 * logv - 0.5 * np.log(sw) - 0.5 * rss
+    return -0.5 * k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * rss
+
+
+def _scoring(
+    method: str, Y: Array, V: Array, M: Mask, k: Array, threshold: float, maxiter: int
+) -> tuple[Array, NDArray[np.bool_], NDArray[np.int64]]:
+    """Fisher scoring as metafor rma.uni: start at max(0, HE), halve a step that would go below 0,
+    stop when |Δτ²| <= threshold; a cell still moving after ``maxiter`` steps has not converged."""
+    tau2 = np.maximum(0.0, _he(Y, V, M, k))
+    iters = np.zeros(Y.shape[0], dtype=np.int64)
+    act = np.arange(Y.shape[0])
+    for it in range(1, maxiter + 1):
+        if act.size == 0:
+            break
+        Ya, Va, Ma, ka, t = Y[act], V[act], M[act], k[act], tau2[act]
+        W, sw, _, R = weighted_parts(Ya, Va, Ma, t)
+        PY = W * R  # P y for P = W − w wᵀ/Σw
+        if method == "REML":
+            # Viechtbauer 2005, eq. 10: (yᵀPPy − tr P) / tr(PP)
+            sw2, sw3 = (W * W).sum(axis=1), (W**3).sum(axis=1)
+            trP = sw - sw2 / sw
+            trPP = sw2 - 2.0 * sw3 / sw + sw2**2 / sw**2
+            adj = ((PY * PY).sum(axis=1) - trP) / trPP
+        elif method == "ML":
+            # Viechtbauer 2005, eq. 7: (yᵀPPy − Σw) / Σw²
+            adj = ((PY * PY).sum(axis=1) - sw) / (W * W).sum(axis=1)
+        else:
+            # Morris 1983, JASA 78:47 (metafor "EB"): (Q·k/(k − 1) − k) / Σw. Its fixed point solves
+            # Q(τ²) = k − 1, so EB equals PM at convergence, as metafor's documentation states.
+            adj = ((W * R * R).sum(axis=1) * ka / (ka - 1.0) - ka) / sw
+        adj = np.where(np.isnan(adj), 0.0, adj)
+        # metafor: while (tau2 + adj < tau2.min) adj <- adj/2; at τ² = 0 this ends with adj = 0.
+        adj = np.where((t == 0) & (adj < 0), 0.0, adj)
+        for _ in range(1100):
+            neg = t + adj < 0
+            if not neg.any():
+                break
+            adj = np.where(neg, adj / 2.0, adj)
+        new = t + adj
+        tau2[act] = new
+        iters[act] = it
+        act = act[np.abs(adj) > threshold]
+    conv = np.ones(Y.shape[0], dtype=bool)
+    conv[act] = False
+    return tau2, conv, iters
+
+
+def estimate_tau2(
+    Y: Array,
+    V: Array,
+    M: Mask,
+    method: str = "REML",
+    *,
+    threshold: float = 1e-10,
+    maxiter: int = 100,
+) -> Tau2Estimate:
+    """Estimate τ² in every cell at once.
+
+    Parameters
+    ----------
+    Y, V : ndarray, shape (cells, kmax)
+        Effects and sampling variances, padded (padding finite, e.g. 0 and 1).
+    M : ndarray of bool, shape (cells, kmax)
+        True where a study is present; each cell needs k >= 1 (k = 1 gives τ² = 0).
+    method : {"DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB"}
+    threshold, maxiter : float, int
+        Convergence of ML/REML/EB Fisher scoring (|Δτ²| <= threshold within maxiter steps) and the
+        iteration cap of PM's root finder.
+
+    Returns
+    -------
+    Tau2Estimate
+
+    Examples
+    --------
+    >>> Y = np.array([[-0.9, -1.6, -1.4, 0.0, -0.2]]); V = np.full((1, 5), 0.05)
+    >>> est = estimate_tau2(Y, V, np.ones((1, 5), bool), "DL")
+    >>> bool(est.tau2[0] > 0), bool(est.converged[0])
+    (True, True)
+    """
+    check_choice(method, METHODS, "method")
+    n = Y.shape[0]
+    tau2 = np.zeros(n)
+    conv = np.ones(n, dtype=bool)
+    iters = np.zeros(n, dtype=np.int64)
+    reset = np.zeros(n, dtype=bool)
+    k_all = M.sum(axis=1).astype(np.float64)
+    sel = np.flatnonzero(k_all >= 2)  # k = 1: τ² = 0 by definition (metafor method "k1")
+    if sel.size == 0:
+        return Tau2Estimate(tau2, conv, iters, reset)
+    Ys, Vs, Ms, k = Y[sel], V[sel], M[sel], k_all[sel]
+    if method in ("DL", "HE", "HS", "SJ"):
+        t = _closed_form(method, Ys, Vs, Ms, k)
+        c = np.ones(sel.size, dtype=bool)
+        it = np.zeros(sel.size, dtype=np.int64)
+    elif method == "PM":
+        # Paule & Mandel 1982, J Res Natl Bur Stand 87:377: solve Q(τ²) = k − 1; τ² = 0 when Q(0) < k − 1.
+        # metafor brackets on [0, max(100, 10·mad(y)²)]; we widen the bracket where it is too short
+        # (metafor would stop with an error there) and flag cells where no bracket is found.
+        target = k - 1.0
+        upper = np.maximum(100.0, 10.0 * _mad2(Ys, Ms))
+        for _ in range(30):
+            short = q_stat(Ys, Vs, Ms, upper) > target
+            if not short.any():
+                break
+            upper = np.where(short, upper * 10.0, upper)
+        t, c = solve_q(Ys, Vs, Ms, target, upper, maxiter=maxiter)
+        c &= ~short
+        it = np.zeros(sel.size, dtype=np.int64)
+    else:
+        t, c, it = _scoring(method, Ys, Vs, Ms, k, threshold, maxiter)
+        if method in ("ML", "REML"):
+            # metafor ll0check: if the log-likelihood at τ² = 0 beats the estimate by > tol, the
+            # scoring got stuck at a local maximum and metafor sets τ² = 0 (with a warning).
+            reml = method == "REML"
+            ll0 = _reml_ll(Ys, Vs, Ms, np.zeros(sel.size), k, reml)
+            ll = _reml_ll(Ys, Vs, Ms, np.maximum(t, 0.0), k, reml)
+            r = c & (ll0 - ll > LL0_TOL) & (t > threshold)
+            t = np.where(r, 0.0, t)
+            reset[sel] = r
+    tau2[sel] = np.maximum(0.0, t)
+    conv[sel] = c
+    iters[sel] = it
+    return Tau2Estimate(tau2, conv, iters, reset)

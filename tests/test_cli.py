@@ -1,0 +1,62 @@
+"""The command line: import all-or-nothing with exit 2 on a malformed row, export, demo."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from evidence.io import write_records
+from evidence.store import Store
+from tests.conftest import make_record
+
+EXE = str(Path(sys.executable).with_name("sarcoma-evidence"))
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("SARCOMA_EVIDENCE_DB", None)
+    return subprocess.run([EXE, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+
+
+def test_import_malformed_row_exits_2_and_stores_nothing(tmp_path):
+    good = tmp_path / "good.csv"
+    write_records([make_record(), make_record(source_id="PMID:2")], good)
+    lines = good.read_text(encoding="utf-8").splitlines()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([lines[0], lines[1], lines[2].replace(",0.77,", ",zero.77,")]) + "\n",
+                   encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    res = run("import", str(bad), "--db", db)
+    assert res.returncode == 2
+    err_lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(err_lines) == 1 and "row 3" in err_lines[0] and "value='zero.77'" in err_lines[0]
+    assert Store(db).count() == 0
+
+
+def test_import_then_export_round_trip(tmp_path):
+    src = tmp_path / "in.jsonl"
+    recs = [make_record(status="accepted", reviewer="ana", note="ok")]
+    write_records(recs, src)
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    assert run("import", str(src), "--db", db).returncode == 0
+    res = run("export", "--db", db, "--format", "jsonl")
+    assert res.returncode == 0
+    got = [json.loads(ln) for ln in res.stdout.splitlines()]
+    assert got[0]["record_id"] == recs[0].record_id and got[0]["note"] == "ok"
+
+
+def test_export_bad_format_exits_2(tmp_path):
+    res = run("export", "--db", f"sqlite:///{tmp_path / 'e.db'}", "--format", "xlsx")
+    assert res.returncode == 2 and "unknown format 'xlsx'" in res.stderr
+
+
+def test_demo_builds_fresh_store(tmp_path):
+    res = run("demo", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "curated records" in res.stdout and "PALETTE" in res.stdout
+    store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    n = store.count(status="accepted")
+    assert n >= 70
+    assert run("demo", cwd=tmp_path).returncode == 0  # afresh, not doubled
+    assert Store(f"sqlite:///{tmp_path / 'demo.db'}").count(status="accepted") == n

@@ -1,0 +1,127 @@
+"""The store: migrations from empty, transactions, curation primitives and their audit trail."""
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from evidence.errors import ConflictError, NotFoundError
+from evidence.store import Store, resolve_url, schema_revision, upgrade
+from tests.conftest import make_record
+
+
+def test_migrations_up_from_empty(store_url):
+    engine = create_engine(store_url)
+    assert schema_revision(engine) is None
+    upgrade(engine)
+    assert schema_revision(engine) == "0001"
+    tables = set(inspect(engine).get_table_names())
+    assert {"sources", "records", "audit_log", "alembic_version"} <= tables
+    cols = {c["name"] for c in inspect(engine).get_columns("records")}
+    assert {"record_id", "histotypes", "version", "original", "updated_at"} <= cols
+    upgrade(engine)  # idempotent
+    engine.dispose()
+
+
+def test_resolve_url(monkeypatch):
+    monkeypatch.delenv("SARCOMA_EVIDENCE_DB", raising=False)
+    assert resolve_url(None) == "sqlite:///evidence.db"
+    monkeypatch.setenv("SARCOMA_EVIDENCE_DB", "sqlite:///x.db")
+    assert resolve_url(None) == "sqlite:///x.db"
+    assert resolve_url("some/file.db") == "sqlite:///some/file.db"
+
+
+def test_add_and_read_back(store):
+    r = make_record()
+    assert store.add_records([r])["inserted"] == 1
+    got, version = store.get(r.record_id)
+    assert got == r and version == 1
+    assert store.count() == 1 and store.count(status="extracted") == 1
+    audit = store.audit(r.record_id)
+    assert list(audit["action"]) == ["insert"]
+
+
+def test_rerun_of_extractor_never_overwrites_curation(store):
+    r = make_record()
+    store.add_records([r])
+    store.update_record(r.record_id, {"value": 0.78}, reviewer="ana", version=1, reason="typo in pdf")
+    counts = store.add_records([make_record(value=0.70, ci_low=0.6, ci_high=0.9)])
+    assert counts == {"inserted": 0, "refreshed": 0, "kept_curated": 1}
+    assert store.get(r.record_id)[0].value == 0.78
+
+
+def test_edit_keeps_original_and_audits(store):
+    r = make_record()
+    store.add_records([r])
+    new = store.update_record(r.record_id, {"value": 0.79, "n": 450}, reviewer="ana", version=1,
+                              reason="checked table 2")
+    assert new.status == "edited" and new.reviewer == "ana" and new.note == "checked table 2"
+    assert store.original(r.record_id)["value"] == 0.77
+    audit = store.audit(r.record_id)
+    changes = audit[audit["action"] == "edit"]
+    assert set(changes["field"]) == {"value", "n", "status"}
+    row = changes[changes["field"] == "value"].iloc[0]
+    assert (row["old"], row["new"], row["reviewer"], row["reason"]) == ("0.77", "0.79", "ana", "checked table 2")
+
+
+def test_reject_is_a_state_not_a_delete(store):
+    r = make_record()
+    store.add_records([r])
+    store.update_record(r.record_id, {}, reviewer="bo", version=1, status="rejected", reason="AE rate")
+    assert store.get(r.record_id)[0].status == "rejected"
+    assert store.count() == 1
+
+
+def test_stale_version_is_a_conflict_naming_the_other_change(store):
+    r = make_record()
+    store.add_records([r])
+    store.update_record(r.record_id, {"value": 0.79}, reviewer="ana", version=1)
+    with pytest.raises(ConflictError, match=r"changed by ana .* value: 0.77 → 0.79"):
+        store.update_record(r.record_id, {"value": 0.80}, reviewer="bo", version=1)
+    assert store.get(r.record_id)[0].value == 0.79
+    assert len(store.audit(r.record_id).query("field == 'value'")) == 1
+
+
+def test_invalid_edit_writes_nothing(store):
+    from evidence.errors import RecordError
+
+    r = make_record()
+    store.add_records([r])
+    with pytest.raises(RecordError, match=r"value=-1\.0: a HR must be > 0"):
+        store.update_record(r.record_id, {"value": -1.0}, reviewer="ana", version=1)
+    assert store.get(r.record_id) == (r, 1)
+    with pytest.raises(ValueError, match="field 'record_id' cannot be curated"):
+        store.update_record(r.record_id, {"record_id": "x"}, reviewer="ana", version=1)
+
+
+def test_unknown_record(store):
+    with pytest.raises(NotFoundError, match="no record 'nope'"):
+        store.get("nope")
+
+
+def test_failed_import_leaves_store_as_before(store):
+    store.add_records([make_record()])
+    good = make_record(source_id="PMID:2")
+    with pytest.raises(Exception):  # noqa: B017 - any database error aborts the whole batch
+        store.import_records([good, good.model_copy(update={"value": None})], reviewer="x")
+    assert store.count() == 1
+
+
+def test_sources_round_trip(store):
+    store.add_sources([{"source_id": "PMID:1", "title": "T", "year": 2016, "text": "Läuft — 0·31"}])
+    assert store.source("PMID:1")["text"] == "Läuft — 0·31"
+    store.add_sources([{"source_id": "PMID:1", "title": "T2", "year": 2016, "text": "new"}])
+    assert store.source("PMID:1")["title"] == "T2"
+    assert list(store.sources_frame()["source_id"]) == ["PMID:1"]
+
+
+def test_records_frame_has_schema_columns(store):
+    from evidence.schema import FIELDS
+
+    store.add_records([make_record(), make_record(endpoint="PFS", value_start=50, value_end=54)])
+    df = store.records_frame()
+    assert list(df.columns) == list(FIELDS) and len(df) == 2
+    assert df["histotypes"].iloc[0] == ["leiomyosarcoma"]
+
+
+def test_store_repr_hides_password():
+    s = Store("sqlite://")
+    assert "sqlite" in repr(s)
