@@ -117,7 +117,7 @@ def months_from(value: float, unit: str) -> float:
         return round(value * 12.0 / 52.0, 2)
     if u == "days":
         return round(value * 12.0 / 365.0, 2)
-    return round(value, 2)
+    return round(float(value), 2)
 
 
 @dataclass(frozen=True)
