@@ -91,10 +91,10 @@ def read_documents(path: str | os.PathLike[str]) -> Iterator[Document]:
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     p = os.path.join(d, "note.txt")
-    ...     _ = open(p, "w", encoding="utf-8").write("Eribulin in liposarcoma\\n")
+    ...     p = pathlib.Path(d) / "note.txt"
+    ...     _ = p.write_text("Eribulin in liposarcoma\\n", encoding="utf-8")
     ...     [doc.title for doc in read_documents(p)]
     ['Eribulin in liposarcoma']
     """

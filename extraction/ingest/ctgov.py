@@ -38,11 +38,13 @@ from typing import Any
 
 from evidence.errors import RecordError
 from evidence.schema import validate_record
-from evidence.vocabulary import fold, normalize_agents, normalize_histotype
+from evidence.vocabulary import normalize_histotype
 from extraction.ingest import ctgov_fields as f
+from extraction.ingest.ctgov_study import EXTRACTOR, Study, denoms, get, items, text
 from extraction.ingest.document import Document, IngestError
 
-EXTRACTOR = "ctgov-v2/0.1"
+__all__ = ["EXTRACTOR", "document_from_study", "load_studies", "read_ctgov", "records_from_study"]
+
 logger = logging.getLogger(__name__)
 _PARAM_WORD = {"MEDIAN": "median ", "MEAN": "mean ", "GEOMETRIC_MEAN": "geometric mean ",
                "LEAST_SQUARES_MEAN": "least-squares mean ", "GEOMETRIC_LEAST_SQUARES_MEAN": "geometric mean "}
@@ -50,21 +52,6 @@ _PERCENT = re.compile(r"percent|%", re.IGNORECASE)
 _PARTICIPANTS = re.compile(r"\b(?:participants?|patients?|subjects?)\b", re.IGNORECASE)
 _SHORT_TIMEFRAME = re.compile(r"^\s*(?:at\s+)?(?:(?:week|month|year|day)\s*\d+|\d+\s*(?:weeks?|months?|years?|days?))"
                               r"\s*$", re.IGNORECASE)
-
-
-def _d(obj: Any, *keys: str) -> Any:
-    """Nested dict lookup that tolerates missing keys and wrong types (returns {} at a dead end)."""
-    for key in keys:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return {} if obj is None else obj
-
-
-def _items(obj: Any) -> list[dict[str, Any]]:
-    return [x for x in obj if isinstance(x, dict)] if isinstance(obj, list) else []
-
-
-def _s(obj: Any) -> str:
-    return "" if obj is None or isinstance(obj, dict | list) else " ".join(str(obj).split())
 
 
 class _Text:
@@ -81,80 +68,6 @@ class _Text:
         return start, start + len(line)
 
 
-class _Study:
-    """Study-level fields and the arms, each with its role and canonical agents."""
-
-    def __init__(self, study: dict[str, Any], source_file: str):
-        proto = _d(study, "protocolSection")
-        ident = _d(proto, "identificationModule")
-        self.nct_id = _s(ident.get("nctId") if isinstance(ident, dict) else None)
-        if not re.fullmatch(r"NCT\d{8}", self.nct_id):
-            raise ValueError("no protocolSection.identificationModule.nctId")
-        self.title = _s(ident.get("briefTitle")) or _s(ident.get("officialTitle"))
-        self.official = _s(ident.get("officialTitle"))
-        status = _d(proto, "statusModule")
-        self.year = None
-        for key in ("resultsFirstPostDateStruct", "completionDateStruct", "primaryCompletionDateStruct"):
-            m = re.match(r"\s*((?:19|20)\d{2})", _s(_d(status, key, "date")))
-            if m:
-                self.year = int(m.group(1))
-                break
-        design = _d(proto, "designModule")
-        allocation = _s(_d(design, "designInfo", "allocation"))
-        phases = design.get("phases") if isinstance(design, dict) else None
-        self.conditions = [_s(c) for c in _d(proto, "conditionsModule", "conditions") or [] if _s(c)]
-        keywords = [_s(k) for k in _d(proto, "conditionsModule", "keywords") or [] if _s(k)]
-        context = " ".join([self.title, self.official, *self.conditions, *keywords])
-        self.base: dict[str, Any] = {
-            "source_id": self.nct_id, "source_file": source_file, "source_title": self.title,
-            "year": self.year, "trial": _s(ident.get("acronym")), "phase": f.phase_of(_items_str(phases)),
-            "randomized": {"RANDOMIZED": True, "NON_RANDOMIZED": False, "NA": False}.get(allocation),
-            "setting": f.setting_of(context), "line": f.line_of(context),
-            "histotypes": f.histotypes_of(self.conditions),
-            "extractor": EXTRACTOR, "confidence": 1.0, "status": "extracted",
-        }
-        arms_mod = _d(proto, "armsInterventionsModule")
-        interventions = _items(_d(arms_mod, "interventions"))
-        self.arms: list[dict[str, Any]] = []
-        for arm in _items(_d(arms_mod, "armGroups")):
-            agents, known = f.arm_agents(arm, interventions)
-            self.arms.append({"label": _s(arm.get("label")), "type": _s(arm.get("type")),
-                              "agents": agents, "known": known,
-                              "names": "; ".join(_s(n) for n in arm.get("interventionNames") or [])})
-        has_comparator = any(f.is_comparator_type(a["type"]) for a in self.arms)
-        for a in self.arms:
-            a["role"] = ("single" if not has_comparator else "comparator" if f.is_comparator_type(a["type"])
-                         else "intervention" if a["type"] == "EXPERIMENTAL" else None)
-
-    def arm_of(self, title: str, description: str) -> dict[str, Any] | None:
-        """The arm group an outcome group stands for (by title, then description, then agents)."""
-        t = fold(title)
-        for test in (lambda a: fold(a["label"]) == t,
-                     lambda a: bool(t) and (fold(a["label"]) in t or t in fold(a["label"])),
-                     lambda a: bool(a["label"]) and fold(a["label"]) in fold(description),
-                     lambda a: bool(a["agents"]) and normalize_agents(title) == a["agents"]):
-            hits = [a for a in self.arms if fold(a["label"]) and test(a)]
-            if len(hits) == 1:
-                return hits[0]
-        return self.arms[0] if len(self.arms) == 1 else None
-
-
-def _items_str(obj: Any) -> list[str]:
-    return [str(x) for x in obj] if isinstance(obj, list) else []
-
-
-def _denoms(obj: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for d in _items(obj):
-        if not re.search(r"participant|patient|subject", _s(d.get("units")) or "participants", re.I):
-            continue
-        for c in _items(d.get("counts")):
-            v, _ = f.parse_number(c.get("value"))
-            if v is not None and v >= 1 and v == int(v):
-                out[_s(c.get("groupId"))] = int(v)
-    return out
-
-
 def _disp_label(dispersion: str, level: float | None) -> str:
     return f"{level * 100:g}% CI" if level else (dispersion.lower() or "range")
 
@@ -163,7 +76,7 @@ class _Renderer:
     """Renders one study line by line, collecting sections, records and warnings on the way."""
 
     def __init__(self, study: dict[str, Any], source_file: str):
-        self.s = _Study(study, source_file)
+        self.s = Study(study, source_file)
         self.study = study
         self.t = _Text()
         self.sections: list[tuple[str, int, int]] = []
@@ -188,56 +101,56 @@ class _Renderer:
             t.line("Conditions: " + "; ".join(s.conditions))
         for a in s.arms:
             t.line(f"Arm {a['label']} ({a['type'] or 'type not given'}): {a['names'] or a['agents'] or 'none'}")
-        for om in _items(_d(self.study, "resultsSection", "outcomeMeasuresModule", "outcomeMeasures")):
+        for om in items(get(self.study, "resultsSection", "outcomeMeasuresModule", "outcomeMeasures")):
             self.outcome(om)
 
     def outcome(self, om: dict[str, Any]) -> None:
         t = self.t
-        title = _s(om.get("title")) or "Untitled outcome"
+        title = text(om.get("title")) or "Untitled outcome"
         t.line("")
         start = t.pos
-        t.line(f"{title} [{_s(om.get('type')) or 'OUTCOME'}]")
-        if _s(om.get("timeFrame")):
-            t.line(f"Time frame: {_s(om.get('timeFrame'))}")
+        t.line(f"{title} [{text(om.get('type')) or 'OUTCOME'}]")
+        if text(om.get("timeFrame")):
+            t.line(f"Time frame: {text(om.get('timeFrame'))}")
         endpoint = f.endpoint_of(title)
-        groups = {_s(g.get("id")): g for g in _items(om.get("groups"))}
-        arms = {gid: self.s.arm_of(_s(g.get("title")), _s(g.get("description"))) for gid, g in groups.items()}
-        classes = _items(om.get("classes"))
+        groups = {text(g.get("id")): g for g in items(om.get("groups"))}
+        arms = {gid: self.s.arm_of(text(g.get("title")), text(g.get("description"))) for gid, g in groups.items()}
+        classes = items(om.get("classes"))
         skipped = False
         for cls in classes:
-            ctitle = _s(cls.get("title"))
+            ctitle = text(cls.get("title"))
             hist = normalize_histotype(ctitle) if ctitle else None
-            cats = _items(cls.get("categories"))
+            cats = items(cls.get("categories"))
             usable = (len(classes) == 1 or hist is not None) and len(cats) == 1
             skipped = skipped or not usable
             ctx = {"om": om, "title": title, "groups": groups, "arms": arms, "hist": hist,
-                   "denoms": _denoms(cls.get("denoms")) or _denoms(om.get("denoms")),
+                   "denoms": denoms(cls.get("denoms")) or denoms(om.get("denoms")),
                    "endpoint": endpoint if usable else None}
             for cat in cats:
                 label = " ".join(x for x in (title, f"[{ctitle}]" if ctitle else "",
-                                             f"[{_s(cat.get('title'))}]" if _s(cat.get("title")) else "") if x)
-                for m in _items(cat.get("measurements")):
+                                             f"[{text(cat.get('title'))}]" if text(cat.get("title")) else "") if x)
+                for m in items(cat.get("measurements")):
                     self.measurement(ctx, label, m)
         if endpoint and skipped:
             self.warn(f"outcome {title!r}: several classes or categories, arm values not mapped to records")
-        for a in _items(om.get("analyses")):
-            self.analysis(om, title, a, groups, arms, _denoms(om.get("denoms")), endpoint)
+        for a in items(om.get("analyses")):
+            self.analysis(om, title, a, groups, arms, denoms(om.get("denoms")), endpoint)
         self.sections.append((title, start, t.pos - 1))
 
     def measurement(self, ctx: dict[str, Any], label: str, m: dict[str, Any]) -> None:
         om = ctx["om"]
-        gid = _s(m.get("groupId"))
-        raw, lo_raw, hi_raw = _s(m.get("value")), _s(m.get("lowerLimit")), _s(m.get("upperLimit"))
-        unit, param, disp = _s(om.get("unitOfMeasure")), _s(om.get("paramType")), _s(om.get("dispersionType"))
+        gid = text(m.get("groupId"))
+        raw, lo_raw, hi_raw = text(m.get("value")), text(m.get("lowerLimit")), text(m.get("upperLimit"))
+        unit, param, disp = text(om.get("unitOfMeasure")), text(om.get("paramType")), text(om.get("dispersionType"))
         level = f.ci_level(disp)
         n = ctx["denoms"].get(gid)
         prefix = f"{label}: {_PARAM_WORD.get(param, '')}"
         line = prefix + (raw or "NA") + (f" {unit}" if unit else "")
         if lo_raw or hi_raw:
             line += f" ({_disp_label(disp, level)} {lo_raw or 'NA'}–{hi_raw or 'NA'})"
-        elif _s(m.get("spread")):
-            line += f" ({_disp_label(disp, level)} {_s(m.get('spread'))})"
-        line += f" in {_s(ctx['groups'].get(gid, {}).get('title')) or gid}" + (f" (n={n})" if n else "")
+        elif text(m.get("spread")):
+            line += f" ({_disp_label(disp, level)} {text(m.get('spread'))})"
+        line += f" in {text(ctx['groups'].get(gid, {}).get('title')) or gid}" + (f" (n={n})" if n else "")
         start, end = self.t.line(line)
         endpoint, arm = ctx["endpoint"], ctx["arms"].get(gid)
         if endpoint is None:
@@ -264,7 +177,7 @@ class _Renderer:
     def arm_measure(self, om: dict[str, Any], title: str, endpoint: str, value: float, lo_raw: str,
                     hi_raw: str, level: float | None, n: int | None) -> dict[str, Any] | None:
         """measure/value/unit/CI/timepoint of an arm value, or None (with a warning) when unmapped."""
-        unit, param = _s(om.get("unitOfMeasure")), _s(om.get("paramType"))
+        unit, param = text(om.get("unitOfMeasure")), text(om.get("paramType"))
         (lo, ok_lo), (hi, ok_hi) = f.parse_number(lo_raw), f.parse_number(hi_raw)
         flags = [] if ok_lo and ok_hi else ["unparsed_ci"]
         if level and (lo is None) != (hi is None):
@@ -287,17 +200,17 @@ class _Renderer:
             self.warn(f"outcome {title!r}: {param or 'value'} in {unit or 'no unit'!r} is neither median nor rate")
             return None
         tp = f.timepoint_months(title)
-        timeframe = _s(om.get("timeFrame"))
+        timeframe = text(om.get("timeFrame"))
         if tp is None and tte and _SHORT_TIMEFRAME.match(timeframe):
             tp = f.timepoint_months(timeframe)
         if tp is None and tte:
             self.warn(f"outcome {title!r}: a {endpoint} rate without landmark time skipped")
             return None
-        rate = value / scale
+        rate = round(value / scale, 12)
         if not 0 <= rate <= 1:
             self.warn(f"outcome {title!r}: rate {rate:g} outside [0, 1] skipped")
             return None
-        lo, hi = (None if x is None else x / scale for x in (lo, hi))
+        lo, hi = (None if x is None else round(x / scale, 12) for x in (lo, hi))
         if not all(x is None or 0 <= x <= 1 for x in (lo, hi)):
             lo, hi = None, None
             flags.append("unparsed_ci")
@@ -325,11 +238,11 @@ class _Renderer:
 
     def analysis(self, om: dict[str, Any], title: str, a: dict[str, Any], groups: dict[str, Any],
                  arms: dict[str, Any], denoms: dict[str, int], endpoint: str | None) -> None:
-        gids = [_s(g) for g in a.get("groupIds") or [] if _s(g)] if isinstance(a.get("groupIds"), list) else []
-        names = " vs ".join(_s(groups.get(g, {}).get("title")) or g for g in gids)
-        ptype, raw = _s(a.get("paramType")), _s(a.get("paramValue"))
-        pct, lo_raw, hi_raw = _s(a.get("ciPctValue")), _s(a.get("ciLowerLimit")), _s(a.get("ciUpperLimit"))
-        p_raw, method = _s(a.get("pValue")), _s(a.get("statisticalMethod"))
+        gids = [text(g) for g in a.get("groupIds") or [] if text(g)] if isinstance(a.get("groupIds"), list) else []
+        names = " vs ".join(text(groups.get(g, {}).get("title")) or g for g in gids)
+        ptype, raw = text(a.get("paramType")), text(a.get("paramValue"))
+        pct, lo_raw, hi_raw = text(a.get("ciPctValue")), text(a.get("ciLowerLimit")), text(a.get("ciUpperLimit"))
+        p_raw, method = text(a.get("pValue")), text(a.get("statisticalMethod"))
         n = sum(denoms[g] for g in gids) if gids and all(g in denoms for g in gids) else None
         prefix = f"{title}: {ptype or 'analysis'} ({names})" + (": " if raw else "")
         line = prefix + raw
@@ -357,7 +270,7 @@ class _Renderer:
             flags.append("arm_roles_ambiguous")
         (lo, ok_lo), (hi, ok_hi), (level, _) = f.parse_number(lo_raw), f.parse_number(hi_raw), f.parse_number(pct)
         flags += [] if ok_lo and ok_hi else ["unparsed_ci"]
-        if _s(a.get("ciNumSides")) == "ONE_SIDED":
+        if text(a.get("ciNumSides")) == "ONE_SIDED":
             flags.append("one_sided_ci")
         p, rel = f.parse_p(p_raw)
         if p_raw and p is None and p_raw.lower() not in f.NOT_ESTIMABLE:

@@ -33,7 +33,7 @@ _NOT_EFFICACY = re.compile(
     r"adverse|toxicit|side effect|pharmacokinetic|\bPK\b|\bC ?max\b|\bAUC|\bT ?max\b|half[- ]life|plasma|"
     r"serum|concentration|quality of life|\bQoL\b|safety|tolerab|laborator|vital sign|dose[- ]limiting|"
     r"\bDLT\b|maximum tolerated|\bMTD\b|duration of|time to (?:first |objective |best )*response|"
-    r"patholog|histolog|metabolic response|biomarker|pain|questionnaire",
+    r"patholog|histolog|metabolic response|biomarker|pain|questionnaire|specific survival",
     re.IGNORECASE)
 _ENDPOINTS = tuple((e, re.compile(p, re.IGNORECASE)) for e, p in (
     ("LRFS", r"local(?:ly)?[- ]recurrence[- ]free|\bLRFS\b"),
@@ -43,7 +43,8 @@ _ENDPOINTS = tuple((e, re.compile(p, re.IGNORECASE)) for e, p in (
     ("RFS", r"(?:recurrence|relapse)[- ]free|\bRFS\b"),
     ("EFS", r"event[- ]free|\bEFS\b"),
     ("TTP", r"time to (?:tumou?r )?progression|\bTTP\b"),
-    ("OS", r"overall survival|\bOS\b|^\s*survival\b|participants (?:who (?:were|are) )?alive"),
+    ("OS", r"overall survival|\bOS\b|^\s*(?:\d+[- ]?(?:year|month)s?\s+)?survival\b|\bsurvival rate|"
+           r"participants (?:who (?:were|are) )?alive"),
     ("DCR", r"disease control|\bDCR\b"),
     ("CBR", r"clinical benefit|\bCBR\b"),
     ("ORR", r"(?:objective|overall|best overall|tumou?r|confirmed) (?:tumou?r )?response|response rate|\bORR\b"),
@@ -218,10 +219,10 @@ def arm_agents(arm: Mapping[str, Any], interventions: list[Mapping[str, Any]]) -
     as written. A ``NO_INTERVENTION`` arm without interventions is ``observation``.
     """
     label = str(arm.get("label", ""))
-    names = [str(n) for n in arm.get("interventionNames") or ()]
+    names = [str(n) for n in _list(arm.get("interventionNames"))]
     if not names:
         names = [f"{i.get('type', '')}: {i.get('name', '')}" for i in interventions
-                 if label in (i.get("armGroupLabels") or ())]
+                 if label in _list(i.get("armGroupLabels"))]
     if not names:
         if arm.get("type") == "NO_INTERVENTION":
             return "observation", True
@@ -230,7 +231,7 @@ def arm_agents(arm: Mapping[str, Any], interventions: list[Mapping[str, Any]]) -
     agents, known = [], True
     for raw in names:
         name = _TYPE_PREFIX.sub("", raw).strip()
-        other = next((i.get("otherNames") or [] for i in interventions if i.get("name") == name), [])
+        other = next((_list(i.get("otherNames")) for i in interventions if i.get("name") == name), [])
         hit = next((h for n in (name, *other) if (h := normalize_agents(str(n)))), None)
         if hit:
             agents.extend(hit.split("+"))
@@ -238,6 +239,10 @@ def arm_agents(arm: Mapping[str, Any], interventions: list[Mapping[str, Any]]) -
             agents.append(name)
             known = False
     return VOCAB.join_agents(agents), known
+
+
+def _list(obj: Any) -> list[Any]:
+    return obj if isinstance(obj, list) else []
 
 
 def is_comparator_type(arm_type: str | None) -> bool:

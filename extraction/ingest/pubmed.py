@@ -137,7 +137,7 @@ def _open(path_or_fileobj: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes
     else:
         name = os.fspath(path_or_fileobj)
         try:
-            stream = open(name, "rb")  # noqa: SIM115 - closed by iter_articles' finally
+            stream = open(name, "rb")  # closed by iter_articles' finally
         except OSError as exc:
             raise IngestError(name, f"cannot read file ({exc.strerror or exc})") from None
         opened.append(stream)

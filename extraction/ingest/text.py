@@ -158,10 +158,10 @@ def read_text(path: str | os.PathLike[str]) -> Document:
 
     Examples
     --------
-    >>> import tempfile, os
+    >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     p = os.path.join(d, "a.txt")
-    ...     _ = open(p, "wb").write("Trial of doxorubicin\\r\\nYear: 2014\\r\\n".encode("cp1252"))
+    ...     p = Path(d) / "a.txt"
+    ...     _ = p.write_bytes("Trial of doxorubicin\\r\\nYear: 2014\\r\\n".encode("cp1252"))
     ...     doc = read_text(p)
     >>> doc.title, doc.year, doc.text
     ('Trial of doxorubicin', 2014, 'Trial of doxorubicin\\nYear: 2014\\n')
