@@ -124,7 +124,7 @@ def test_invalid_arguments() -> None:
     with pytest.raises(ValueError, match=r"X has no moderator columns"):
         meta_regression(ds["yi"], ds["vi"], np.empty((13, 0)))
     with pytest.raises(ValueError, match=r"X contains missing or non-finite values"):
-        meta_regression(ds["yi"], ds["vi"], [np.nan] + ds["ablat"][1:])
+        meta_regression(ds["yi"], ds["vi"], [np.nan, *ds["ablat"][1:]])
 
 
 def test_non_convergence_warns_and_flags(monkeypatch: pytest.MonkeyPatch) -> None:
