@@ -48,8 +48,14 @@ class Tau2Estimate:
     ll_reset: NDArray[np.bool_]
 
 
+def _rowdot(A: Array, B: Array) -> Array:
+    return np.einsum("ij,ij->i", A, B)
+
+
 def weighted_parts(Y: Array, V: Array, M: Mask, tau2: Array) -> tuple[Array, Array, Array, Array]:
     """Weights ``W = 1/(V + τ²)`` (0 on padding), their row sums, weighted means and residuals.
+
+    Residuals ``R = Y − μ̂`` are not masked: use them only multiplied by ``W`` (0 on padding).
 
     Examples
     --------
@@ -58,10 +64,10 @@ def weighted_parts(Y: Array, V: Array, M: Mask, tau2: Array) -> tuple[Array, Arr
     >>> mu
     array([2.])
     """
-    W = np.where(M, 1.0 / (V + tau2[:, None]), 0.0)
+    W = M / (V + tau2[:, None])
     sw = W.sum(axis=1)
-    mu = (W * Y).sum(axis=1) / sw
-    R = np.where(M, Y - mu[:, None], 0.0)
+    mu = _rowdot(W, Y) / sw
+    R = Y - mu[:, None]
     return W, sw, mu, R
 
 
@@ -76,7 +82,7 @@ def q_stat(Y: Array, V: Array, M: Mask, tau2: Array) -> Array:
     array([2.])
     """
     W, _, _, R = weighted_parts(Y, V, M, tau2)
-    return (W * R * R).sum(axis=1)
+    return _rowdot(W * R, R)
 
 
 def solve_q(
@@ -95,22 +101,23 @@ def solve_q(
     >>> round(float(q_stat(Y, V, M, x)[0]), 10)
     2.0
     """
-    lo = np.zeros_like(target)
     hi = upper.astype(np.float64).copy()
-    f_lo = q_stat(Y, V, M, lo) - target
+    f_lo = q_stat(Y, V, M, np.zeros_like(target)) - target
     f_hi = q_stat(Y, V, M, hi) - target
     root = np.where(f_lo <= 0, 0.0, hi)
     conv = np.ones(target.shape, dtype=bool)
-    act = np.flatnonzero((f_lo > 0) & (f_hi < 0))
-    x = lo[act].copy()
-    lo_a, hi_a = lo[act].copy(), hi[act].copy()
-    Ya, Va, Ma, ta = Y[act], V[act], M[act], target[act]
+    idx = np.flatnonzero((f_lo > 0) & (f_hi < 0))  # working set; compacted when half is done
+    live = np.ones(idx.size, dtype=bool)
+    x = np.zeros(idx.size)
+    lo_a, hi_a = np.zeros(idx.size), hi[idx]
+    Ya, Va, Ma, ta = Y[idx], V[idx], M[idx], target[idx]
     for _ in range(maxiter):
-        if act.size == 0:
+        if not live.any():
             break
         W, _, _, R = weighted_parts(Ya, Va, Ma, x)
-        f = (W * R * R).sum(axis=1) - ta
-        df = -(W * W * R * R).sum(axis=1)  # dQ/dτ² (the dμ̂/dτ² term vanishes: μ̂ minimises Q)
+        WR2 = W * R * R
+        f = WR2.sum(axis=1) - ta
+        df = -_rowdot(WR2, W)  # dQ/dτ² (the dμ̂/dτ² term vanishes: μ̂ minimises Q)
         pos = f > 0
         lo_a = np.where(pos, x, lo_a)
         hi_a = np.where(pos, hi_a, x)
@@ -119,16 +126,17 @@ def solve_q(
         ok = np.isfinite(newton) & (newton > lo_a) & (newton < hi_a)
         x_new = np.where(ok, newton, 0.5 * (lo_a + hi_a))
         tol = 1e-13 * np.maximum(1.0, np.abs(x_new))
-        done = (np.abs(x_new - x) <= tol) | (hi_a - lo_a <= tol) | (f == 0)
-        x = np.where(f == 0, x, x_new)
-        if done.any():
-            root[act[done]] = x[done]
-            keep = ~done
-            act, x, lo_a, hi_a = act[keep], x[keep], lo_a[keep], hi_a[keep]
+        done = live & ((np.abs(x_new - x) <= tol) | (hi_a - lo_a <= tol) | (f == 0))
+        x = np.where(live & (f != 0), x_new, x)
+        root[idx[done]] = x[done]
+        live &= ~done
+        if live.sum() < 0.5 * live.size:
+            keep = live
+            idx, x, lo_a, hi_a, live = idx[keep], x[keep], lo_a[keep], hi_a[keep], live[keep]
             Ya, Va, Ma, ta = Ya[keep], Va[keep], Ma[keep], ta[keep]
-    if act.size:
-        root[act] = x
-        conv[act] = False
+    if live.any():
+        root[idx[live]] = x[live]
+        conv[idx[live]] = False
     return root, conv
 
 
@@ -180,33 +188,36 @@ def _reml_ll(Y: Array, V: Array, M: Mask, tau2: Array, k: Array, reml: bool) -> 
 
 
 def _scoring(
-    method: str, Y: Array, V: Array, M: Mask, k: Array, threshold: float, maxiter: int
+    method: str, Y: Array, V: Array, M: Mask, k: Array, threshold: float, maxiter: int, stepadj: float
 ) -> tuple[Array, NDArray[np.bool_], NDArray[np.int64]]:
     """Fisher scoring as metafor rma.uni: start at max(0, HE), halve a step that would go below 0,
     stop when |Δτ²| <= threshold; a cell still moving after ``maxiter`` steps has not converged."""
     tau2 = np.maximum(0.0, _he(Y, V, M, k))
     iters = np.zeros(Y.shape[0], dtype=np.int64)
-    act = np.arange(Y.shape[0])
+    conv = np.ones(Y.shape[0], dtype=bool)
+    idx = np.arange(Y.shape[0])  # working set, compacted once half of it has converged
+    live = np.ones(idx.size, dtype=bool)
+    Ya, Va, Ma, ka, t = Y, V, M, k, tau2.copy()
     for it in range(1, maxiter + 1):
-        if act.size == 0:
+        if not live.any():
             break
-        Ya, Va, Ma, ka, t = Y[act], V[act], M[act], k[act], tau2[act]
         W, sw, _, R = weighted_parts(Ya, Va, Ma, t)
         PY = W * R  # P y for P = W − w wᵀ/Σw
         if method == "REML":
             # Viechtbauer 2005, eq. 10: (yᵀPPy − tr P) / tr(PP)
-            sw2, sw3 = (W * W).sum(axis=1), (W**3).sum(axis=1)
+            W2 = W * W
+            sw2, sw3 = W2.sum(axis=1), _rowdot(W2, W)
             trP = sw - sw2 / sw
             trPP = sw2 - 2.0 * sw3 / sw + sw2**2 / sw**2
-            adj = ((PY * PY).sum(axis=1) - trP) / trPP
+            adj = (_rowdot(PY, PY) - trP) / trPP
         elif method == "ML":
             # Viechtbauer 2005, eq. 7: (yᵀPPy − Σw) / Σw²
-            adj = ((PY * PY).sum(axis=1) - sw) / (W * W).sum(axis=1)
+            adj = (_rowdot(PY, PY) - sw) / _rowdot(W, W)
         else:
             # Morris 1983, JASA 78:47 (metafor "EB"): (Q·k/(k − 1) − k) / Σw. Its fixed point solves
             # Q(τ²) = k − 1, so EB equals PM at convergence, as metafor's documentation states.
-            adj = ((W * R * R).sum(axis=1) * ka / (ka - 1.0) - ka) / sw
-        adj = np.where(np.isnan(adj), 0.0, adj)
+            adj = (_rowdot(PY, R) * ka / (ka - 1.0) - ka) / sw
+        adj = np.where(np.isnan(adj) | ~live, 0.0, adj) * stepadj
         # metafor: while (tau2 + adj < tau2.min) adj <- adj/2; at τ² = 0 this ends with adj = 0.
         adj = np.where((t == 0) & (adj < 0), 0.0, adj)
         for _ in range(1100):
@@ -214,12 +225,15 @@ def _scoring(
             if not neg.any():
                 break
             adj = np.where(neg, adj / 2.0, adj)
-        new = t + adj
-        tau2[act] = new
-        iters[act] = it
-        act = act[np.abs(adj) > threshold]
-    conv = np.ones(Y.shape[0], dtype=bool)
-    conv[act] = False
+        t = t + adj
+        iters[idx[live]] = it
+        live &= np.abs(adj) > threshold
+        tau2[idx] = t
+        if live.sum() < 0.5 * live.size:
+            keep = live
+            idx, t, live = idx[keep], t[keep], live[keep]
+            Ya, Va, Ma, ka = Ya[keep], Va[keep], Ma[keep], ka[keep]
+    conv[idx[live]] = False
     return tau2, conv, iters
 
 
@@ -231,6 +245,7 @@ def estimate_tau2(
     *,
     threshold: float = 1e-10,
     maxiter: int = 100,
+    stepadj: float = 1.0,
 ) -> Tau2Estimate:
     """Estimate τ² in every cell at once.
 
@@ -244,6 +259,10 @@ def estimate_tau2(
     threshold, maxiter : float, int
         Convergence of ML/REML/EB Fisher scoring (|Δτ²| <= threshold within maxiter steps) and the
         iteration cap of PM's root finder.
+    stepadj : float
+        Step length factor of Fisher scoring (metafor ``control$stepadj``). Scoring can oscillate
+        without converging (metafor then stops with an error; we flag the cell); metafor's remedy,
+        ``stepadj=0.5``, usually converges to the same maximum.
 
     Returns
     -------
@@ -286,7 +305,7 @@ def estimate_tau2(
         c &= ~short
         it = np.zeros(sel.size, dtype=np.int64)
     else:
-        t, c, it = _scoring(method, Ys, Vs, Ms, k, threshold, maxiter)
+        t, c, it = _scoring(method, Ys, Vs, Ms, k, threshold, maxiter, stepadj)
         if method in ("ML", "REML"):
             # metafor ll0check: if the log-likelihood at τ² = 0 beats the estimate by > tol, the
             # scoring got stuck at a local maximum and metafor sets τ² = 0 (with a warning).

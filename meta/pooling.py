@@ -68,6 +68,7 @@ def pool_many(
     *,
     threshold: float = 1e-10,
     maxiter: int = 100,
+    stepadj: float = 1.0,
     _stacklevel: int = 2,
 ) -> PoolArrays:
     """Pool many meta-analyses ("cells") in one vectorised call.
@@ -84,8 +85,9 @@ def pool_many(
         Normal test, Hartung–Knapp–Sidik–Jonkman t test, or knha with its scale floored at 1.
     level : float
         Confidence level of the CI, PI and τ² CI.
-    threshold, maxiter : float, int
-        Convergence control of the iterative τ² estimators.
+    threshold, maxiter, stepadj : float, int, float
+        Convergence control of the iterative τ² estimators (metafor ``control=``); see
+        :func:`meta.estimators.estimate_tau2`.
 
     Returns
     -------
@@ -114,7 +116,7 @@ def pool_many(
     alpha = 1.0 - lv
     df = np.where(multi, kf - 1.0, np.nan)
 
-    est = estimate_tau2(Yc, Vc, Mc, method, threshold=threshold, maxiter=maxiter)
+    est = estimate_tau2(Yc, Vc, Mc, method, threshold=threshold, maxiter=maxiter, stepadj=stepadj)
     tau2 = est.tau2
     # Model fit with w = 1/(v + τ²) (metafor rma.uni, "Model fitting").
     W = np.where(Mc, 1.0 / (Vc + tau2[:, None]), 0.0)
@@ -214,7 +216,7 @@ def _warn(
         where = f"cell(s) {cells[:10].tolist()}{' …' if cells.size > 10 else ''} of {n}"
         warnings.warn(
             f"{method} τ² estimate did not converge within maxiter = {maxiter} in {where}; "
-            "results flagged converged=False",
+            "results flagged converged=False (Fisher scoring may oscillate: try stepadj=0.5)",
             RuntimeWarning, stacklevel=stacklevel,
         )  # fmt: skip
     if (~ci_conv).any():
@@ -401,6 +403,7 @@ def pool(
     *,
     threshold: float = 1e-10,
     maxiter: int = 100,
+    stepadj: float = 1.0,
 ) -> PoolResult:
     """Random-effects meta-analysis of one set of studies (metafor ``rma(yi, vi, method=, test=)``).
 
@@ -412,8 +415,9 @@ def pool(
     test : {"z", "knha", "adhoc"}
     level : float
         Confidence level (0.95, not 95).
-    threshold, maxiter : float, int
-        Convergence control of iterative estimators (metafor ``control=list(threshold=, maxiter=)``).
+    threshold, maxiter, stepadj : float, int, float
+        Convergence control of iterative estimators (metafor ``control=list(threshold=, maxiter=,
+        stepadj=)``); ``stepadj=0.5`` is metafor's remedy when Fisher scoring oscillates.
 
     Returns
     -------
@@ -435,7 +439,7 @@ def pool(
     y, v = check_yi_vi(yi, vi)
     r = pool_many(
         y[None, :], v[None, :], np.ones((1, y.size), dtype=bool), method, test, level,
-        threshold=threshold, maxiter=maxiter, _stacklevel=3,
+        threshold=threshold, maxiter=maxiter, stepadj=stepadj, _stacklevel=3,
     )  # fmt: skip
     scalars = {
         name: float(getattr(r, name)[0])

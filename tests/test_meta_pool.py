@@ -164,3 +164,17 @@ def test_no_warning_in_ordinary_fit() -> None:
         warnings.simplefilter("error")
         for method in ("DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB"):
             pool(ds["yi"], ds["vi"], method=method, test="adhoc")
+
+
+def test_oscillating_fisher_scoring_flagged_then_remedied() -> None:
+    """metafor stops with an error at stepadj = 1 on these data; we warn and flag instead, and
+    metafor's remedy stepadj = 0.5 gives metafor's answer."""
+    osc = REF["oscillation"]
+    assert "did not converge" in osc["error_at_stepadj_1"]
+    with pytest.warns(RuntimeWarning, match="try stepadj=0.5"):
+        bad = pool(osc["yi"], osc["vi"], method="REML", maxiter=1000)
+    assert not bad.converged
+    good = pool(osc["yi"], osc["vi"], method="REML", maxiter=1000, stepadj=0.5)
+    assert good.converged
+    for f in ("tau2", "estimate", "se"):
+        assert close(getattr(good, f), osc[f]) <= RTOL, f

@@ -96,6 +96,19 @@ es$PFT_backtransform <- list(call = "transf.ipft.hm(c(rma(PFT)$b, yi), targs=lis
                              x = c(c(rp$beta), dp$yi), ni = dat.pritz1997$ni,
                              p = transf.ipft.hm(c(c(rp$beta), dp$yi), targs = list(ni = dat.pritz1997$ni)))
 
+# Fisher scoring that oscillates: metafor stops with an error at stepadj = 1 (we flag converged =
+# FALSE and warn) and converges with its documented remedy stepadj = 0.5.
+osc_yi <- c(0.943684, 0.291881, 0.853903, 0.988697, 0.542524, 0.268264, 1.20514, 0.200949, 0.303748,
+            0.811686, 0.482412, 0.477032, 0.488929, 0.68346)
+osc_vi <- c(0.188449, 0.019466, 0.309027, 0.459548, 0.357757, 0.15268, 0.197928, 0.454571, 0.16541,
+            0.252907, 0.359634, 0.429675, 0.283072, 0.402686)
+osc_err <- tryCatch({ rma(osc_yi, osc_vi, method = "REML", control = list(threshold = 1e-10, maxiter = 1000)); "" },
+                    error = function(e) conditionMessage(e))
+osc <- rma(osc_yi, osc_vi, method = "REML", control = list(stepadj = 0.5, threshold = 1e-10, maxiter = 1000))
+oscillation <- list(call = "rma(yi, vi, method=\"REML\", control=list(stepadj=0.5, threshold=1e-10, maxiter=1000))",
+                    yi = osc_yi, vi = osc_vi, error_at_stepadj_1 = osc_err,
+                    tau2 = osc$tau2, estimate = c(osc$beta), se = osc$se)
+
 calls <- c(sapply(methods, function(m) sapply(tests, function(t) fit_call(m, t))),
            "predict(res)", "confint(res, control=list(tol=1e-12))$random['tau^2', ]", "weights(res)")
 out <- list(source = list(metafor = as.character(packageVersion("metafor")),
@@ -103,7 +116,7 @@ out <- list(source = list(metafor = as.character(packageVersion("metafor")),
                           R = R.version.string, date = format(Sys.Date()),
                           script = "tests/reference/make_reference_pool.R", calls = unname(calls),
                           note = "errors (e.g. PM with tau2.max too low) are stored as {error: message}"),
-            datasets = datasets, escalc = es)
+            datasets = datasets, escalc = es, oscillation = oscillation)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = I(17), na = "null", pretty = FALSE),
            "metafor_pool.json")
 cat("wrote metafor_pool.json\n")

@@ -1,0 +1,155 @@
+"""Benchmark meta.pool_many against PyMARE, statsmodels and (per fit) R metafor, in one run.
+
+    .venv/bin/python bench/bench_pooling.py [--cells 5000] [--runs 5] [--no-write]
+
+5,000 cells (k uniform on 2..30, seeded) are pooled by REML with prediction interval and Q-profile
+τ² CI in ONE ``pool_many`` call. Peers on the same data:
+
+* PyMARE ``VarianceBasedLikelihoodEstimator(method="REML")`` (vectorised over data sets, but every
+  data set of one fit must have the same k): cells are grouped by k and fitted once per k group
+  (29 fits); it returns τ² and the estimate only (no Q, I², PI or τ² CI).
+* statsmodels ``combine_effects(method_re="iterated")`` (Paule–Mandel; statsmodels has no REML),
+  a Python loop over cells.
+* R metafor ``rma(method="REML")`` on dat.bcg (k = 13), per fit, from
+  ``system.time(replicate(200, rma(...)))`` when Rscript is available, else the stated ~6 ms.
+
+Medians of ``--runs`` runs are printed and written to bench/RESULTS.md under
+"## meta/ pooling benchmark (DATE)" (an existing section of that name is replaced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from meta.pooling import pool_many
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+R_CODE = (
+    "suppressMessages(library(metafor)); d <- escalc('RR', ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg); "
+    "rma(yi, vi, data=d, method='REML'); n <- 200; "
+    "t <- system.time(replicate(n, rma(yi, vi, data=d, method='REML')))[['elapsed']]; cat(1000 * t / n)"
+)
+
+
+def make_cells(n: int, seed: int = 20240611) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    k = rng.integers(2, 31, size=n)
+    kmax = int(k.max())
+    M = np.arange(kmax)[None, :] < k[:, None]
+    V = rng.uniform(0.01, 0.5, size=(n, kmax))
+    tau2 = rng.choice([0.0, 0.05, 0.2, 0.5], size=n)
+    mu = rng.normal(-0.2, 0.3, size=(n, 1))
+    Y = np.where(M, mu + rng.normal(size=(n, kmax)) * np.sqrt(V + tau2[:, None]), 0.0)
+    return Y, np.where(M, V, 1.0), M, k
+
+
+def timed(fn: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cells", type=int, default=5000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    Y, V, M, k = make_cells(args.cells)
+    warnings.simplefilter("ignore")  # peers' deprecation noise; our own non-convergence is counted below
+
+    res = pool_many(Y, V, M, method="REML")
+    n_nc = int((~res.converged).sum())
+    ours = timed(lambda: pool_many(Y, V, M, method="REML"), args.runs)
+
+    from pymare.estimators import VarianceBasedLikelihoodEstimator
+
+    groups = {kk: np.flatnonzero(k == kk) for kk in np.unique(k)}
+    stacked = {kk: (Y[idx, :kk].T.copy(), V[idx, :kk].T.copy(), np.ones((kk, 1))) for kk, idx in groups.items()}
+
+    def run_pymare() -> dict[int, np.ndarray]:
+        out = {}
+        for kk, (y, v, X) in stacked.items():
+            est = VarianceBasedLikelihoodEstimator(method="REML").fit(y=y, v=v, X=X)
+            out[kk] = est.params_["tau2"]
+        return out
+
+    pm_tau2 = run_pymare()
+    pym = timed(run_pymare, args.runs)
+    diff = np.concatenate(
+        [np.abs(np.ravel(pm_tau2[kk]) - res.tau2[idx])[res.converged[idx]] for kk, idx in groups.items()]
+    )
+    agree, n_apart = float(np.max(diff, initial=0.0)), int((diff > 1e-6).sum())
+
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    def run_sm() -> None:
+        for i in range(args.cells):
+            combine_effects(Y[i, : k[i]], V[i, : k[i]], method_re="iterated")
+
+    sm = timed(run_sm, args.runs)
+
+    r_ms, r_how = 6.0, "stated figure (~6 ms per fit; Rscript unavailable)"
+    if shutil.which("Rscript"):
+        try:
+            out = subprocess.run(["Rscript", "-e", R_CODE], capture_output=True, text=True, timeout=600, check=True)
+            r_ms = float(out.stdout.strip().split()[-1])
+            r_how = "measured: system.time(replicate(200, rma(yi, vi, data=dat.bcg RR, method='REML'))) / 200"
+        except (subprocess.SubprocessError, ValueError) as exc:
+            r_how = f"stated figure (~6 ms per fit; Rscript failed: {exc})"
+
+    per_fit_ms = 1000 * ours / args.cells
+    lines = [
+        f"## meta/ pooling benchmark ({dt.date.today().isoformat()})",
+        "",
+        f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, numpy {np.__version__}.",
+        f"Data: {args.cells} cells, k uniform on 2..30 (seed 20240611, total {int(k.sum())} studies); "
+        f"medians of {args.runs} runs; run with `.venv/bin/python bench/bench_pooling.py`.",
+        "",
+        "| what | median (s) | per cell (ms) | ratio vs meta |",
+        "|---|---:|---:|---:|",
+        f"| meta `pool_many` REML + CI + PI + Q-profile τ² CI + Q/I²/H², one call | {ours:.3f} | "
+        f"{per_fit_ms:.4f} | 1 |",
+        f"| PyMARE VarianceBasedLikelihoodEstimator(REML), one fit per k group ({len(groups)} fits), τ² and "
+        f"estimate only | {pym:.3f} | {1000 * pym / args.cells:.4f} | {pym / ours:.1f}× slower |",
+        f"| statsmodels combine_effects(method_re='iterated'), loop over cells | {sm:.3f} | "
+        f"{1000 * sm / args.cells:.4f} | {sm / ours:.1f}× slower |",
+        f"| R metafor rma(method='REML'), k = 13, per fit | — | {r_ms:.3f} | {r_ms / per_fit_ms:.0f}× slower per fit |",
+        "",
+        f"metafor figure: {r_how}.",
+        f"REML did not converge (Fisher scoring oscillation, flagged converged=False, as metafor would stop) "
+        f"in {n_nc} of {args.cells} cells; over the converged cells |τ²(meta) − τ²(PyMARE)| > 1e-6 in "
+        f"{n_apart} (max {agree:.2e}). Such a cell has a bimodal restricted likelihood: metafor's Fisher "
+        "scoring, started at max(0, HE) = 0, stays at the boundary maximum τ² = 0 (metafor 3.8 returns 0 "
+        "too, checked on the seed-20240611 worst cell) while PyMARE's optimiser finds the interior one.",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        old = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n\n"
+        old = re.sub(r"## meta/ pooling benchmark \(.*?\)\n.*?(?=\n## |\Z)", "", old, flags=re.S).rstrip() + "\n\n"
+        RESULTS.write_text(old + text)
+
+
+if __name__ == "__main__":
+    main()

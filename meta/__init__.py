@@ -1,0 +1,38 @@
+"""meta: effect sizes, τ² estimators, random-effects pooling, heterogeneity, subgroups,
+meta-regression, sensitivity and small-study-bias analyses, agreeing with R metafor 3.8.
+
+A standalone statistics library on numpy, scipy and pandas: it imports nothing of the project.
+
+>>> from meta import pool
+>>> round(pool([0.1, 0.3, 0.2], [0.01, 0.02, 0.015], method="DL").estimate, 4)
+0.1769
+"""
+
+from meta import effect_sizes
+from meta._checks import METHODS, TESTS
+from meta.bias import begg_test, egger_test, trim_and_fill
+from meta.pooling import PoolArrays, PoolResult, __version__, pool, pool_many
+from meta.regression import meta_regression
+from meta.sensitivity import cumulative, influence, leave_one_out
+from meta.subgroups import subgroup_test
+from meta.table import pool_table
+
+__all__ = [
+    "METHODS",
+    "TESTS",
+    "PoolArrays",
+    "PoolResult",
+    "__version__",
+    "begg_test",
+    "cumulative",
+    "effect_sizes",
+    "egger_test",
+    "influence",
+    "leave_one_out",
+    "meta_regression",
+    "pool",
+    "pool_many",
+    "pool_table",
+    "subgroup_test",
+    "trim_and_fill",
+]
