@@ -267,7 +267,7 @@ def main(argv: list[str]) -> int:
                   file=sys.stderr)
 
     import pandas as pd
-    from meta import pool_table
+    from meta.table import pool_table  # meta.pool_table, imported from its module
 
     header, rows = read_csv(data, manifest["input"]["columns"])
     records = pd.DataFrame(rows, columns=header)

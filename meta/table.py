@@ -142,7 +142,8 @@ def pool_table(
        (the later record wins). The others are excluded as superseded.
     5. ``rollup=True`` (needs ``"histotype"`` in ``by`` and ``parents``, a child → parent mapping)
        also pools each subtype into its parent, level by level: the parent's cell then holds its own
-       records plus its subtypes' (rule 4 applied again), marked ``rollup=True``.
+       records plus its subtypes' (rule 4 applied again, a record of the parent's own histotype
+       winning over a subtype record of the same trial), marked ``rollup=True``.
     6. Cells with k >= 2 are pooled in one :func:`meta.pooling.pool_many` call; cells with k = 1
        are listed with k = 1 and NaN results.
 
@@ -231,6 +232,7 @@ def pool_table(
     df["histotype"] = [_histotype_key(h) for h in df["histotypes"]]
     df["_trial"] = [trial_identity(s, t) for s, t in zip(df["source_id"], df["trial"], strict=True)]
     df["rollup"] = False
+    df["_own"] = 1  # 1: the record's own histotype cell; 0: a copy rolled up from a subtype
     keys = [*by, "scale"]
     for key in by:
         df[key] = ["" if _missing(x) else x for x in df[key]]
@@ -239,15 +241,16 @@ def pool_table(
         extra = []
         for _, row in df.iterrows():
             for anc in _ancestors(row["histotype"], parents):
-                extra.append({**row.to_dict(), "histotype": anc, "rollup": True})
+                extra.append({**row.to_dict(), "histotype": anc, "rollup": True, "_own": 0})
         if extra:
             df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
             # a parent cell that receives subtype records is the rolled-up cell (its own records included)
             rolled = df.groupby(keys, sort=False)["rollup"].transform("any")
             df["rollup"] = rolled
-    # one contribution per trial per cell: latest year, then later input order
+    # one contribution per trial per cell: a record of the cell's own histotype before one rolled up
+    # from a subtype (the trial's whole population beats its subgroup), then latest year, then input order
     df["_year"] = pd.to_numeric(df["year"], errors="coerce").fillna(-np.inf)
-    df = df.sort_values(["_year", "_order"], kind="stable")
+    df = df.sort_values(["_own", "_year", "_order"], kind="stable")
     dup = df.duplicated([*keys, "_trial"], keep="last")
     for _, row in df[dup].iterrows():
         winner = df[(~dup) & (df["_trial"] == row["_trial"])]

@@ -143,6 +143,20 @@ def test_rollup_pools_subtypes_into_parent() -> None:
     assert lps["estimate"] == pytest.approx(pool(yi, vi).estimate, rel=1e-12)
 
 
+def test_rollup_own_population_beats_subgroup_of_same_trial() -> None:
+    """A trial's all-comers HR, not its later-listed subgroup HR, stands for it in the parent cell."""
+    recs = [
+        rec("all", ["soft_tissue_sarcoma"], 1.05, 0.84, 1.30, trial="T1", year=2020),
+        rec("sub", ["leiomyosarcoma"], 0.95, 0.69, 1.31, trial="T1", year=2020),
+        rec("o2", ["soft_tissue_sarcoma"], 0.80, 0.60, 1.07, trial="T2", year=2016),
+    ]
+    parents = {**PARENTS, "leiomyosarcoma": "soft_tissue_sarcoma"}
+    out = quiet(recs, rollup=True, parents=parents)
+    sts = cell(out, histotype="soft_tissue_sarcoma")
+    assert sorted(sts["record_ids"]) == ["all", "o2"]
+    assert any(e["record_id"] == "sub" for e in out.attrs["excluded"])
+
+
 def test_p_value_fallback_and_exclusions() -> None:
     recs = [
         rec("p1", ["gist"], 0.70, None, None, p_value=0.017, p_relation="="),
