@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/sarcoma-evidence demo
+	@echo "Notebooks for analysts (rerun pooled estimates, sensitivity, extraction review): notebooks/"
+	@echo "  open them with: $(BIN)/jupyter lab notebooks/"
+	@echo "Dashboard: http://localhost:8501/ (Ctrl+C to stop)"
+	$(BIN)/sarcoma-evidence dashboard --db sqlite:///demo.db --port 8501
 
 demo: run
 

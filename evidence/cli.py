@@ -15,12 +15,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from evidence.curation_cli import curate_app
 from evidence.errors import EvidenceError, ImportFileError
 from evidence.io import FORMATS, read_records, write_records
 from evidence.store import Store, resolve_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn the soft-tissue-sarcoma literature into pooled, auditable evidence.")
+app.add_typer(curate_app, name="curate")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -52,10 +54,23 @@ def import_(file: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet of 
 
 @app.command()
 def export(db: DbOption = None,
-           fmt: Annotated[str, typer.Option("--format", help="csv, jsonl or parquet")] = "csv",
+           fmt: Annotated[str, typer.Option("--format", help="csv, jsonl, parquet or revman (RevMan 5 "
+                                             "inverse-variance CSV of curated hazard ratios)")] = "csv",
            out_file: Annotated[Path | None, typer.Option("--out", help="file (default: stdout)")] = None,
-           status: Annotated[list[str] | None, typer.Option(help="only these statuses (repeatable)")] = None):
-    """Export the evidence table."""
+           status: Annotated[list[str] | None, typer.Option(help="only these statuses (repeatable)")] = None,
+           audit: Annotated[bool, typer.Option("--audit", help="export the audit log (CSV) instead")] = False):
+    """Export the evidence table (or, with --audit, the audit log)."""
+    if audit or fmt == "revman":
+        from evidence.exports import write_audit, write_revman
+
+        store = Store(db)
+        target = out_file or sys.stdout
+        n = (write_audit(store.audit(), target) if audit
+             else write_revman(store.records(status=status or ["accepted", "edited"]), target))
+        store.close()
+        err.print(f"wrote {n} {'audit rows' if audit else 'RevMan rows (curated HRs with a CI)'}"
+                  + (f" to {out_file}" if out_file else ""), markup=False)
+        return
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "parquet" and out_file is None:
@@ -65,6 +80,152 @@ def export(db: DbOption = None,
     n = write_records(recs, out_file, fmt, stream=None if out_file else sys.stdout)
     if out_file:
         err.print(f"wrote {n} records to {out_file}", markup=False)
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Files named on the command line, folders expanded to their files (sorted, hidden ones skipped)."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
+        else:
+            files.append(p)
+    return files
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="file", file=sys.stderr, disable=None, dynamic_ncols=True)
+
+
+def _bar_callback(bar):
+    """A ``progress(done, total)`` callback that drives a tqdm bar."""
+    def progress(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+    return progress
+
+
+def _extract_folder(paths: list[Path], out_dir: Path | None, engine: str, scheduler: str | None,
+                    workers: int | None, n_process: int) -> None:
+    """``extract --engine dask`` or ``--format parquet --out DIR``: a partitioned Parquet folder + manifest."""
+    from extraction.engine import run_extraction
+
+    if out_dir is None or (out_dir.exists() and not out_dir.is_dir()):
+        fail("--engine dask and --format parquet write a folder: give --out DIR (not a file)")
+    with _progress(0, "extracting") as bar:
+        bar.unit = "part"
+        try:
+            manifest = run_extraction(paths, out_dir, engine=engine, scheduler=scheduler, workers=workers,
+                                      n_process=n_process, progress=_bar_callback(bar))
+        except (ValueError, OSError) as exc:
+            fail(str(exc))
+    for f in manifest.failures:
+        err.print(f"error: {f['path']}: {f['reason']}", markup=False, highlight=False)
+    t = manifest.totals()
+    err.print(f"{t['extracted']} records from {t['kept']} of {t['scanned']} documents kept by the pre-filter; "
+              f"{t['done']} of {t['parts']} parts in {out_dir} (manifest.json)", markup=False)
+    if manifest.failed_paths:
+        raise typer.Exit(2 if len(manifest.failed_paths) >= len(manifest.inputs) else 1)
+
+
+@app.command()
+def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folders: text, PDF, PubMed XML, "
+                                                        "ClinicalTrials.gov JSON")],
+            out_file: Annotated[Path | None, typer.Option("--out", help="FILE (jsonl/csv) or DIR (parquet)")] = None,
+            fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet")] = None,
+            n_process: Annotated[int, typer.Option("--processes", help="spaCy worker processes")] = 1,
+            engine: Annotated[str, typer.Option("--engine", help="local or dask (dask writes a Parquet folder)")]
+            = "local",
+            scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler ADDRESS "
+                                                          "(default: a LocalCluster)")] = None,
+            workers: Annotated[int | None, typer.Option("--workers", help="LocalCluster worker processes")] = None):
+    """Documents → evidence records (stdout JSONL by default)."""
+    from extraction.extract import extract_paths
+
+    if engine not in ("local", "dask"):
+        fail(f"unknown engine {engine!r}; choose local or dask")
+    if engine == "dask" and fmt not in (None, "parquet"):
+        fail("--engine dask writes a Parquet folder; use --format parquet --out DIR")
+    if engine == "dask" or (fmt == "parquet" and out_file is not None and out_file.suffix.lower() != ".parquet"):
+        _extract_folder(paths, out_file, engine, scheduler, workers, n_process)
+        return
+    fmt = fmt or (Path(out_file).suffix.lstrip(".") if out_file and Path(out_file).suffix else "jsonl")
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    files = _expand(paths)
+    missing = [f for f in files if not f.exists()]
+    if not files or len(missing) == len(files):
+        fail("no input file: " + (", ".join(map(str, missing)) or "none given"))
+    failed: list[str] = []
+
+    def on_error(path: object, exc: BaseException) -> None:
+        failed.append(str(path))
+        err.print(f"error: {exc}", markup=False, highlight=False)
+
+    recs = []
+    with _progress(len(files), "extracting") as bar:
+        for rec in extract_paths([str(f) for f in files], n_process=n_process, on_error=on_error,
+                                 progress=bar.update):
+            recs.append(rec)
+    if fmt == "parquet" and out_file is None:
+        fail("--format parquet needs --out FILE")
+    write_records(recs, out_file, fmt, stream=None if out_file else sys.stdout)
+    err.print(f"{len(recs)} records from {len(files) - len(failed)} of {len(files)} files", markup=False)
+    if failed:
+        raise typer.Exit(2 if len(failed) == len(files) else 1)
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="documents or folders")],
+           db: DbOption = None,
+           n_process: Annotated[int, typer.Option("--processes", help="spaCy worker processes")] = 1):
+    """Documents → the store: each document and its extracted records, one transaction per document.
+
+    An ``extract`` output folder (part-*.parquet + manifest.json) is loaded in batches of records instead."""
+    from evidence.bulk import is_extract_folder, load_parquet_folder
+
+    for folder in [p for p in paths if is_extract_folder(p)]:
+        paths = [p for p in paths if p != folder]
+        with _progress(0, f"loading {folder.name}") as bar:
+            bar.unit = "record"
+            counts = load_parquet_folder(Store(db), folder, progress=_bar_callback(bar))
+        out.print(f"loaded {counts['rows']} records from {counts['parts']} parts of {folder}: "
+                  + ", ".join(f"{counts[k]} {k}" for k in ("inserted", "refreshed", "kept_curated")), markup=False)
+    if not paths:
+        return
+    from extraction.extract import extract_documents
+    from extraction.ingest import IngestError, read_documents
+
+    files = _expand(paths)
+    if not files:
+        fail("no input file given")
+    store = Store(db)
+    failed, n_docs, n_recs = [], 0, 0
+    with _progress(len(files), "ingesting") as bar:
+        for f in files:
+            try:
+                docs = list(read_documents(f))
+            except IngestError as exc:
+                failed.append(str(f))
+                err.print(f"error: {exc}", markup=False, highlight=False)
+                bar.update(1)
+                continue
+            for doc, recs in extract_documents(docs, n_process=n_process):
+                with store.engine.begin() as conn:
+                    store.add_sources([{"source_id": doc.source_id, "source_file": doc.source_file,
+                                        "title": doc.title, "year": doc.year, "text": doc.text,
+                                        "meta": {k: v for k, v in doc.meta.items() if k != "records"}}],
+                                      conn=conn)
+                    store.add_records(recs, conn=conn)
+                n_docs += 1
+                n_recs += len(recs)
+            bar.update(1)
+    out.print(f"stored {n_docs} documents and {n_recs} records from {len(files) - len(failed)} of "
+              f"{len(files)} files in {store.url}", markup=False)
+    if failed:
+        raise typer.Exit(2 if len(failed) == len(files) else 1)
 
 
 def _summary_table(store: Store, title: str) -> Table:
@@ -100,7 +261,147 @@ def demo(db: DbOption = None):
     out.print(_summary_table(store, f"Demo store {store.url}"))
     out.print(f"loaded {len(docs)} documents and {counts['inserted']} curated records into {store.url}",
               markup=False)
+    from meta.table import pool_table
 
+    table = pool_table(store.records_frame(status=list(POOL_STATUSES)))
+    out.print(_pooled_table(table, POOL_DEFAULT_BY.split(","), f"Pooled estimates (REML, z, 95% CI) — {store.url}"))
+
+
+# -- pool ------------------------------------------------------------------------------------------
+#: Keys `pool --by` accepts: the histotype group and the record fields that name a population,
+#: treatment, outcome or design (DESIGN.md "Pooling plan").
+POOL_KEYS = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm", "timepoint_months",
+             "setting", "line", "phase", "randomized", "trial", "source_id", "year", "unit", "status")
+POOL_DEFAULT_BY = "histotype,intervention,comparator,endpoint,measure"
+POOL_STATUSES = ("extracted", "accepted", "edited")
+
+
+def _fmt(x: object, spec: str = ".2f") -> str:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return "" if v != v else format(v, spec)
+
+
+def _pooled_table(table, by: list[str], title: str) -> Table:
+    """The pooled cells (k ≥ 2): estimate [CI] on the natural scale (ratios exponentiated, rates as
+    proportions, medians in months), k, I², τ², p."""
+    t = Table(title=title)
+    for col in (*by, "k", "estimate [CI]", "I²", "τ²", "p"):
+        t.add_column(col, justify="right" if col in ("k", "I²", "τ²", "p") else "left")
+    pooled = table[table["k"] >= 2] if len(table) else table
+    for _, r in pooled.iterrows():
+        est = f"{_fmt(r['estimate_exp'])} [{_fmt(r['ci_low_exp'])}, {_fmt(r['ci_high_exp'])}]"
+        if r["scale"] == "months":
+            est += " mo"
+        p = float(r["p_value"])
+        t.add_row(*(str(r[k]) for k in by), str(r["k"]), est, _fmt(r["i2"], ".0f") + "%", _fmt(r["tau2"], ".3g"),
+                  "<0.001" if p < 0.001 else _fmt(p, ".3f"))
+    n_single = int((table["k"] == 1).sum()) if len(table) else 0
+    t.caption = (f"{len(pooled)} pooled cells (k ≥ 2); {n_single} single-study cells not shown; "
+                 f"{len(table.attrs.get('excluded', []))} records not pooled (reasons: --bundle manifest)")
+    return t
+
+
+@app.command()
+def pool(db: DbOption = None,
+         input_file: Annotated[Path | None, typer.Option("--input", help="CSV, JSONL or Parquet of records "
+                                                         "(instead of the store)")] = None,
+         by: Annotated[str, typer.Option(help=f"comma-separated grouping keys, from: {', '.join(POOL_KEYS)}")]
+         = POOL_DEFAULT_BY,
+         method: Annotated[str, typer.Option(help="τ² estimator: DL, REML, ML, PM, HE, SJ, HS or EB")] = "REML",
+         test: Annotated[str, typer.Option(help="z, knha (Hartung–Knapp–Sidik–Jonkman) or adhoc")] = "z",
+         level: Annotated[float, typer.Option(help="confidence level, in (0, 1)")] = 0.95,
+         rollup: Annotated[bool, typer.Option("--rollup", help="also pool each histotype subtype into its parent")]
+         = False,
+         status: Annotated[list[str] | None, typer.Option(help="only these statuses (repeatable; default: "
+                                                          "all but rejected)")] = None,
+         out_file: Annotated[Path | None, typer.Option("--out", help="write the table to FILE "
+                                                       "(default: print it)")] = None,
+         fmt: Annotated[str | None, typer.Option("--format", help="csv or json (default: --out's suffix, "
+                                                 "else csv)")] = None,
+         bundle: Annotated[Path | None, typer.Option("--bundle", help="also write a reproducibility bundle "
+                                                     "(records, manifest, results, recompute.py) to DIR")] = None):
+    """Pool every cell of the evidence table (random effects; DESIGN.md "Pooling plan")."""
+    import pandas as pd
+
+    from evidence.schema import FIELDS, STATUSES
+    from evidence.vocabulary import VOCAB
+    from meta.bundle import results_csv, results_json, write_bundle
+    from meta.table import pool_table  # validates method, test and level: one wording for every caller
+
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    bad = [k for k in keys if k not in POOL_KEYS]
+    if not keys or bad:
+        fail(f"unknown --by key {bad[0]!r}; allowed: {', '.join(POOL_KEYS)}" if bad else
+             f"--by needs at least one key; allowed: {', '.join(POOL_KEYS)}")
+    if len(set(keys)) != len(keys):
+        fail(f"--by names a key twice: {by}")
+    statuses = status or list(POOL_STATUSES)
+    if any(s not in STATUSES for s in statuses):
+        fail(f"unknown --status {next(s for s in statuses if s not in STATUSES)!r}; "
+             f"choose from {', '.join(STATUSES)}")
+    fmt = fmt or ("json" if out_file and out_file.suffix.lower() == ".json" else "csv")
+    if fmt not in ("csv", "json"):
+        fail(f"unknown --format {fmt!r}; choose csv or json")
+    if input_file is not None:
+        if db is not None:
+            fail("give either --db or --input, not both")
+        try:
+            recs = [r.to_dict() for r in read_records(input_file) if r.status in statuses]
+        except ImportFileError as exc:
+            fail(str(exc))
+        frame, source = pd.DataFrame(recs, columns=list(FIELDS)), str(input_file)
+    else:
+        url = resolve_url(db)
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            fail(f"no store at {url}; build one with `sarcoma-evidence import` or `demo`, or pass --input")
+        frame, source = Store(url).records_frame(status=statuses), url
+    options = {"by": keys, "method": method, "test": test, "level": level, "rollup": rollup,
+               "parents": VOCAB.parents if rollup else None, "statuses": statuses}
+    try:
+        table = pool_table(frame, **options)
+    except ValueError as exc:
+        fail(str(exc))
+    if out_file is not None:
+        out_file.write_bytes(results_csv(table, keys) if fmt == "csv" else results_json(table, keys))
+        err.print(f"wrote {len(table)} cells ({int((table['k'] >= 2).sum()) if len(table) else 0} pooled) "
+                  f"from {len(frame)} records of {source} to {out_file}", markup=False)
+    else:
+        out.print(_pooled_table(table, keys, f"Pooled estimates ({method}, {test}, {level * 100:g}% CI) — {source}"))
+    if bundle is not None:
+        m = write_bundle(frame, bundle, **options)
+        err.print(f"wrote a bundle of {m.n_records} records and {m.n_cells} cells to {bundle} "
+                  f"(records.csv sha256 {m.records_sha256[:12]}…); rerun: python {bundle / 'recompute.py'} OUT.csv",
+                  markup=False)
+
+
+# -- dashboard -------------------------------------------------------------------------------------
+@app.command()
+def dashboard(db: DbOption = None,
+              port: Annotated[int, typer.Option(help="port of the web server")] = 8501):
+    """Start the Streamlit dashboard on the store (runs until Ctrl+C)."""
+    import subprocess
+    from importlib import resources
+
+    from sqlalchemy.engine import make_url
+
+    url = resolve_url(db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        fail(f"no store at {url}; build one with `sarcoma-evidence demo` or `import`, or pass --db")
+    if not 0 < port < 65536:
+        fail(f"--port {port} must lie in 1..65535")
+    app_path = Path(str(resources.files("dashboards") / "app.py"))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", "--db", url]
+    shown = make_url(url).render_as_string(hide_password=True)
+    out.print(f"dashboard of {shown} at http://localhost:{port}/  (Ctrl+C to stop)", markup=False)
+    try:
+        code = subprocess.call(cmd)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
 
 def main() -> None:
     """Console-script entry point: user-facing errors become one line and exit code 2."""

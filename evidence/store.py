@@ -268,16 +268,17 @@ class Store:
     # -- curation primitives ----------------------------------------------------------------------
     def update_record(self, record_id: str, changes: dict[str, Any], *, reviewer: str, version: int,
                       reason: str | None = None, status: str | None = None,
-                      action: str = "edit") -> EvidenceRecord:
+                      action: str = "edit", conn: Connection | None = None) -> EvidenceRecord:
         """Change fields of one record under optimistic locking, auditing each change.
 
         ``version`` is the version the reviewer read; if someone saved the record since, a
-        :class:`ConflictError` says who changed what, and nothing is written.
+        :class:`ConflictError` says who changed what, and nothing is written. With ``conn`` the
+        change joins the caller's transaction (who commits or rolls back).
         """
         bad = sorted(set(changes) - set(CURATABLE_FIELDS))
         if bad:
             raise ValueError(f"field {bad[0]!r} cannot be curated; curatable: {', '.join(CURATABLE_FIELDS)}")
-        with self.engine.begin() as c:
+        with self._tx(conn) as c:
             row = c.execute(select(records).where(records.c.record_id == record_id)).mappings().first()
             if row is None:
                 raise NotFoundError(f"no record {record_id!r}")

@@ -3,7 +3,10 @@
 ``records`` holds every field of the evidence record (lists as JSON) plus what curation needs:
 ``version`` for optimistic locking, ``original`` (the values as first extracted, kept beside edits),
 ``batch`` (the import that brought the record). ``audit_log`` is append-only: one row per change of
-one field (or one status change), never updated or deleted.
+one field (or one status change), never updated or deleted. ``reviews`` holds each reviewer's own
+decision in dual extraction (append-only too: a changed mind is a new row, the latest one counts);
+a review does not touch the record until the two reviewers agree or an adjudicator decides
+(:mod:`evidence.curation`). Triggers added by migration 0002 refuse UPDATE and DELETE on both.
 """
 
 from __future__ import annotations
@@ -96,4 +99,17 @@ audit_log = Table(
     Column("new", Text),
     Column("reason", Text),
     Column("batch", String(64)),
+)
+
+reviews = Table(
+    "reviews", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(64), ForeignKey("records.record_id"), nullable=False, index=True),
+    Column("source_id", String(200), nullable=False, index=True),
+    Column("reviewer", Text, nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("values", JSON, nullable=False),
+    Column("reason", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False),
 )

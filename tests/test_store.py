@@ -12,7 +12,7 @@ def test_migrations_up_from_empty(store_url):
     engine = create_engine(store_url)
     assert schema_revision(engine) is None
     upgrade(engine)
-    assert schema_revision(engine) == "0001"
+    assert schema_revision(engine) == "0002"
     tables = set(inspect(engine).get_table_names())
     assert {"sources", "records", "audit_log", "alembic_version"} <= tables
     cols = {c["name"] for c in inspect(engine).get_columns("records")}
