@@ -48,6 +48,7 @@ def import_(file: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet of 
         fail(str(exc))
     store = Store(db)
     counts = store.import_records(recs, reviewer=reviewer)
+    store.close()
     out.print(f"imported {len(recs)} records from {file} into {store.url}: "
               + ", ".join(f"{v} {k}" for k, v in counts.items()), markup=False)
 
@@ -77,6 +78,7 @@ def export(db: DbOption = None,
         fail("--format parquet needs --out FILE")
     store = Store(db)
     recs = store.records(status=status or None)
+    store.close()
     n = write_records(recs, out_file, fmt, stream=None if out_file else sys.stdout)
     if out_file:
         err.print(f"wrote {n} records to {out_file}", markup=False)

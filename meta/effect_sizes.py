@@ -8,6 +8,8 @@ by-hand recipe metafor's documentation gives. Bad input raises a ValueError nami
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
@@ -17,6 +19,7 @@ from meta._checks import as_float_1d, check_equal_length, check_level
 Array = NDArray[np.float64]
 
 
+@functools.lru_cache(maxsize=64)  # pool_table calls this once per record; the quantile is the cost
 def _z(level: float) -> float:
     return float(stats.norm.isf((1.0 - check_level(level)) / 2.0))
 

@@ -252,9 +252,10 @@ def pool_table(
     df["_year"] = pd.to_numeric(df["year"], errors="coerce").fillna(-np.inf)
     df = df.sort_values(["_own", "_year", "_order"], kind="stable")
     dup = df.duplicated([*keys, "_trial"], keep="last")
+    cols = [*keys, "_trial"]
+    winners = {tuple(r[:-1]): r[-1] for r in df.loc[~dup, [*cols, "record_id"]].itertuples(index=False)}
     for _, row in df[dup].iterrows():
-        winner = df[(~dup) & (df["_trial"] == row["_trial"])]
-        winner = winner[(winner[keys] == row[keys]).all(axis=1)]["record_id"].iloc[0]
+        winner = winners[tuple(row[c] for c in cols)]
         where = "" if not row["rollup"] else f" in roll-up cell {row['histotype']!r}"
         excluded.append({"record_id": row["record_id"],
                          "reason": f"superseded by {winner} (same trial {row['_trial']}, later report){where}"})

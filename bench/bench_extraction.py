@@ -1,0 +1,179 @@
+"""Extraction throughput (abstracts/s) and streaming memory, plus both gold-set scores.
+
+usage: python bench/bench_extraction.py [--docs 10000] [--stream 100000] [--repeats 3] [--n-process 1 2]
+                                        [--results bench/RESULTS.md]
+
+Documents are generated (seeded) by recombining sentence templates: a title, methods, result sentences
+in the reporting styles the extractor reads, mixed with unrelated sentences. Throughput is the median of
+``--repeats`` runs of ``nlp.pipe`` over ``--docs`` documents; peak memory is the ``ru_maxrss`` of a child
+process that streams ``--stream`` documents (memory should stay flat: nothing is kept per document).
+The figures and the summary lines of ``score.py`` on both gold sets are appended to ``bench/RESULTS.md``
+under a dated section of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import glob
+import io
+import json
+import multiprocessing as mp
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+
+DRUGS = [("pazopanib", "placebo"), ("trabectedin", "dacarbazine"), ("eribulin", "dacarbazine"),
+         ("doxorubicin plus olaratumab", "doxorubicin alone"), ("regorafenib", "placebo"),
+         ("gemcitabine plus docetaxel", "gemcitabine alone"), ("imatinib", "observation")]
+HISTO = ["advanced soft-tissue sarcoma", "leiomyosarcoma", "liposarcoma or leiomyosarcoma", "angiosarcoma",
+         "desmoid tumors", "synovial sarcoma", "undifferentiated pleomorphic sarcoma"]
+RESULTS = [
+    "Median progression-free survival was {m1} months (95% CI {l1}–{h1}) with {a} and {m2} months ({l2}–{h2}) "
+    "with {b} (hazard ratio {hr}, 95% CI {hl}–{hh}; p={p}).",
+    "Median overall survival with {a} and {b} was {m1} and {m2} months, respectively (HR {hr}; 95% CI {hl} to "
+    "{hh}; P = .{pp}).",
+    "Objective responses occurred in {r1}% of patients receiving {a} and in {r2}% of those receiving {b} (P<0.001).",
+    "The 2-year PFS rate was {r1}% with {a} and {r2}% with {b}.",
+    "PFS was longer with {a} (HR, {hr} [95% CI, {hl}-{hh}]; P<.001), with median PFS of {m1} vs {m2} months.",
+]
+FILLER = [
+    "The median follow-up was {m1} months.", "Grade 3 neutropenia occurred in {r1}% of patients.",
+    "Patients were enrolled at {n} centres in {k} countries.", "The median age was {age} years.",
+    "Quality of life was assessed with the EORTC QLQ-C30 questionnaire.",
+    "Safety was consistent with the known profile of each drug.",
+    "Enrollment ran between 2015 and 2019.", "Toxicity was manageable, and no new safety signals emerged.",
+]
+
+
+def make_abstract(rng: random.Random) -> str:
+    """One abstract-length document (about 1,500–2,000 characters)."""
+    a, b = rng.choice(DRUGS)
+    h = rng.choice(HISTO)
+    n1, n2 = rng.randint(30, 300), rng.randint(30, 300)
+    v = {"a": a, "b": b, "n": rng.randint(5, 90), "k": rng.randint(2, 20), "age": rng.randint(40, 70),
+         "m1": round(rng.uniform(2, 30), 1), "m2": round(rng.uniform(1, 20), 1), "l1": 1.0, "h1": 40.0,
+         "l2": 0.5, "h2": 30.0, "hr": round(rng.uniform(0.3, 1.2), 2), "hl": 0.2, "hh": 1.5,
+         "p": round(rng.uniform(0.001, 0.5), 3), "pp": rng.randint(1, 99), "r1": rng.randint(5, 80),
+         "r2": rng.randint(1, 60)}
+    v["m2"] = min(v["m2"], v["m1"])
+    parts = [f"{a.capitalize()} versus {b} in {h}: a randomised phase {rng.choice([2, 3])} trial", "",
+             "Background", f"Outcomes in {h} remain poor. We compared {a} with {b}.", "", "Methods",
+             f"Patients were randomly assigned to {a} or {b}. The primary endpoint was progression-free survival.",
+             "", "Results", f"{n1 + n2} patients were randomised, {n1} to {a} and {n2} to {b}."]
+    sents = [t.format(**v) for t in rng.sample(RESULTS, 3)] + [t.format(**v) for t in rng.sample(FILLER, 4)]
+    rng.shuffle(sents)
+    parts.append(" ".join(sents))
+    parts += ["", "Conclusions", f"{a.capitalize()} is an option in {h}, with a manageable safety profile."]
+    return "\n".join(parts)
+
+
+def corpus(n: int, seed: int = 7) -> Iterator[str]:
+    """``n`` generated abstracts (seeded, reproducible)."""
+    rng = random.Random(seed)
+    for _ in range(n):
+        yield make_abstract(rng)
+
+
+def throughput(n_docs: int, n_process: int, repeats: int, batch_size: int = 64) -> list[float]:
+    """Abstracts per second over ``n_docs`` documents, one figure per repeat."""
+    from extraction.pipeline import build_pipeline
+
+    nlp = build_pipeline()
+    docs = list(corpus(n_docs))
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        count = 0
+        for doc in nlp.pipe(docs, n_process=n_process, batch_size=batch_size):
+            count += len(doc._.statistics or ())
+        out.append(n_docs / (time.perf_counter() - t0))
+    return out
+
+
+def _stream_child(n_docs: int, q: mp.Queue) -> None:
+    from extraction.pipeline import build_pipeline
+
+    nlp = build_pipeline()
+    rss = []
+    for i, doc in enumerate(nlp.pipe(corpus(n_docs), batch_size=64)):
+        _ = doc._.statistics
+        if i % max(1, n_docs // 10) == 0:
+            rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    q.put(rss)
+
+
+def stream_memory(n_docs: int) -> list[int]:
+    """``ru_maxrss`` (KiB) of a child streaming ``n_docs`` documents, sampled ten times along the way."""
+    q: mp.Queue = mp.Queue()
+    p = mp.get_context("fork").Process(target=_stream_child, args=(n_docs, q)) if sys.platform != "win32" \
+        else mp.Process(target=_stream_child, args=(n_docs, q))
+    p.start()
+    rss = q.get()
+    p.join()
+    return rss
+
+
+def gold_summaries(gold_root: str = "/work/shared/gold") -> dict[str, str]:
+    """score.py's summary line for each gold set (the extractor run in this process)."""
+    from extraction.extract import extract_paths
+
+    out = {}
+    for subset in ("dev", "synthetic"):
+        paths = sorted(glob.glob(os.path.join(gold_root, subset, "*.txt")))
+        if not paths:
+            continue
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as fh:
+            for r in extract_paths(paths):
+                fh.write(json.dumps(r, default=str) + "\n")
+        res = subprocess.run([sys.executable, os.path.join(gold_root, "score.py"), os.path.join(gold_root, subset),
+                              fh.name], capture_output=True, text=True, check=False)
+        os.unlink(fh.name)
+        out[subset] = next((ln for ln in res.stdout.splitlines() if ln.startswith("records")), res.stdout.strip())
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=10_000)
+    ap.add_argument("--stream", type=int, default=100_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--n-process", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--results", default=os.path.join(os.path.dirname(__file__), "RESULTS.md"))
+    args = ap.parse_args(argv)
+    lines = [f"- machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+             f"{args.docs} generated abstracts (mean {statistics.mean(len(t) for t in corpus(200)):.0f} chars)"]
+    for n_proc in args.n_process:
+        runs = throughput(args.docs, n_proc, args.repeats)
+        msg = f"- nlp.pipe n_process={n_proc}: median {statistics.median(runs):.0f} abstracts/s " \
+              f"(runs: {', '.join(f'{r:.0f}' for r in runs)})"
+        print(msg)
+        lines.append(msg)
+    if args.stream:
+        rss = stream_memory(args.stream)
+        msg = (f"- streaming {args.stream} abstracts: peak RSS {rss[-1] / 1024:.0f} MiB; "
+               f"RSS along the stream (MiB): {', '.join(f'{r / 1024:.0f}' for r in rss)}")
+        print(msg)
+        lines.append(msg)
+    with contextlib.redirect_stderr(io.StringIO()):
+        gold = gold_summaries()
+    for subset, line in gold.items():
+        msg = f"- gold {subset}: `{line}`"
+        print(msg)
+        lines.append(msg)
+    section = f"\n## extraction benchmark and gold scores ({dt.date.today().isoformat()})\n\n" + "\n".join(lines) + "\n"
+    with open(args.results, "a", encoding="utf-8") as fh:
+        fh.write(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""The Streamlit dashboard guideline committees browse (DESIGN.md "dashboards/").
+
+Pages (``dashboards/pages/``) only wire widgets to the pure functions of this package:
+
+- :mod:`dashboards.state`: the view (filters, cell, estimator, test, exclusions) and its URL form;
+- :mod:`dashboards.views`: filtering, the evidence-map cell table, a cell's studies;
+- :mod:`dashboards.analysis`: a cell's pooled estimate, sensitivity and small-study-bias analyses;
+- :mod:`dashboards.sources`: escaped source sentences with the number highlighted, source links;
+- :mod:`dashboards.exports`: the CSV exports;
+- :mod:`dashboards.charts`: every chart (forest and funnel plots in matplotlib, the map in plotly);
+- :mod:`dashboards.data`: cached store queries; :mod:`dashboards.widgets`: widget ↔ view glue.
+"""

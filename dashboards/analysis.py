@@ -1,0 +1,298 @@
+"""A cell's pooled estimate and the analyses around it, by calling :mod:`meta`.
+
+:func:`study_table` turns a cell's records into effect sizes (the rules of ``meta.pool_table``:
+ratios on the log scale from their CI, else from an exact p; rates as logit proportions; medians in
+months from their CI), :func:`pool_studies` pools the included ones with :func:`meta.pool`, and
+:func:`leave_one_out_table`, :func:`cumulative_table`, :func:`small_study_bias` wrap the sensitivity
+and bias functions. Results are reported on the reporting scale (ratio, proportion, months).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from dashboards.sources import source_url
+from dashboards.views import TO_MONTHS, reported_value
+from evidence.schema import RATIO_MEASURES
+from meta import PoolResult, cumulative, egger_test, leave_one_out, pool, trim_and_fill
+from meta.effect_sizes import log_hr_from_p, log_ratio_from_ci, prop_logit, var_from_ci
+
+T = TypeVar("T")
+#: Endpoints where more is better (a ratio above 1 favours the intervention).
+RESPONSE_ENDPOINTS = ("ORR", "DCR", "CBR")
+STUDY_COLUMNS = (
+    "record_id", "label", "trial", "year", "source_id", "url", "n", "value", "ci_low", "ci_high", "unit",
+    "yi", "vi", "scale", "included", "reason", "weight", "evidence_text", "char_start", "value_start",
+    "value_end",
+)  # fmt: skip
+
+
+def quietly(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, list[str]]:
+    """Call ``fn`` and return its result with the texts of the warnings it raised (shown on the page)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn(*args, **kwargs)
+    return out, [str(w.message) for w in caught]
+
+
+def scale_of(measure: str) -> str:
+    """Analysis scale of a measure: ``log`` (ratios), ``logit`` (rates) or ``months`` (medians)."""
+    return "log" if measure in RATIO_MEASURES else "logit" if measure == "rate" else "months"
+
+
+def to_reporting(x: Any, scale: str) -> Any:
+    """Back-transform from the analysis scale (exp for log, inverse logit for logit).
+
+    >>> round(to_reporting(0.0, "log"), 3), round(to_reporting(0.0, "logit"), 3), to_reporting(2.0, "months")
+    (1.0, 0.5, 2.0)
+    """
+    a = np.asarray(x, dtype=float)
+    out = np.exp(a) if scale == "log" else 1.0 / (1.0 + np.exp(-a)) if scale == "logit" else a
+    return float(out) if out.ndim == 0 else out
+
+
+def study_effect(rec: dict[str, Any]) -> tuple[float, float, str]:
+    """(yi, vi, reason-if-not-poolable) of one record, by the rules of ``meta.pool_table``."""
+    m = rec["measure"]
+    value, lo, hi = (rec.get(k) for k in ("value", "ci_low", "ci_high"))
+    lvl = rec.get("ci_level")
+    lvl = 0.95 if lvl is None or pd.isna(lvl) else float(lvl)
+    has_ci = lo is not None and hi is not None and not pd.isna(lo) and not pd.isna(hi)
+    try:
+        if m in RATIO_MEASURES:
+            if has_ci:
+                yi, vi = log_ratio_from_ci([value], [lo], [hi], lvl, name=m)
+            elif rec.get("p_relation") == "=" and rec.get("p_value") is not None and not pd.isna(rec["p_value"]):
+                yi, vi = log_hr_from_p([value], [rec["p_value"]])
+            else:
+                return math.nan, math.nan, f"{m} without a CI or an exact p value"
+        elif m == "rate":
+            n = rec.get("n")
+            if n is None or pd.isna(n) or n <= 0:
+                return math.nan, math.nan, "rate without n"
+            yi, vi = prop_logit([float(value) * float(n)], [float(n)])
+        else:
+            f = TO_MONTHS.get(str(rec.get("unit") or "months"))
+            if f is None:
+                return math.nan, math.nan, f"median with unit {rec.get('unit')!r}"
+            if not has_ci:
+                return math.nan, math.nan, "median without a CI"
+            return float(value) * f, float(var_from_ci([lo * f], [hi * f], lvl)[0]), ""
+    except ValueError as exc:
+        return math.nan, math.nan, str(exc)
+    return float(yi[0]), float(vi[0]), ""
+
+
+def study_label(rec: dict[str, Any]) -> str:
+    """``"PALETTE 2012"``; the source id when the trial has no name."""
+    name = rec.get("trial") if isinstance(rec.get("trial"), str) and rec.get("trial") else rec.get("source_id")
+    year = rec.get("year")
+    return f"{name} {int(year)}" if year is not None and not pd.isna(year) else str(name)
+
+
+def study_table(records: pd.DataFrame, exclude: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per study of a cell: effect size, reported value and CI, inclusion, source link.
+
+    Parameters
+    ----------
+    records : DataFrame
+        The cell's records (``views.records_by_id(df, row["record_ids"])``).
+    exclude : sequence of str
+        record_ids the committee left out.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`STUDY_COLUMNS`; ``included`` is False for excluded or non-poolable studies
+        (``reason`` says which); ``weight`` (percent) is filled by :func:`pool_studies`.
+    """
+    rows = []
+    for rec in records.to_dict("records"):
+        yi, vi, reason = study_effect(rec)
+        if not reason and rec["record_id"] in exclude:
+            reason = "excluded by you"
+        value, lo, hi = reported_value(rec)
+        rows.append({
+            "record_id": rec["record_id"], "label": study_label(rec), "trial": rec.get("trial"),
+            "year": rec.get("year"), "source_id": rec.get("source_id"), "url": source_url(rec.get("source_id")),
+            "n": rec.get("n"), "value": value, "ci_low": lo, "ci_high": hi,
+            "unit": "months" if rec["measure"] == "median" else rec.get("unit"), "yi": yi, "vi": vi,
+            "scale": scale_of(rec["measure"]), "included": not reason, "reason": reason, "weight": math.nan,
+            "evidence_text": rec.get("evidence_text"), "char_start": rec.get("char_start"),
+            "value_start": rec.get("value_start"), "value_end": rec.get("value_end"),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=list(STUDY_COLUMNS))
+
+
+@dataclass(frozen=True)
+class CellPool:
+    """A cell's pooled estimate: the meta result on the analysis scale and its reporting-scale view."""
+
+    result: PoolResult | None
+    scale: str
+    studies: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def k(self) -> int:
+        return int(self.studies["included"].sum())
+
+    def reporting(self, name: str) -> float:
+        """``estimate``, ``ci_low``, ``ci_high``, ``pi_low`` or ``pi_high`` on the reporting scale."""
+        if self.result is None:
+            return math.nan
+        return float(to_reporting(getattr(self.result, name), self.scale))
+
+
+def pool_studies(studies: pd.DataFrame, method: str = "REML", test: str = "z", level: float = 0.95) -> CellPool:
+    """Pool the included studies with :func:`meta.pool` (k ≥ 2), filling their weights (percent)."""
+    studies = studies.copy()
+    scale = str(studies["scale"].iloc[0]) if len(studies) else "log"
+    inc = studies["included"].to_numpy(dtype=bool)
+    if inc.sum() < 2:
+        return CellPool(None, scale, studies, message=f"k = {int(inc.sum())}: at least 2 studies are needed to pool")
+    res, caught = quietly(pool, studies.loc[inc, "yi"].to_numpy(float), studies.loc[inc, "vi"].to_numpy(float),
+                          method=method, test=test, level=level)
+    studies.loc[inc, "weight"] = np.asarray(res.weights, dtype=float)
+    return CellPool(res, scale, studies, caught)
+
+
+def _sensitivity_frame(df: pd.DataFrame, labels: Sequence[str], scale: str) -> pd.DataFrame:
+    out = pd.DataFrame({"study": list(labels)})
+    for c in ("estimate", "ci_low", "ci_high"):
+        out[c] = to_reporting(df[c].to_numpy(float), scale)
+    for c in ("tau2", "i2", "q", "q_p", "p_value"):
+        out[c] = df[c].to_numpy(float)
+    if "k" in df:
+        out["k"] = df["k"].to_numpy()
+    return out
+
+
+def leave_one_out_table(cp: CellPool, method: str, test: str) -> tuple[pd.DataFrame, list[str]]:
+    """Leave-one-out estimates (reporting scale); the ``study`` column names the study left out."""
+    s = cp.studies[cp.studies["included"]]
+    if len(s) < 2:
+        return pd.DataFrame(), []
+    df, caught = quietly(leave_one_out, s["yi"].to_numpy(float), s["vi"].to_numpy(float), method=method, test=test)
+    return _sensitivity_frame(df, s["label"].tolist(), cp.scale), caught
+
+
+def cumulative_table(cp: CellPool, method: str, test: str) -> tuple[pd.DataFrame, list[str]]:
+    """Cumulative meta-analysis by publication year (studies without a year last); ``study`` is the one added."""
+    s = cp.studies[cp.studies["included"]]
+    if len(s) < 1:
+        return pd.DataFrame(), []
+    year = pd.to_numeric(s["year"], errors="coerce").fillna(np.inf).to_numpy(float)
+    df, caught = quietly(cumulative, s["yi"].to_numpy(float), s["vi"].to_numpy(float), method=method, test=test,
+                         order=year)
+    labels = s["label"].to_numpy()[np.argsort(year, kind="stable")]
+    return _sensitivity_frame(df, labels.tolist(), cp.scale), caught
+
+
+@dataclass(frozen=True)
+class BiasReport:
+    """Egger's test and trim-and-fill of a cell (None with a reason when k is too small)."""
+
+    egger: Any = None
+    trimfill: Any = None
+    notes: tuple[str, ...] = ()
+
+
+def small_study_bias(cp: CellPool, method: str) -> BiasReport:
+    """Egger's regression test (k ≥ 3) and trim-and-fill (k ≥ 3 here: two studies cannot show asymmetry)."""
+    s = cp.studies[cp.studies["included"]]
+    yi, vi = s["yi"].to_numpy(float), s["vi"].to_numpy(float)
+    notes: list[str] = []
+    if len(s) < 3:
+        return BiasReport(notes=(f"k = {len(s)}: Egger's test and trim-and-fill need at least 3 studies",))
+    egger = tf = None
+    try:
+        egger, w1 = quietly(egger_test, yi, vi)
+        notes += w1
+    except ValueError as exc:
+        notes.append(str(exc))
+    try:
+        tf, w2 = quietly(trim_and_fill, yi, vi, method=method)
+        notes += w2
+    except (ValueError, RuntimeError) as exc:
+        notes.append(str(exc))
+    if len(s) < 10:
+        notes.append(f"k = {len(s)}: funnel-plot tests have little power with fewer than 10 studies "
+                     "(Cochrane Handbook 13.3.5.4)")
+    return BiasReport(egger, tf, tuple(notes))
+
+
+def favours(endpoint: str, measure: str) -> tuple[str, str] | None:
+    """Labels for the left and right of the line of no effect, or None for arm-level measures.
+
+    >>> favours("OS", "HR")
+    ('Favours intervention', 'Favours comparator')
+    >>> favours("ORR", "OR")
+    ('Favours comparator', 'Favours intervention')
+    """
+    if measure not in RATIO_MEASURES:
+        return None
+    if endpoint in RESPONSE_ENDPOINTS:
+        return "Favours comparator", "Favours intervention"
+    return "Favours intervention", "Favours comparator"
+
+
+def fmt_num(x: Any, digits: int = 2) -> str:
+    """A number for display; ``—`` for missing.
+
+    >>> fmt_num(0.71253), fmt_num(float("nan"))
+    ('0.71', '—')
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)) or pd.isna(x):
+        return "—"
+    return f"{float(x):.{digits}f}"
+
+
+def fmt_p(p: Any) -> str:
+    """``p = 0.041``, ``p < 0.001``."""
+    if p is None or pd.isna(p):
+        return "p = —"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def summary_lines(cp: CellPool, measure: str) -> dict[str, str]:
+    """Texts of the pooled estimate shown on the page and under the forest plot."""
+    r = cp.result
+    if r is None:
+        return {}
+    pct = f"{100 * r.level:g}%"
+    stat = "z" if r.test == "z" else "t"
+    t_df = "" if r.test == "z" else f"(df = {r.k - 1}) "
+    name = measure if measure in RATIO_MEASURES else ("proportion" if measure == "rate" else "median (months)")
+    return {
+        "estimate": f"Pooled {name} {fmt_num(cp.reporting('estimate'))} "
+                    f"({pct} CI {fmt_num(cp.reporting('ci_low'))} to {fmt_num(cp.reporting('ci_high'))})",
+        "pi": f"{pct} prediction interval {fmt_num(cp.reporting('pi_low'))} to {fmt_num(cp.reporting('pi_high'))}",
+        "heterogeneity": f"Heterogeneity: τ² = {fmt_num(r.tau2, 3)}, Q = {fmt_num(r.q)} (df = {int(r.q_df)}), "
+                         f"{fmt_p(r.q_p)}; I² = {fmt_num(r.i2, 0)}%",
+        "overall": f"Test for overall effect: {stat} {t_df}= {fmt_num(r.stat)}, {fmt_p(r.p_value)}",
+        "model": f"Random-effects model, τ² estimator {r.method}, test {r.test} (meta {r.version})",
+    }  # fmt: skip
+
+
+def analyse_cell(df: pd.DataFrame, row: dict[str, Any] | None, exclude: Sequence[str] = (),
+                 method: str = "REML", test: str = "z") -> CellPool | None:
+    """The pooled estimate of one evidence-map cell (``row`` from :func:`dashboards.views.cell_row`).
+
+    The studies are the records ``meta.pool_table`` chose for the cell (one per trial), in their
+    order; ``exclude`` leaves some out. None when there is no such cell.
+    """
+    if row is None:
+        return None
+    ids = list(row["record_ids"])
+    idx = df.set_index("record_id", drop=False)
+    recs = idx.loc[[i for i in ids if i in idx.index]].reset_index(drop=True)
+    return pool_studies(study_table(recs, exclude), method, test)

@@ -1,0 +1,36 @@
+"""Entry point of the dashboard: ``streamlit run dashboards/app.py -- --db URL``
+(or ``sarcoma-evidence dashboard --db URL``; without ``--db``: ``$SARCOMA_EVIDENCE_DB``).
+
+The sidebar filters are rendered here, so they stay put across pages; each page is a thin script in
+``dashboards/pages/``; the whole view is written to the URL at the end of every run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# Import the project's packages from the tree this file is in (an editable install made before a
+# package gained its __init__.py would otherwise resolve it as an empty namespace package).
+_ROOT = Path(__file__).resolve().parents[1]
+if (_ROOT / "evidence" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from dashboards import data, widgets  # noqa: E402  (after the sys.path fix above)
+
+st.set_page_config(page_title="Sarcoma evidence", page_icon="📊", layout="wide")
+url = data.store_url()
+pages = [
+    st.Page("pages/evidence_map.py", title="Evidence map", default=True),
+    st.Page("pages/pooled_estimate.py", title="Pooled estimate", url_path="pooled"),
+    st.Page("pages/evidence_table.py", title="Evidence table", url_path="table"),
+    st.Page("pages/export.py", title="Export", url_path="export"),
+    st.Page("pages/curation.py", title="Curation", url_path="curation"),
+]
+page = st.navigation(pages)
+widgets.current_view()
+widgets.sidebar_filters(url)
+page.run()
+widgets.sync_url()

@@ -1,0 +1,339 @@
+"""Pure logic of the dashboard's views: filtering, the evidence-map cell table, a cell's studies.
+
+Nothing here touches Streamlit: each function takes a records DataFrame (``Store.records_frame()``)
+and a :class:`~dashboards.state.ViewState` or plain values, so tests and the benchmark call exactly
+what the pages call. Pooling goes through :func:`meta.pool_table` (DESIGN.md "Pooling plan").
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dashboards.state import ARM_LEVEL, NO_PHASE, ViewState, cell_key, parse_cell_key
+from evidence.schema import ENDPOINTS, MEASURES, RATIO_MEASURES, STATUSES
+from evidence.vocabulary import VOCAB
+from meta import pool_table
+
+TO_MONTHS = {"months": 1.0, "weeks": 12.0 / 52.0, "days": 12.0 / 365.25, "years": 12.0}  # as meta.table
+BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
+POOL_INPUT = ("record_id", "source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm",
+              "endpoint", "measure", "value", "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n",
+              "status")  # fmt: skip
+MAP_COLUMNS = (
+    "cell", "histotype", "histotype_label", "intervention", "comparator", "comparison", "endpoint", "measure",
+    "arm", "scale", "rollup", "k", "n_total", "pooled", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
+    "i2", "tau2", "q_p", "p_value", "converged", "record_ids", "trials",
+)  # fmt: skip
+
+
+# -- filtering -------------------------------------------------------------------------------------
+def histotype_key(h: Any) -> str:
+    """A record's histotypes as one key: sorted and ``+``-joined (as ``meta.pool_table``).
+
+    >>> histotype_key(["liposarcoma", "leiomyosarcoma"])
+    'leiomyosarcoma+liposarcoma'
+    """
+    if h is None or (isinstance(h, float) and math.isnan(h)):
+        return ""
+    if isinstance(h, str):
+        h = [h]
+    return "+".join(sorted({str(x) for x in h}))
+
+
+def histotype_label(key: str) -> str:
+    """Readable name of a histotype key (vocabulary labels, ``+``-joined keys kept apart).
+
+    >>> histotype_label("leiomyosarcoma+liposarcoma")
+    'leiomyosarcoma + liposarcoma'
+    """
+    if not key:
+        return "(unspecified)"
+    return " + ".join(VOCAB.histotypes[h].label if h in VOCAB.histotypes else h for h in key.split("+"))
+
+
+def agents_of(*arms: Any) -> set[str]:
+    """The single agents of one or more ``+``-joined arms.
+
+    >>> sorted(agents_of("docetaxel+gemcitabine", "gemcitabine", None))
+    ['docetaxel', 'gemcitabine']
+    """
+    out: set[str] = set()
+    for arm in arms:
+        if isinstance(arm, str) and arm:
+            out.update(a for a in arm.split("+") if a)
+    return out
+
+
+def filter_records(df: pd.DataFrame, state: ViewState) -> pd.DataFrame:
+    """The records the view's filters keep (an empty filter keeps everything).
+
+    A record matches the histotype filter when any of its histotypes is selected, and the agent
+    filter when a selected agent is in its intervention or its comparator arm.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Records with the schema's columns (``histotypes`` a list).
+    state : ViewState
+
+    Returns
+    -------
+    DataFrame
+        The matching rows, index reset.
+    """
+    if df.empty:
+        return df.reset_index(drop=True)
+    keep = np.ones(len(df), dtype=bool)
+    if state.statuses:
+        keep &= df["status"].isin(state.statuses).to_numpy()
+    if state.endpoints:
+        keep &= df["endpoint"].isin(state.endpoints).to_numpy()
+    if state.phases:
+        phase = df["phase"].fillna("").astype(str).replace("", NO_PHASE)
+        keep &= phase.isin(state.phases).to_numpy()
+    if state.histotypes:
+        sel = set(state.histotypes)
+        keep &= np.fromiter((bool(sel.intersection(h or ())) for h in df["histotypes"]), bool, len(df))
+    if state.agents:
+        sel = set(state.agents)
+        keep &= np.fromiter((bool(sel & agents_of(i, c)) for i, c in zip(df["intervention"], df["comparator"],
+                                                                       strict=True)), bool, len(df))
+    return df[keep].reset_index(drop=True)
+
+
+def filter_options(df: pd.DataFrame) -> dict[str, list[str]]:
+    """The values each filter can take in ``df`` (histotypes ordered by label, endpoints as the schema)."""
+    hist = sorted({h for hs in df["histotypes"] for h in (hs or ())}, key=histotype_label) if len(df) else []
+    agents = sorted(set().union(*(agents_of(i, c) for i, c in zip(df["intervention"], df["comparator"],
+                                                                   strict=True)))) if len(df) else []
+    present = set(df["endpoint"]) if len(df) else set()
+    phases = sorted({str(p) for p in df["phase"].dropna() if str(p)}) if len(df) else []
+    if len(df) and df["phase"].isna().any():
+        phases.append(NO_PHASE)
+    return {"histotypes": hist, "agents": agents, "endpoints": [e for e in ENDPOINTS if e in present],
+            "phases": phases, "statuses": list(STATUSES)}
+
+
+# -- the question (endpoint, measure, arm) ---------------------------------------------------------
+def question_options(df: pd.DataFrame) -> pd.DataFrame:
+    """Endpoint × measure × arm combinations present, with record counts, the most common first.
+
+    Between-arm measures (HR, OR, RR) come first: they answer "does the agent work"; arm-level
+    measures (rate, median) describe one arm and are pooled per arm.
+    """
+    cols = ["endpoint", "measure", "arm", "records"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    arm = np.where(df["measure"].isin(RATIO_MEASURES), "contrast", df["arm"])
+    q = (pd.DataFrame({"endpoint": df["endpoint"], "measure": df["measure"], "arm": arm})
+         .value_counts().rename("records").reset_index())
+    q["_ratio"] = ~q["measure"].isin(RATIO_MEASURES)
+    q["_m"] = q["measure"].map({m: i for i, m in enumerate(MEASURES)})
+    q["_e"] = q["endpoint"].map({e: i for i, e in enumerate(ENDPOINTS)})
+    q = q.sort_values(["_ratio", "records", "_e", "_m"], ascending=[True, False, True, True], kind="stable")
+    return q[cols].reset_index(drop=True)
+
+
+def resolve_question(df: pd.DataFrame, state: ViewState) -> tuple[str, str, str]:
+    """The view's (endpoint, measure, arm), or the most common one present when unset or absent."""
+    q = question_options(df)
+    if q.empty:
+        return state.endpoint, state.measure, state.arm
+    arm = "contrast" if state.measure in RATIO_MEASURES else state.arm
+    hit = q[(q["endpoint"] == state.endpoint) & (q["measure"] == state.measure) & (q["arm"] == arm)]
+    if len(hit):
+        return state.endpoint, state.measure, arm
+    same = q[(q["endpoint"] == state.endpoint) & (q["measure"] == state.measure)]
+    row = (same if len(same) else q).iloc[0]
+    return str(row["endpoint"]), str(row["measure"]), str(row["arm"])
+
+
+def comparison_label(intervention: Any, comparator: Any) -> str:
+    """``"eribulin vs dacarbazine"``; a single-arm cell is the intervention alone."""
+    i = intervention if isinstance(intervention, str) and intervention else "(unspecified)"
+    return f"{i} vs {comparator}" if isinstance(comparator, str) and comparator else i
+
+
+# -- the evidence map ------------------------------------------------------------------------------
+def _reporting(x: float, scale: str) -> float:
+    if math.isnan(x):
+        return x
+    if scale == "log":
+        return math.exp(x)
+    if scale == "logit":
+        return 1.0 / (1.0 + math.exp(-x))
+    return x
+
+
+def reported_value(rec: Mapping[str, Any]) -> tuple[float, float, float]:
+    """A record's value and CI on the reporting scale (medians in months)."""
+    f = TO_MONTHS.get(str(rec.get("unit")), 1.0) if rec.get("measure") == "median" else 1.0
+    vals = []
+    for name in ("value", "ci_low", "ci_high"):
+        v = rec.get(name)
+        vals.append(math.nan if v is None or pd.isna(v) else float(v) * f)
+    return vals[0], vals[1], vals[2]
+
+
+def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, method: str = "REML",
+              test: str = "z", rollup: bool = False, parents: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The evidence map of one question: one row per histotype × comparison cell.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Filtered records.
+    endpoint, measure, arm : str
+        The question; ``arm`` matters for arm-level measures only (``rate``, ``median``).
+    method, test : str
+        As :func:`meta.pool`.
+    rollup : bool
+        Also pool subtypes into their parents (``parents``: child → parent; default the vocabulary's).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`MAP_COLUMNS`: ``k`` trials (one contribution per trial, as ``meta.pool_table``),
+        ``n_total`` patients, ``estimate``/``ci_low``/``ci_high`` on the reporting scale (ratio,
+        proportion, months) — pooled when ``pooled`` (k ≥ 2), else the single study as reported —
+        and the ``record_ids`` behind the cell. ``attrs["excluded"]`` lists records not pooled and
+        why, ``attrs["warnings"]`` the warnings of the pooling.
+    """
+    sub = df[(df["endpoint"] == endpoint) & (df["measure"] == measure)] if len(df) else df
+    if measure in ARM_LEVEL and len(sub):
+        sub = sub[sub["arm"] == arm]
+    if sub.empty:
+        out = pd.DataFrame(columns=list(MAP_COLUMNS))
+        out.attrs.update(excluded=[], warnings=[])
+        return out
+    # pool_table copies and filters its input row by row: hand it only the columns it reads, and no
+    # attrs (pandas deep-copies attrs on every derived frame, which dominated this function's time)
+    sub = sub.copy(deep=False)
+    sub.attrs = {}
+    slim = sub[[c for c in POOL_INPUT if c in sub.columns]]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = pool_table(slim, by=BY, method=method, test=test, rollup=rollup,
+                       parents=(parents if parents is not None else VOCAB.parents) if rollup else None)
+    by_id = sub.set_index("record_id", drop=False)
+    rows = []
+    for r in t.to_dict("records"):
+        pooled = int(r["k"]) >= 2
+        if pooled:
+            est, lo, hi = r["estimate_exp"], r["ci_low_exp"], r["ci_high_exp"]
+        else:
+            est, lo, hi = reported_value(by_id.loc[r["record_ids"][0]].to_dict())
+        label = histotype_label(r["histotype"]) + (" (with subtypes)" if r["rollup"] else "")
+        rows.append({
+            "cell": cell_key(r["histotype"], r["intervention"], r["comparator"], r["endpoint"], r["measure"],
+                             r["arm"]),
+            "histotype": r["histotype"], "histotype_label": label, "intervention": r["intervention"],
+            "comparator": r["comparator"], "comparison": comparison_label(r["intervention"], r["comparator"]),
+            "endpoint": r["endpoint"], "measure": r["measure"], "arm": r["arm"], "scale": r["scale"],
+            "rollup": bool(r["rollup"]), "k": int(r["k"]), "n_total": r["n_total"], "pooled": pooled,
+            "estimate": est, "ci_low": lo, "ci_high": hi,
+            "pi_low": r["pi_low_exp"] if pooled else math.nan, "pi_high": r["pi_high_exp"] if pooled else math.nan,
+            "i2": r["i2"], "tau2": r["tau2"], "q_p": r["q_p"], "p_value": r["p_value"],
+            "converged": bool(r["converged"]), "record_ids": list(r["record_ids"]), "trials": list(r["trials"]),
+        })  # fmt: skip
+    out = pd.DataFrame(rows, columns=list(MAP_COLUMNS))
+    out.attrs.update(excluded=list(t.attrs.get("excluded", [])), warnings=[str(w.message) for w in caught])
+    return out
+
+
+def cell_options(table: pd.DataFrame) -> dict[str, str]:
+    """cell key → a readable label for the cell pickers, the most trials first."""
+    if table.empty:
+        return {}
+    t = table.sort_values(["k", "n_total", "histotype_label", "comparison"],
+                          ascending=[False, False, True, True], na_position="last", kind="stable")
+    return {r.cell: f"{r.histotype_label} · {r.comparison} · {r.endpoint} {r.measure}"
+            + (f" ({r.arm})" if r.measure in ARM_LEVEL else "") + f" · k = {r.k}"
+            for r in t.itertuples()}
+
+
+def cell_row(table: pd.DataFrame, cell: str) -> dict[str, Any] | None:
+    """The map row of ``cell``, or None."""
+    if not cell or table.empty:
+        return None
+    hit = table[table["cell"] == cell]
+    return hit.iloc[0].to_dict() if len(hit) else None
+
+
+def cell_not_pooled(df: pd.DataFrame, table: pd.DataFrame, cell: str) -> pd.DataFrame:
+    """Records of the cell's own histotype and comparison that the pooling left out, with the reason."""
+    parts = parse_cell_key(cell)
+    row = cell_row(table, cell)
+    if parts is None or row is None or df.empty:
+        return pd.DataFrame(columns=["record_id", "reason"])
+    reasons = {e["record_id"]: e["reason"] for e in table.attrs.get("excluded", [])}
+    sub = df[(df["endpoint"] == parts["endpoint"]) & (df["measure"] == parts["measure"])
+             & (df["intervention"].fillna("") == parts["intervention"])
+             & (df["comparator"].fillna("") == parts["comparator"])]
+    sub = sub[[histotype_key(h) == parts["histotype"] for h in sub["histotypes"]]]
+    sub = sub[~sub["record_id"].isin(row["record_ids"]) & sub["record_id"].isin(list(reasons))]
+    return pd.DataFrame({"record_id": sub["record_id"], "reason": [reasons[r] for r in sub["record_id"]]})
+
+
+def records_by_id(df: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
+    """The records with these ids, in this order."""
+    idx = df.set_index("record_id", drop=False)
+    return idx.loc[[i for i in ids if i in idx.index]].reset_index(drop=True)
+
+
+def _num(x: Any, digits: int = 2) -> str:
+    return "" if x is None or pd.isna(x) else f"{float(x):.{digits}f}"
+
+
+def value_text(value: Any, lo: Any, hi: Any) -> str:
+    """``"0.77 [0.62, 0.95]"``, or the value alone without a CI."""
+    ci = f" [{_num(lo)}, {_num(hi)}]" if _num(lo) and _num(hi) else ""
+    return _num(value) + ci
+
+
+def map_display(table: pd.DataFrame) -> pd.DataFrame:
+    """The evidence-map table as shown under the map (readable columns, one row per cell)."""
+    cols = ["histotype", "comparison", "trials (k)", "patients", "estimate [95% CI]", "I² %", "pooled"]
+    if table.empty:
+        return pd.DataFrame(columns=cols)
+    t = table.sort_values(["k", "n_total"], ascending=False, na_position="last", kind="stable")
+    return pd.DataFrame({
+        "histotype": t["histotype_label"], "comparison": t["comparison"], "trials (k)": t["k"],
+        "patients": pd.to_numeric(t["n_total"], errors="coerce").astype("Int64"),
+        "estimate [95% CI]": [value_text(e, lo, hi) for e, lo, hi in zip(t["estimate"], t["ci_low"], t["ci_high"],
+                                                                          strict=True)],
+        "I² %": [_num(x, 0) for x in t["i2"]], "pooled": t["pooled"],
+    }).reset_index(drop=True)
+
+
+def table_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The evidence table for display: one row per record with readable columns and its source URL.
+
+    Keeps ``evidence_text`` and the offsets for :func:`dashboards.sources.highlight_number`.
+    """
+    from dashboards.sources import source_url
+
+    if df.empty:
+        return pd.DataFrame(columns=["trial", "year", "histotype", "comparison", "endpoint", "measure", "arm",
+                                     "value [CI]", "n", "phase", "status", "source_id", "source_url"])
+    arm_unit = np.where(df["measure"] == "median", " " + df["unit"].fillna("").astype(str), "")
+    return pd.DataFrame({
+        "trial": df["trial"].fillna(""),
+        "year": pd.to_numeric(df["year"], errors="coerce").astype("Int64"),
+        "histotype": [histotype_label(histotype_key(h)) for h in df["histotypes"]],
+        "comparison": [comparison_label(i, c) for i, c in zip(df["intervention"], df["comparator"], strict=True)],
+        "endpoint": df["endpoint"], "measure": df["measure"], "arm": df["arm"],
+        "value [CI]": [value_text(v, lo, hi) + u for v, lo, hi, u in zip(df["value"], df["ci_low"], df["ci_high"],
+                                                                       arm_unit, strict=True)],
+        "n": pd.to_numeric(df["n"], errors="coerce").astype("Int64"),
+        "phase": df["phase"].fillna(""), "status": df["status"], "source_id": df["source_id"],
+        "source_url": [source_url(s) for s in df["source_id"]], "record_id": df["record_id"],
+        "evidence_text": df["evidence_text"], "char_start": df["char_start"], "value_start": df["value_start"],
+        "value_end": df["value_end"],
+    })  # fmt: skip

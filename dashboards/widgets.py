@@ -1,0 +1,164 @@
+"""Glue between widgets and the :class:`~dashboards.state.ViewState` kept in the session and the URL.
+
+The view lives in ``st.session_state["_view"]`` (seeded from ``st.query_params`` on a session's first
+run) and is written back to the URL at the end of every run, so a copied link reopens the same view.
+A widget is seeded from the view when it first appears (widget state is dropped when a page is left)
+and its value written back to the view after it renders. Widgets are looked up by ``key=`` in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from dashboards.state import ViewState, params_from_state, state_from_params
+
+VIEW = "_view"
+POOLED_PAGE = "pages/pooled_estimate.py"
+
+
+def current_view() -> ViewState:
+    """The session's view (read from the URL on the session's first run)."""
+    if VIEW not in st.session_state:
+        st.session_state[VIEW] = state_from_params(st.query_params.to_dict())
+    return st.session_state[VIEW]
+
+
+def set_view(state: ViewState) -> ViewState:
+    st.session_state[VIEW] = state
+    return state
+
+
+def update_view(**changes: Any) -> ViewState:
+    return set_view(replace(current_view(), **changes))
+
+
+def sync_url() -> None:
+    """Write the view to the URL (only when it differs, to spare the browser's history)."""
+    want = params_from_state(current_view())
+    if st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)
+
+
+def _seed(key: str, value: Any, valid: Callable[[Any], Any]) -> None:
+    """Put the view's value into a widget's state before the widget renders (dropping invalid values)."""
+    current = st.session_state[key] if key in st.session_state else value
+    cleaned = valid(current)
+    if key not in st.session_state or cleaned != current:
+        st.session_state[key] = cleaned
+
+
+def multiselect(label: str, options: Sequence[str], *, key: str, field: str, container: Any = None,
+                format_func: Callable[[Any], str] = str, **kw: Any) -> tuple[str, ...]:
+    """A multiselect bound to ``ViewState.<field>`` (a tuple)."""
+    opts = list(options)
+    _seed(key, list(getattr(current_view(), field)), lambda v: [x for x in (v or []) if x in opts])
+    value = (container or st).multiselect(label, opts, key=key, format_func=format_func, **kw)
+    update_view(**{field: tuple(value)})
+    return tuple(value)
+
+
+def selectbox(label: str, options: Sequence[str], *, key: str, value: str, container: Any = None,
+              format_func: Callable[[Any], str] = str, allow_none: bool = False, **kw: Any) -> str:
+    """A selectbox seeded with ``value`` (the caller writes the result to the view)."""
+    opts = list(options)
+    fallback = None if allow_none else (opts[0] if opts else None)
+    _seed(key, value, lambda v: v if v in opts else (value if value in opts else fallback))
+    extra = {"index": None} if allow_none and st.session_state.get(key) is None else {}
+    out = (container or st).selectbox(label, opts, key=key, format_func=format_func, **extra, **kw)
+    return "" if out is None else str(out)
+
+
+def checkbox(label: str, *, key: str, field: str, container: Any = None, **kw: Any) -> bool:
+    """A checkbox bound to ``ViewState.<field>``."""
+    _seed(key, bool(getattr(current_view(), field)), bool)
+    value = bool((container or st).checkbox(label, key=key, **kw))
+    update_view(**{field: value})
+    return value
+
+
+def open_cell(cell: str) -> None:
+    """Choose ``cell`` and show its pooled estimate (the URL carries the new view)."""
+    view = set_view(current_view().with_cell(cell))
+    for key in ("pooled_cell", "exclude"):
+        st.session_state.pop(key, None)
+    st.switch_page(POOLED_PAGE, query_params=params_from_state(view))
+
+
+def chart_pick(event: Any, key: str) -> str:
+    """The cell picked in the evidence-map chart, once (a selection already handled returns "")."""
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        getattr(getattr(event, "selection", None), "points", []) or []
+    cell = ""
+    for p in points:
+        data = p.get("customdata")
+        if data:
+            cell = str(data[0] if isinstance(data, list | tuple) else data)
+            break
+    seen_key = f"_{key}_seen"
+    if cell and st.session_state.get(seen_key) != cell:
+        st.session_state[seen_key] = cell
+        return cell
+    if not cell:
+        st.session_state.pop(seen_key, None)
+    return ""
+
+
+def sidebar_filters(url: str) -> ViewState:
+    """The filters shared by every page, in the sidebar (keys ``f_histotype`` … ``f_status``)."""
+    from dashboards import data, views
+
+    opts = views.filter_options(data.records(url))
+    sb = st.sidebar
+    sb.header("Filters")
+    multiselect("Histotype", opts["histotypes"], key="f_histotype", field="histotypes", container=sb,
+                format_func=views.histotype_label, placeholder="all histotypes")
+    multiselect("Agent (either arm)", opts["agents"], key="f_agent", field="agents", container=sb,
+                placeholder="all agents")
+    multiselect("Endpoint", opts["endpoints"], key="f_endpoint", field="endpoints", container=sb,
+                placeholder="all endpoints")
+    multiselect("Phase", opts["phases"], key="f_phase", field="phases", container=sb,
+                format_func=lambda p: "not stated" if p == "na" else f"phase {p}", placeholder="all phases")
+    multiselect("Curation status", opts["statuses"], key="f_status", field="statuses", container=sb,
+                placeholder="all statuses", help="Default: accepted and edited records (curated evidence).")
+    view = current_view()
+    n_all = len(data.records(url))
+    n = len(data.filtered(url, data.filters_of(view)))
+    sb.caption(f"{n} of {n_all} records · store `{data.get_store(url)!r}`")
+    return view
+
+
+MEASURE_LABEL = {"HR": "HR (hazard ratio)", "OR": "OR (odds ratio)", "RR": "RR (risk ratio)",
+                 "rate": "rate (proportion, one arm)", "median": "median time (one arm)"}
+
+
+def question_widgets(df: Any) -> ViewState:
+    """Endpoint, measure, arm and roll-up of the evidence map (keys ``endpoint``, ``measure``, ``arm``,
+    ``rollup``); a chosen cell that no longer matches the question is dropped."""
+    from dashboards import views
+    from dashboards.state import ARM_LEVEL, ENDPOINTS
+
+    view = current_view()
+    q = views.question_options(df)
+    endpoint, measure, arm = views.resolve_question(df, view)
+    c1, c2, c3, c4 = st.columns([1, 1.3, 1, 1.4])
+    endpoints = [e for e in ENDPOINTS if e in set(q["endpoint"])]
+    e = selectbox("Endpoint", endpoints, key="endpoint", value=endpoint, container=c1)
+    measures = list(dict.fromkeys(q.loc[q["endpoint"] == e, "measure"]))
+    m = selectbox("Measure", measures, key="measure", value=measure, container=c2,
+                  format_func=lambda x: MEASURE_LABEL.get(x, x))
+    a = ""
+    if m in ARM_LEVEL:
+        arms = list(dict.fromkeys(q.loc[(q["endpoint"] == e) & (q["measure"] == m), "arm"]))
+        a = selectbox("Arm", arms, key="arm", value=arm, container=c3)
+    with c4:
+        checkbox("Roll subtypes up into parents", key="rollup", field="rollup",
+                 help="Also pool each subtype's trials into its parent histotype (meta.pool_table rollup).")
+    view = current_view()
+    new = replace(view, endpoint=e, measure=m, arm=a)
+    if view.cell and not view.cell.endswith(f"|{e}|{m}|{a or 'contrast'}"):
+        new = replace(new, cell="", exclude=())
+    return set_view(new)
