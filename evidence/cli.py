@@ -23,7 +23,7 @@ from evidence.store import Store, resolve_url
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn the soft-tissue-sarcoma literature into pooled, auditable evidence.")
 app.add_typer(curate_app, name="curate")
-out = Console(soft_wrap=True)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes: wide tables
 err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store "
@@ -168,8 +168,14 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
 
     recs = []
     with _progress(len(files), "extracting") as bar:
-        for rec in extract_paths([str(f) for f in files], n_process=n_process, on_error=on_error,
-                                 progress=bar.update):
+        def counted():  # the bar moves as extract_paths takes the next file
+            for i, f in enumerate(files):
+                if i:
+                    bar.update(1)
+                yield str(f)
+            bar.update(1)
+
+        for rec in extract_paths(counted(), n_process=n_process, on_error=on_error):
             recs.append(rec)
     if fmt == "parquet" and out_file is None:
         fail("--format parquet needs --out FILE")
@@ -181,8 +187,7 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
 
 @app.command()
 def ingest(paths: Annotated[list[Path], typer.Argument(help="documents or folders")],
-           db: DbOption = None,
-           n_process: Annotated[int, typer.Option("--processes", help="spaCy worker processes")] = 1):
+           db: DbOption = None):
     """Documents → the store: each document and its extracted records, one transaction per document.
 
     An ``extract`` output folder (part-*.parquet + manifest.json) is loaded in batches of records instead."""
@@ -197,13 +202,15 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="documents or folder
                   + ", ".join(f"{counts[k]} {k}" for k in ("inserted", "refreshed", "kept_curated")), markup=False)
     if not paths:
         return
-    from extraction.extract import extract_documents
+    from extraction.extract import extract_document
     from extraction.ingest import IngestError, read_documents
+    from extraction.pipeline import build_pipeline
 
     files = _expand(paths)
     if not files:
         fail("no input file given")
     store = Store(db)
+    nlp = build_pipeline()
     failed, n_docs, n_recs = [], 0, 0
     with _progress(len(files), "ingesting") as bar:
         for f in files:
@@ -214,7 +221,9 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="documents or folder
                 err.print(f"error: {exc}", markup=False, highlight=False)
                 bar.update(1)
                 continue
-            for doc, recs in extract_documents(docs, n_process=n_process):
+            for doc in docs:
+                # ClinicalTrials.gov results are structured: their records come with the document
+                recs = doc.meta.get("records") or extract_document(nlp, doc)
                 with store.engine.begin() as conn:
                     store.add_sources([{"source_id": doc.source_id, "source_file": doc.source_file,
                                         "title": doc.title, "year": doc.year, "text": doc.text,
@@ -260,14 +269,46 @@ def demo(db: DbOption = None):
     docs = corpus_documents()
     store.add_sources(docs)
     counts = store.import_records(curated_records(), reviewer="demo-curator")
+    extracted = _demo_extract(store, docs)
     out.print(_summary_table(store, f"Demo store {store.url}"))
-    out.print(f"loaded {len(docs)} documents and {counts['inserted']} curated records into {store.url}",
-              markup=False)
+    out.print(f"loaded {len(docs)} documents and {counts['inserted']} curated records into {store.url}; "
+              f"the extractor matched {extracted['matched']} of {counts['inserted']} curated values and "
+              f"added {extracted['pending']} records for curation", markup=False)
     from meta.table import pool_table
 
-    table = pool_table(store.records_frame(status=list(POOL_STATUSES)))
+    table = pool_table(store.records_frame(status=["accepted", "edited"]))
     out.print(_pooled_table(table, POOL_DEFAULT_BY.split(","), f"Pooled estimates (REML, z, 95% CI) — {store.url}"))
 
+
+
+def _demo_extract(store: Store, docs: list[dict]) -> dict[str, int]:
+    """Run the extractor over the bundled texts; store what the curated table lacks as ``extracted``.
+
+    The texts' records get the documents' registry/PMID source ids (the extractor names a text file by
+    its checksum). An extracted value that the curated table already holds (same source, endpoint,
+    measure, arm, timepoint, value, histotypes) is counted as matched and not stored twice.
+    """
+    from evidence.corpus import corpus_dir
+    from evidence.schema import validate_record
+    from extraction.extract import extract_paths
+
+    by_file_id = {d["meta"]["file_id"]: d for d in docs}
+    key = lambda r: (r["source_id"], r["endpoint"], r["measure"], r["arm"],  # noqa: E731
+                     r.get("timepoint_months"), round(float(r["value"]), 6), tuple(sorted(r["histotypes"])))
+    curated = {key(r.to_dict()) for r in store.records(status=["accepted", "edited"])}
+    files = [str(corpus_dir() / d["source_file"].removeprefix("texts/")) for d in docs]
+    matched, pending = set(), []
+    for r in extract_paths(files):
+        d = by_file_id.get(r["source_id"])
+        if d is not None:
+            r.update(source_id=d["source_id"], source_file=d["source_file"], year=d["year"], record_id="",
+                     trial=d["meta"]["trial"] or r.get("trial"))
+        if key(r) in curated:
+            matched.add(key(r))
+        else:
+            pending.append(validate_record(r))
+    store.add_records(pending, reviewer="extractor")
+    return {"matched": len(matched), "pending": len(pending)}
 
 # -- pool ------------------------------------------------------------------------------------------
 #: Keys `pool --by` accepts: the histotype group and the record fields that name a population,
