@@ -53,7 +53,7 @@ P_RE = re.compile(
     r"(?:[- ]?values?)?(?P<mid>\s*(?:for|of)\s+(?P<what>interaction|trend|heterogeneity|difference)"
     r"|\s*\(?interaction\)?)?"
     r"\s*(?P<rel><=|>=|=|<|>|≤|≥|\bof\b|\bwas\b|:)\s*(?P<num>\d*\.\d+|\d+(?:\.\d+)?)(?:\s*[x×]\s*10\s*-?\s*(?P<exp>\d+))?")
-VALUE_RE = re.compile(rf"(?<![\w.])(?P<num>{NUM})(?!\.\d)(?:\s*(?P<unit>{UNIT}))?")
+VALUE_RE = re.compile(rf"(?<![\w])(?<!\d\.)(?<![.,]\d)(?P<num>{NUM})(?!\.\d)(?:\s*(?P<unit>{UNIT}))?")
 NOT_REACHED_RE = re.compile(r"\b(?:was\s+|were\s+)?(?:not\s+(?:yet\s+)?reached|NR\b|not\s+estimable)")
 TIMEPOINT_RE = re.compile(
     r"(?<![\w.])(?P<num>\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
@@ -61,7 +61,8 @@ TIMEPOINT_RE = re.compile(
     r"event|relapse|recurrence|metastasis|local|PFS|OS|DFS|EFS|RFS|MFS|LRFS|DCR|CBR|survival|rate|"
     r"PFR|landmark|estimated|free)))?")
 AT_TIME_RE = re.compile(r"\b(?:at|At|after|by)\s+$")
-COUNT_OF_RE = re.compile(rf"(?<![\w.])(?P<x>\d+)\s*(?:of|/)\s*(?P<n>\d+)\b(?:\s+\w+){{0,3}}?\s*[(\[]\s*(?P<pct>{NUM})\s*%")
+COUNT_OF_RE = re.compile(rf"(?<![\w.])(?P<x>\d+)\s*(?:of|/)\s*(?P<n>\d+)\b(?:\s+\w+){{0,3}}?\s*[(\[]\s*"
+                         rf"(?P<pct>{NUM})\s*%")
 N_RE = re.compile(r"\b[nN]\s*=\s*(?P<n>\d[\d,]*)")
 PATIENTS_RE = re.compile(r"(?<![\w.,])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:\w+\s+)?"
                          r"(?:patients|participants|women|men|adults|children|subjects|people)\b")

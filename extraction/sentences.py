@@ -12,6 +12,7 @@ markers and short heading lines (``RESULTS``, ``Findings``) also end a sentence.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 #: Words after which a period does not end a sentence (compared lower-case, without the dot).
@@ -67,7 +68,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     cuts.update(_heading_breaks(text))
     bounds = sorted(cuts)
     spans = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         s, e = a, b
         while s < e and text[s].isspace():
             s += 1

@@ -1,0 +1,179 @@
+"""Trial arms: parse arm definitions and map arm mentions to arms (pure functions over mentions).
+
+A *mention* is ``(start, end, label, ids)`` with character offsets into one string. Arm definitions are
+read from the agents named in a title or a randomisation sentence and the words between them:
+
+* ``X versus Y``, ``X vs Y``, ``X or Y``, ``comparison of X with Y``, ``between X and Y`` → two arms;
+* ``X plus Y``, ``X-Y``, ``X combined with Y``, ``Y added to X`` → one arm of two agents;
+* ``X with or without Y`` / ``X alone or with Y`` → ``X+Y`` and ``X``;
+* ``X alone or combined with Y or Z`` → ``X+Y``, ``X+Z``, ``X``; ``X plus either Y or Z`` → ``X+Y``, ``X+Z``.
+
+Roles: an arm holding placebo, best supportive care or observation, or one that is a subset of another
+arm (``X`` beside ``X+Y``), is the comparator; otherwise the first arm named is the intervention.
+
+>>> ms = [(0, 11, "AGENT", ("gemcitabine",)), (17, 26, "AGENT", ("docetaxel",)),
+...       (34, 45, "AGENT", ("gemcitabine",))]
+>>> [sorted(a) for a in parse_arms("Gemcitabine plus docetaxel versus gemcitabine alone", ms)]
+[['docetaxel', 'gemcitabine'], ['gemcitabine']]
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+
+Mention = tuple[int, int, str, tuple[str, ...]]
+CONTROLS = frozenset({"placebo", "best_supportive_care", "observation"})
+GENERIC = frozenset({"chemotherapy", "surgery"})
+
+_SEP = re.compile(r"\b(?:versus|vs|v|or|compared\s+(?:with|to)|than|against)\b|\bto\b|,\s*or\b")
+_JOIN = re.compile(r"\b(?:plus|combined\s+with|combination\s+with|in\s+combination|added\s+to|with|"
+                   r"together\s+with|and)\b|[+/]|^\s*-\s*$|-based|-containing")
+_WITH_OR_WITHOUT = re.compile(r"\bwith\s+or\s+without\b|\balone\s+or\s+(?:with|in\s+combination\s+with|"
+                              r"combined\s+with|plus)\b|\bor\s+without\b")
+_EITHER = re.compile(r"\b(?:plus|with|and)\s+either\b")
+_TEMPORAL = re.compile(r"\b(?:after|following|before|prior\s+to|previous|progress\w*\s+on|failure\s+of|"
+                       r"pretreated\s+with|refractory\s+to|resistant\s+to|naive|of\s+surgery)\b", re.I)
+_COMPARE = re.compile(r"compar\w*\s+(?:of\s+|the\s+\w+\s+(?:\w+\s+)?of\s+)?$|\bbetween\s+$", re.I)
+
+
+def _connector(text: str, compare_ctx: bool) -> str:
+    """Classify the text between two agent mentions: ``sep``, ``join``, ``wow`` (with or without),
+    ``either`` or ``break`` (too far apart to belong to one definition)."""
+    t = text.strip().lower()
+    if len(t) > 160:
+        return "break"
+    if _WITH_OR_WITHOUT.search(t):
+        return "wow"
+    if _EITHER.search(t):
+        return "either"
+    if t.endswith("(") or (t in ("", "(", "[") and not compare_ctx):
+        return "join"
+    if re.search(r"\b(?:plus|combined\s+with|combination\s+with|added\s+to|together\s+with)\b|[+]", t):
+        return "join"
+    if _SEP.search(t):
+        return "sep"
+    if compare_ctx and re.search(r"\b(?:with|and)\b", t):
+        return "sep"
+    if re.search(r"\d", t) and not re.search(r"\b(?:with|plus)\b", t):
+        return "sep"
+    if re.fullmatch(r"[-/]|-?based|-?containing", t) or re.search(r"\bwith\b", t):
+        return "join"
+    if re.search(r"\band\b", t):
+        return "and"
+    return "sep"
+
+
+def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
+    """Arms (sets of agent ids, in the order named) defined by the agent mentions of ``text``."""
+    agents = [m for m in mentions if m[2] == "AGENT"]
+    kept = []
+    for i, m in enumerate(agents):
+        before = text[agents[i - 1][1] if i else max(0, m[0] - 60):m[0]]
+        temporal = list(_TEMPORAL.finditer(before))
+        if temporal and not re.search(r"\b(?:versus|vs|or|to)\b", before[temporal[-1].end():]):
+            continue
+        kept.append(m)
+    if not kept:
+        return []
+    compare_ctx = bool(_COMPARE.search(text[max(0, kept[0][0] - 40):kept[0][0]]))
+    kinds = [_connector(text[a[1]:b[0]], compare_ctx) for a, b in itertools.pairwise(kept)]
+    has_sep = any(k in ("sep", "wow", "either") for k in kinds)
+    arms: list[set[str]] = [set(kept[0][3])]
+    base: set[str] | None = None
+    wow_base: set[str] | None = None
+    for k, m in zip(kinds, kept[1:], strict=False):
+        ids = set(m[3])
+        if k == "break":
+            break
+        if k == "and":
+            k = "join" if has_sep else "sep"
+        if k == "join":
+            arms[-1] |= ids
+        elif k == "wow":
+            wow_base = set(arms[-1])
+            arms[-1] = wow_base | ids
+        elif k == "either":
+            base = set(arms[-1])
+            arms[-1] = base | ids
+        else:
+            arms.append((base | ids) if base is not None else (wow_base | ids) if wow_base else ids)
+    if wow_base is not None:
+        arms.append(wow_base)
+    out: list[frozenset[str]] = []
+    if sum(1 for a in arms if a - GENERIC) >= 2:
+        arms = [a for a in arms if a - GENERIC]
+    for a in arms:
+        specific = a - GENERIC
+        fa = frozenset(specific or a)
+        if fa not in out:
+            out.append(fa)
+    return out
+
+
+def comparator_index(arms: Sequence[frozenset[str]]) -> int | None:
+    """Index of the control arm: controls first, then an arm that is a subset of another, else the last."""
+    if len(arms) < 2:
+        return None
+    for i, a in enumerate(arms):
+        if a & CONTROLS:
+            return i
+    for i, a in enumerate(arms):
+        if any(a < b for j, b in enumerate(arms) if j != i):
+            return i
+    return len(arms) - 1 if len(arms) == 2 else None
+
+
+def map_mention(ids: frozenset[str], arms: Sequence[frozenset[str]], *, combination: bool = False,
+                comparator: int | None = None) -> int | None:
+    """The arm a mention names, or None when it names none (or several)."""
+    if not arms:
+        return None
+    if combination:
+        sizes = [len(a - CONTROLS) for a in arms]
+        best = [i for i, s in enumerate(sizes) if s == max(sizes)]
+        return best[0] if len(best) == 1 and max(sizes) > 1 else None
+    if len(ids) > 1:
+        ids = frozenset(ids - GENERIC) or ids
+    elif ids <= GENERIC:
+        return None
+
+    def strip(s: frozenset[str]) -> frozenset[str]:
+        return s - {"placebo"} if len(s) > 1 else s
+
+    for f in (lambda s: s, strip):
+        hits = [i for i, a in enumerate(arms) if f(a) == f(ids)]
+        if len(hits) == 1:
+            return hits[0]
+    cont = [i for i, a in enumerate(arms) if ids <= a]
+    if len(cont) == 1:
+        return cont[0]
+    if ids <= CONTROLS and comparator is not None and not any(ids <= a for a in arms):
+        return comparator
+    return None
+
+
+def group_mentions(text: str, mentions: Sequence[Mention],
+                   arms: Sequence[frozenset[str]] = ()) -> list[tuple[int, int, frozenset[str], bool]]:
+    """Join adjacent agent mentions into arm mentions ``(start, end, ids, is_combination_word)``.
+
+    ``X plus Y`` and ``X-Y`` join; ``X and Y`` joins only when ``X+Y`` is itself one of ``arms``.
+    """
+    out: list[tuple[int, int, frozenset[str], bool]] = []
+    for m in mentions:
+        if m[2] == "COMBINATION":
+            out.append((m[0], m[1], frozenset(), True))
+            continue
+        if m[2] != "AGENT":
+            continue
+        ids = frozenset(m[3])
+        if out and not out[-1][3]:
+            gap = text[out[-1][1]:m[0]].strip().lower()
+            joined = out[-1][2] | ids
+            if (re.fullmatch(r"(?:plus|\+|-|/|with|combined with|in combination with|and|or placebo)", gap)
+                    and (gap != "and" or joined in arms)) or (gap == "" and joined != ids):
+                out[-1] = (out[-1][0], m[1], joined, False)
+                continue
+        out.append((m[0], m[1], ids, False))
+    return out

@@ -1,0 +1,360 @@
+"""Statistic assembly: turn the candidates of one sentence into evidence-record fields.
+
+For each sentence with a digit, :func:`assemble_sentence` attaches to every candidate of
+:func:`extraction.values.scan_values`
+
+* its endpoint — the nearest endpoint cue before it (or, failing that, after it); a distractor cue
+  (follow-up, duration of response, age, adverse events, quality of life) in that place drops it;
+* its arm — arm values form groups (``4.6 vs 1.6 months``, ``19.8, 18.3 and 16.9 months, respectively``)
+  matched to the arms mentioned around them in order, else to the order in which the arms were listed;
+  a between-arm ratio is a ``contrast`` of the experimental arm it names (three-arm trials) against
+  the control;
+* its p value — a p belongs to the nearest statistic before it: to the ratio when there is one, else to
+  every value of the arm group (a comparison of medians or rates without a ratio);
+* its population — a histotype named before the values (``Among patients with leiomyosarcoma, …``)
+  or after each of them (``0.51 in liposarcoma and 0.88 in leiomyosarcoma``), else the trial's;
+* its ``n`` and timepoint, following the gold conventions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evidence.vocabulary import VOCAB
+from extraction.arms import Mention, comparator_index, group_mentions, map_mention, parse_arms
+from extraction.context import TrialContext, histotype_groups, most_specific
+from extraction.numbers import PATIENTS_RE, parse_number
+from extraction.values import Stat, scan_values
+
+_RATE_ENDPOINTS = ("ORR", "DCR", "CBR")
+_NON_DRUG = frozenset({"chemotherapy", "surgery", "radiotherapy"})
+_BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+(?:arms|groups|cohorts|treatment\s+groups)\b", re.I)
+
+
+@dataclass
+class Frame:
+    """The arms a sentence is read against (the trial's, or a local comparison in a review)."""
+
+    arms: list[frozenset[str]]
+    comparator: int | None
+    order: list[int]
+    single: bool = False
+    sizes: dict[int, int] = field(default_factory=dict)
+    local: bool = False
+
+    def experimental(self) -> list[int]:
+        return [i for i in self.order if i != self.comparator]
+
+
+@dataclass
+class State:
+    """What carries over from one sentence to the next."""
+
+    last_endpoint: str | None = None
+    local_frames: list[tuple[int, Frame]] = field(default_factory=list)
+    sentence_index: int = 0
+
+
+def frame_for(ctx: TrialContext, text: str, mentions: Sequence[Mention], state: State) -> Frame | None:
+    """The trial's arms, else arms compared in this sentence or one of the two before it."""
+    if ctx.arms:
+        return Frame(ctx.arms, ctx.comparator, ctx.order or list(range(len(ctx.arms))), ctx.single_arm,
+                     ctx.sizes)
+    arms = parse_arms(text, mentions)
+    if len(arms) >= 2 and any(a - _NON_DRUG for a in arms):
+        f = Frame(arms, comparator_index(arms), list(range(len(arms))), local=True)
+        state.local_frames.append((state.sentence_index, f))
+        return f
+    for idx, f in reversed(state.local_frames):
+        if state.sentence_index - idx <= 2:
+            return f
+    return None
+
+
+def _cue_endpoint(st: Stat, cues: list[Mention]) -> tuple[str | None, bool]:
+    """(endpoint, blocked) from the nearest cue before the value, else the first after it."""
+    before = [c for c in cues if c[1] <= st.start]
+    if before:
+        c = before[-1]
+        return (c[3][0] if c[2] == "ENDPOINT" and c[3] else None), c[2] != "ENDPOINT"
+    after = [c for c in cues if c[0] >= st.tail]
+    if after and after[0][2] == "ENDPOINT" and after[0][3]:
+        return after[0][3][0], False
+    return None, bool(after)
+
+
+_POST_GAP = re.compile(r"[\s,;)\]]*(?:in|for|among)\s+(?:the\s+)?(?:patients\s+with\s+|those\s+with\s+)?"
+                       r"(?:\w+\s+)?$", re.I)
+
+
+def _histotypes(seg: str, stats: list[Stat], groups: list[tuple[int, int, list[str]]]) -> None:
+    """A value's population: a subgroup named right after it (``0.51 in liposarcoma``), else the last
+    histotype named before it in the sentence (``Among patients with leiomyosarcoma, …``)."""
+    if not groups or not stats:
+        return
+    for i, st in enumerate(stats):
+        nxt = stats[i + 1].start if i + 1 < len(stats) else len(seg)
+        post = [g for g in groups if st.tail <= g[0] < nxt and g[0] - st.tail <= 40
+                and _POST_GAP.fullmatch(seg[st.tail:g[0]])]
+        pre = [g for g in groups if g[1] <= st.start]
+        hit = post[0][2] if post else pre[-1][2] if pre else None
+        st.histotypes = most_specific(hit) if hit else None
+
+
+def _clause_bounds(seg: str, a: int, b: int) -> tuple[int, int]:
+    """Start of the clause holding offset ``a`` and end of the clause holding ``b`` (``;`` outside brackets)."""
+    depth = 0
+    semis = []
+    for i, ch in enumerate(seg):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth = max(0, depth - 1)
+        elif ch == ";" and depth == 0:
+            semis.append(i)
+    lo = max([s + 1 for s in semis if s < a], default=0)
+    hi = min([s for s in semis if s >= b], default=len(seg))
+    return lo, hi
+
+
+def _arm_order(seg: str, text: str, ms: Sequence[Mention], frame: Frame, lo: int, hi: int) -> list[int]:
+    """Arms mentioned in ``[lo, hi)`` of the sentence, in order, consecutive repeats dropped."""
+    out: list[int] = []
+    for _a, _b, ids, comb in group_mentions(text, [m for m in ms if m[0] >= lo and m[1] <= hi], frame.arms):
+        i = map_mention(ids, frame.arms, combination=comb, comparator=frame.comparator)
+        if i is not None and (not out or out[-1] != i):
+            out.append(i)
+    return out
+
+
+def _assign_groups(seg: str, ms: Sequence[Mention], frame: Frame, values: list[Stat]) -> list[list[Stat]]:
+    """Group arm values and set ``st.arm``; values that cannot be attributed are dropped."""
+    groups: list[list[Stat]] = []
+    cap = max(2, len(frame.arms))
+    for st in values:
+        g = groups[-1] if groups else None
+        if (g and len(g) < cap and g[-1].endpoint == st.endpoint and g[-1].timepoint == st.timepoint
+                and g[-1].histotypes == st.histotypes and (g[-1].kind == "nr" or st.kind == "nr"
+                                                           or g[-1].kind == st.kind)):
+            g.append(st)
+        else:
+            groups.append([st])
+    prev_order: list[int] | None = None
+    kept = []
+    for gi, g in enumerate(groups):
+        if frame.single:
+            for st in g:
+                st.arm = 0
+            kept.append(g)
+            continue
+        lo, _ = _clause_bounds(seg, g[0].start, g[-1].tail)
+        if gi:
+            lo = max(lo, groups[gi - 1][-1].tail)
+        _, hi = _clause_bounds(seg, g[0].start, g[-1].tail)
+        if gi + 1 < len(groups):
+            hi = min(hi, groups[gi + 1][0].start)
+        order = _arm_order(seg, seg, ms, frame, lo, hi)
+        k = len(g)
+        if k == 1 and _BOTH.search(seg[g[0].tail:hi]) and len(frame.arms) >= 2:
+            clones = []
+            for i in frame.order:
+                c = Stat(**{**g[0].__dict__})
+                c.arm = i
+                clones.append(c)
+            kept.append(clones)
+            continue
+        if len(order) == k:
+            chosen = order
+        elif prev_order is not None and len(prev_order) == k:
+            chosen = prev_order
+        elif k == len(frame.arms) and k >= 2:
+            chosen = list(frame.order)
+        elif k == 1 and len(order) == 1:
+            chosen = order
+        else:
+            continue
+        for st, i in zip(g, chosen, strict=False):
+            st.arm = i
+        prev_order = chosen
+        kept.append(g)
+    return kept
+
+
+def _attach_p(stats: list[Stat], ps, groups: list[list[Stat]]) -> None:
+    for p in ps:
+        if p.qualifier:
+            continue
+        before = [s for s in stats if s.tail <= p.start and s.kind != "nr"]
+        if not before:
+            continue
+        st = before[-1]
+        if st.p is not None:
+            continue
+        if st.kind == "ratio":
+            st.p = p
+            continue
+        for g in groups:
+            if st in g:
+                for s in g:
+                    if s.p is None:
+                        s.p = p
+
+
+def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialContext,
+                      state: State) -> list[dict[str, Any]]:
+    """Record fields for every statistic of one sentence (offsets relative to the sentence).
+
+    ``text`` is the sentence as written, ``seg`` its normalised copy, ``ms`` its mentions with
+    sentence-relative offsets.
+    """
+    cues = [m for m in ms if m[2] in ("ENDPOINT", "NON_ENDPOINT")]
+    endpoints = [m for m in cues if m[2] == "ENDPOINT"]
+    if not any(ch.isdigit() for ch in seg):
+        if endpoints:
+            state.last_endpoint = endpoints[-1][3][0]
+        return []
+    stats, ps, tps = scan_values(seg)
+    frame = frame_for(ctx, seg, ms, state)
+    if not stats or frame is None:
+        if endpoints:
+            state.last_endpoint = endpoints[-1][3][0]
+        return []
+    design = [m for m in ms if m[2] == "DESIGN"]
+    inherit = state.last_endpoint if not endpoints and re.search(r"\bcorrespond", seg, re.I) else None
+    keep: list[Stat] = []
+    for st in stats:
+        ep, blocked = _cue_endpoint(st, cues)
+        if ep is None and inherit and not blocked:
+            ep = inherit
+        if ep is None or ep not in VOCAB.endpoints:
+            continue
+        st.endpoint = ep
+        if any(abs(d[0] - st.tail) < 25 or abs(st.start - d[1]) < 12 for d in design):
+            continue
+        if st.kind == "ratio":
+            st.measure = st.measure or "HR"
+        elif st.kind in ("median", "nr"):
+            st.measure = "median"
+        else:
+            st.measure = "rate"
+            tp = [t for t in tps if t[2] <= st.start]
+            if ep in _RATE_ENDPOINTS:
+                st.timepoint = tp[-1][0] if tp and ep != "ORR" and st.start - tp[-1][2] < 40 else None
+            elif tp:
+                st.timepoint = tp[-1][0]
+            else:
+                continue
+        keep.append(st)
+    _histotypes(seg, keep, histotype_groups(seg, ms))
+    if endpoints:
+        state.last_endpoint = endpoints[-1][3][0]
+    arm_values = [s for s in keep if s.kind != "ratio"]
+    if not re.search(r"\bmedians?\b", seg, re.I):
+        arm_values = _paired_only(arm_values, seg)
+    groups = _assign_groups(seg, ms, frame, arm_values)
+    grouped = [s for g in groups for s in g]
+    ratios = [s for s in keep if s.kind == "ratio"] if not frame.single else []
+    _assign_contrasts(seg, ms, frame, ratios)
+    _attach_p(sorted(ratios + grouped, key=lambda s: s.start), ps, groups)
+    return [r for s in sorted(ratios + grouped, key=lambda s: s.start) if s.kind != "nr"
+            for r in _records(s, seg, ms, ctx, frame)]
+
+
+def _paired_only(values: list[Stat], seg: str) -> list[Stat]:
+    """Without the word *median*, a time is kept only inside a comparison (``4 months versus 1 month``)."""
+    out = []
+    for i, st in enumerate(values):
+        if st.kind == "rate":
+            out.append(st)
+            continue
+        nb = [values[j] for j in (i - 1, i + 1) if 0 <= j < len(values)]
+        if any(o.kind in ("median", "nr") and o.endpoint == st.endpoint and
+               re.search(r"\b(?:vs|versus|v|compared|and)\b", seg[min(o.tail, st.tail):max(o.start, st.start)])
+               for o in nb):
+            out.append(st)
+    return out
+
+
+def _assign_contrasts(seg: str, ms: Sequence[Mention], frame: Frame, ratios: list[Stat]) -> None:
+    exp = frame.experimental()
+    for i, st in enumerate(ratios):
+        nxt = ratios[i + 1].start if i + 1 < len(ratios) else len(seg)
+        _, hi = _clause_bounds(seg, st.start, st.tail)
+        after = [a for a in _arm_order(seg, seg, ms, frame, st.tail, min(nxt, hi)) if a in exp]
+        st.arm = after[0] if after else None
+        local = [g for g in group_mentions(seg, [m for m in ms if m[0] >= (ratios[i - 1].tail if i else 0)
+                                                 and m[1] <= st.start], frame.arms)]
+        for _a, _b, ids, comb in local[::-1]:
+            if comb or map_mention(ids, frame.arms, comparator=frame.comparator) is not None:
+                break
+            if ids and not ids <= {"chemotherapy"} and len(exp) == 1 and ids & frame.arms[exp[0]]:
+                st.extra["intervention"] = VOCAB.join_agents(ids)
+                break
+    if len(exp) > 1:
+        unresolved = [s for s in ratios if s.arm is None]
+        if unresolved and len(unresolved) == len(exp) and re.search(r"\brespectively\b", seg):
+            for s, a in zip(unresolved, exp, strict=False):
+                s.arm = a
+    elif exp:
+        for s in ratios:
+            s.arm = s.arm if s.arm is not None else exp[0]
+
+
+def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame: Frame) -> list[dict[str, Any]]:
+    if st.arm is None and not frame.single:
+        return []
+    pop = sorted(ctx.population) if not frame.local else []
+    hist = st.histotypes or pop or ["soft_tissue_sarcoma"]
+    subgroup = bool(st.histotypes) and sorted(st.histotypes) != pop
+    base: dict[str, Any] = {
+        "endpoint": st.endpoint, "measure": st.measure, "value": st.value, "histotypes": hist,
+        "value_start": st.start, "value_end": st.end, "timepoint_months": st.timepoint, "flags": [],
+    }
+    if st.ci is not None and st.ci.high is not None:
+        base.update(ci_low=st.ci.low, ci_high=st.ci.high, ci_level=st.ci.level)
+    if st.p is not None:
+        base.update(p_value=st.p.value, p_relation=st.p.relation)
+    join = VOCAB.join_agents
+    comp = join(frame.arms[frame.comparator]) if frame.comparator is not None else None
+    score = 0.55 + 0.15 * (st.ci is not None) + 0.1 * (st.p is not None)
+    if frame.single:
+        n = (ctx.evaluable_response if st.endpoint == "ORR" and ctx.evaluable_response else ctx.total)
+        n = st.n_of or (None if subgroup else n)
+        if st.kind == "rate":
+            base["value"] = st.value / 100.0
+        return [{**base, "arm": "single", "unit": st.unit if st.kind == "median" else "proportion",
+                 "intervention": join(frame.arms[0]), "comparator": None, "n": n, "confidence": round(score, 2)}]
+    if st.kind == "ratio":
+        exp_arm = st.arm
+        n = _contrast_n(st, seg, frame, ctx, subgroup)
+        interv = str(st.extra.get("intervention") or join(frame.arms[exp_arm]))
+        return [{**base, "arm": "contrast", "unit": "ratio", "intervention": interv, "comparator": comp,
+                 "n": n, "confidence": round(min(0.99, score + 0.1), 2)}]
+    n = st.n_of or (None if subgroup else frame.sizes.get(st.arm))
+    unit = st.unit if st.kind == "median" else "proportion"
+    value = st.value / 100.0 if st.kind == "rate" else st.value
+    rec = {**base, "value": value, "unit": unit, "n": n, "confidence": round(score, 2)}
+    if st.arm == frame.comparator:
+        return [{**rec, "arm": "comparator", "intervention": join(frame.arms[i]), "comparator": comp}
+                for i in frame.experimental()]
+    return [{**rec, "arm": "intervention", "intervention": join(frame.arms[st.arm]), "comparator": comp}]
+
+
+def _contrast_n(st: Stat, seg: str, frame: Frame, ctx: TrialContext, subgroup: bool) -> int | None:
+    lo = 0 if frame.local else max(0, st.start - 90)
+    counts = [m for m in PATIENTS_RE.finditer(seg, lo, st.start)]
+    if counts:
+        v = parse_number(counts[-1].group("n"))
+        return int(v) if v else None
+    if subgroup:
+        hs = st.histotypes or []
+        return ctx.subgroup_n.get(hs[0]) if len(hs) == 1 else None
+    if frame.local:
+        return None
+    sizes = frame.sizes
+    if st.arm in sizes and frame.comparator in sizes:
+        return sizes[st.arm] + sizes[frame.comparator]
+    return ctx.total if len(frame.arms) == 2 else None

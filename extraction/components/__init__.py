@@ -1,0 +1,13 @@
+"""Registered spaCy factories of the extraction pipeline (importing this module registers them).
+
+Each component is a thin class around pure module-level functions that can be tested alone:
+
+* ``sarcoma_sentences`` — :mod:`extraction.sentences`;
+* ``sarcoma_entities`` — vocabulary and pattern-file matching (:mod:`.entities`);
+* ``sarcoma_abbreviations`` — abbreviations and arm labels defined in the text (:mod:`.abbreviations`);
+* ``sarcoma_statistics`` — trial context and statistic assembly (:mod:`extraction.assembly`).
+"""
+
+from extraction.components import abbreviations, entities, sentences, statistics
+
+__all__ = ["abbreviations", "entities", "sentences", "statistics"]

@@ -1,0 +1,106 @@
+"""Arms named by an abbreviation or a label the text defines: ``gemcitabine plus docetaxel (GD)``,
+``gemcitabine alone (arm A: …)``.
+
+In the spirit of scispacy's abbreviation detector (Schwartz & Hearst, 2003, "A simple algorithm for
+identifying abbreviation definitions in biomedical text"): a short form in parentheses is defined by the
+text just before it. Here the long form is the arm description back to the previous arm delimiter
+(``to``, ``or``, ``versus``, ``;``), and what it defines is the set of agents named there. Every later
+occurrence of the short form becomes an ``AGENT`` span whose ``kb_id_`` is the ``+``-joined agents.
+"""
+
+from __future__ import annotations
+
+import re
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from evidence.vocabulary import VOCAB
+
+_SHORT = re.compile(r"\((?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2}|[A-Z][A-Za-z0-9-]{0,7}[A-Z0-9])"
+                    r"\s*(?:\)|:)")
+#: Short forms that are statistics or study words, never an arm.
+STOP = frozenset({"HR", "HRs", "OR", "ORs", "RR", "CI", "IQR", "NR", "NE", "NA", "ITT", "AE", "AEs", "SD", "PR",
+                  "CR", "PD", "SAE", "SAEs", "TRAE", "TRAEs", "QOL", "QoL", "ECOG", "RECIST", "IV", "PO", "SC"})
+_DELIM = re.compile(r"(?:\b(?:to|or|versus|vs\.?|v\.?|either|with)\s+(?=[A-Za-z])|[;(])")
+
+
+def long_form_window(text: str, open_paren: int, limit: int = 300) -> int:
+    """Start of the arm description that ends at ``open_paren`` (after the last arm delimiter)."""
+    lo = max(0, open_paren - limit)
+    start = lo
+    for m in _DELIM.finditer(text, lo, open_paren):
+        start = m.end()
+    return start
+
+
+def find_definitions(text: str, agent_spans: list[tuple[int, int, str]],
+                     blockers: list[int] | None = None) -> dict[str, str]:
+    """Short form → ``+``-joined agents, from agent spans ``(start_char, end_char, id)``.
+
+    ``blockers`` are offsets of histotype/endpoint mentions: one between the last agent and the
+    parenthesis means the parenthesis names something else (a trial: ``X versus placebo for desmoid
+    tumors (SARC-D09)``).
+
+    >>> t = "assigned to gemcitabine plus docetaxel (GD) or to ifosfamide 1 g/m2 for 14 days (HDI)."
+    >>> spans = [(12, 23, "gemcitabine"), (29, 38, "docetaxel"), (50, 60, "ifosfamide")]
+    >>> find_definitions(t, spans)
+    {'GD': 'docetaxel+gemcitabine', 'HDI': 'ifosfamide'}
+    """
+    out: dict[str, str] = {}
+    for m in _SHORT.finditer(text):
+        short = m.group("short")
+        if short in out or short in STOP or VOCAB.normalize_histotype(short) or VOCAB.normalize_endpoint(short):
+            continue
+        if VOCAB.normalize_agent(short) or re.fullmatch(r"[A-Z]\d*|\d+", short):
+            continue
+        if re.search(r"\d", short) and len(short) >= 4 and not short.lower().startswith(("arm", "group")):
+            continue  # a trial name such as SARC-S07, not an arm
+        begin = long_form_window(text, m.start())
+        agents = [cid for s, e, cid in agent_spans if s >= begin and e <= m.start()]
+        if not agents:
+            continue
+        last = max(e for s, e, _ in agent_spans if s >= begin and e <= m.start())
+        if any(last <= b < m.start() for b in blockers or ()):
+            continue
+        out[short] = VOCAB.join_agents(agents)
+    return out
+
+
+class AbbreviationDetector:
+    """Add ``AGENT`` spans for arm abbreviations and labels defined in the document."""
+
+    def __init__(self, name: str, span_key: str) -> None:
+        self.name = name
+        self.span_key = span_key
+
+    def __call__(self, doc: Doc) -> Doc:
+        if "(" not in doc.text:
+            return doc
+        spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
+        agents = [(s.start_char, s.end_char, s.kb_id_) for s in spans if s.label_ == "AGENT"]
+        blockers = [s.start_char for s in spans if s.label_ in ("HISTOTYPE", "ENDPOINT")]
+        defs = find_definitions(doc.text, agents, blockers)
+        if not defs:
+            return doc
+        new = []
+        for short, joined in defs.items():
+            for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", doc.text):
+                sp = doc.char_span(m.start(), m.end(), label="AGENT", kb_id=joined, alignment_mode="expand")
+                if sp is not None:
+                    new.append(sp)
+        keep = [s for s in spans if not any(s.start < n.end and n.start < s.end for n in new)]
+        doc.spans[self.span_key] = filter_spans(new + keep)
+        return doc
+
+
+@Language.factory("sarcoma_abbreviations", default_config={"span_key": "sarcoma"}, assigns=["doc.spans"])
+def make_abbreviation_detector(nlp: Language, name: str, span_key: str) -> AbbreviationDetector:
+    """Factory of :class:`AbbreviationDetector`."""
+    return AbbreviationDetector(name, span_key)
+
+
+def span_ids(span: Span) -> list[str]:
+    """The canonical ids a span stands for (an arm abbreviation may stand for several agents)."""
+    return [p for p in re.split(r"[|+]", span.kb_id_) if p]

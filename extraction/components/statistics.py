@@ -1,0 +1,76 @@
+"""Trial context and statistic assembly as a spaCy component.
+
+Sets ``doc._.trial`` (a :class:`~extraction.context.TrialContext`) and ``doc._.statistics``: a list of
+dicts with the record fields the text gives (offsets relative to the document), ready for
+:func:`extraction.extract.extract_document` to add the source fields and validate.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from extraction.assembly import State, assemble_sentence
+from extraction.context import build_context
+from extraction.numbers import normalize
+from extraction.sentences import split_sentences
+
+for _name in ("trial", "statistics", "sentences"):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+
+def doc_mentions(doc: Doc, span_key: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
+    """Mentions ``(start_char, end_char, label, ids)`` sorted by position."""
+    if span_key not in doc.spans:
+        return []
+    out = [(s.start_char, s.end_char, s.label_, tuple(p for p in re.split(r"[|+]", s.kb_id_) if p))
+           for s in doc.spans[span_key]]
+    out.sort()
+    return out
+
+
+def statistics_for(text: str, sentences: list[tuple[int, int]],
+                   mentions: list[tuple[int, int, str, tuple[str, ...]]]) -> tuple[Any, list[dict[str, Any]]]:
+    """Trial context and statistic dicts for a document (pure: text, sentence offsets, mentions)."""
+    ctx = build_context(text, sentences, mentions)
+    norm = normalize(text)
+    starts = [m[0] for m in mentions]
+    state = State()
+    out: list[dict[str, Any]] = []
+    for idx, (s, e) in enumerate(sentences):
+        state.sentence_index = idx
+        i, j = bisect.bisect_left(starts, s), bisect.bisect_left(starts, e)
+        ms = [(a - s, b - s, lab, ids) for a, b, lab, ids in mentions[i:j] if b <= e]
+        for rec in assemble_sentence(text[s:e], norm[s:e], ms, ctx, state):
+            rec["value_start"] += s
+            rec["value_end"] += s
+            rec["char_start"], rec["char_end"] = s, e
+            out.append(rec)
+    return ctx, out
+
+
+class StatisticAssembler:
+    """Read the trial context and every sentence's statistics into ``doc._.statistics``."""
+
+    def __init__(self, name: str, span_key: str) -> None:
+        self.name = name
+        self.span_key = span_key
+
+    def __call__(self, doc: Doc) -> Doc:
+        sentences = doc._.sentences if doc._.sentences is not None else split_sentences(doc.text)
+        ctx, stats = statistics_for(doc.text, sentences, doc_mentions(doc, self.span_key))
+        doc._.trial = ctx.as_dict()
+        doc._.statistics = stats
+        return doc
+
+
+@Language.factory("sarcoma_statistics", default_config={"span_key": "sarcoma"},
+                  assigns=["doc._.trial", "doc._.statistics"])
+def make_statistic_assembler(nlp: Language, name: str, span_key: str) -> StatisticAssembler:
+    """Factory of :class:`StatisticAssembler`."""
+    return StatisticAssembler(name, span_key)

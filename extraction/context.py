@@ -1,0 +1,308 @@
+"""Document-level trial context: arms, population, arm sizes, totals and trial metadata.
+
+Everything here reads plain text plus mention tuples ``(start, end, label, ids)`` (offsets into the
+document text), so it can be tested without a pipeline.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from evidence.vocabulary import VOCAB
+from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
+from extraction.numbers import normalize, parse_number
+
+_RANDOM_VERB = re.compile(r"\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|assigned|allocated|"
+                          r"randomi[sz]ation\s+was)\b", re.I)
+_COUNT_BEFORE = re.compile(
+    r"(?<![:\d.,/\w])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s*(?:patients?|women|men|participants)?\s*"
+    r"(?:\(\s*\d+(?:\.\d+)?\s*%\s*\)\s*)?(?:(?:were|was)\s+)?(?:(?:randomi[sz]ed|assigned|allocated|received|"
+    r"placed|given)\s+)?(?:to|on|in)?\s*(?:the\s+|receive\s+|receiving\s+)?$")
+_N_AFTER = re.compile(r"\s*\(\s*n\s*=\s*(?P<n>\d[\d,]*)\s*\)")
+_PER_GROUP = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+)?(?:per|to\s+each|in\s+each)\s+(?:group|arm)")
+_TOTALS = [re.compile(p, re.I) for p in (
+    r"(?<![:\d.,])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients\s+|participants\s+|women\s+|adults\s+)?"
+    r"underwent\s+randomi[sz]ation",
+    r"(?<![:\d.,])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients|participants|women|adults)\s+(?:were|had\s+been)\s+"
+    r"(?:randomi[sz]ed|randomly\s+assigned|randomly\s+allocated|enrolled)",
+    r"\bof\s+(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:randomi[sz]ed\s+|enrolled\s+)?(?:patients|women|participants)"
+    r"(?:\s+(?:randomi[sz]ed|enrolled))?\b(?!\s+(?:with|who))",
+    r"\bwe\s+randomi[sz]ed\s+(?P<n>\d[\d,]*)",
+    r"randomi[sz]ed\s+population\s+numbered\s+(?P<n>\d[\d,]*)",
+    r"(?:cohort|population)\s+(?:comprised|included)\s+(?P<n>\d[\d,]*)\s+patients",
+    r"\ba\s+total\s+of\s+(?P<n>\d[\d,]*)\s+(?:patients|participants)\s+(?:were\s+)?(?:randomi[sz]ed|enrolled|"
+    r"underwent)")]
+_SUBGROUP_COUNT = re.compile(r"(?<![:\d.,%\w])(?P<n>\d+)\s*(?:\(\s*\d+(?:\.\d+)?\s*%\s*\)\s*)?(?:patients\s+)?"
+                             r"(?:had\s+|with\s+|were\s+)?(?:an?\s+)?$")
+_EVALUABLE = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+)?(?:[\w-]+\s+){0,9}?(?:were\s+)?(?:evaluable|"
+                        r"assessable)\s+for\s+(?:response|the\s+primary)", re.I)
+_SETTING_WORDS = [("neoadjuvant", re.compile(r"\bneo-?adjuvant\b|\bpreoperative\b", re.I)),
+                  ("adjuvant", re.compile(r"\badjuvant\b", re.I))]
+_ROMAN = {"I": "1", "II": "2", "III": "3", "IV": "4"}
+
+
+@dataclass
+class TrialContext:
+    """What the whole document says about the trial (arms in definition order)."""
+
+    arms: list[frozenset[str]] = field(default_factory=list)
+    comparator: int | None = None
+    single_arm: bool = False
+    order: list[int] = field(default_factory=list)
+    sizes: dict[int, int] = field(default_factory=dict)
+    total: int | None = None
+    evaluable_response: int | None = None
+    population: list[str] = field(default_factory=list)
+    subgroup_n: dict[str, int] = field(default_factory=dict)
+    title: str = ""
+    trial: str = ""
+    phase: str = ""
+    randomized: bool | None = None
+    setting: str = ""
+    line: str = ""
+    adjuvant: bool = False
+
+    def role(self, i: int) -> str:
+        """``intervention``, ``comparator`` or ``single`` for arm ``i``."""
+        if self.single_arm:
+            return "single"
+        return "comparator" if i == self.comparator else "intervention"
+
+    def experimental(self) -> list[int]:
+        """Indices of the non-control arms, in canonical order."""
+        return [i for i in (self.order or range(len(self.arms))) if i != self.comparator]
+
+    @property
+    def arm_n_sum(self) -> bool:
+        """True when every arm size and the total are stated and the sizes do not add up to it."""
+        return (self.total is not None and len(self.arms) >= 2 and len(self.sizes) == len(self.arms)
+                and sum(self.sizes.values()) != self.total)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain, serialisable view (``doc._.trial``; msgpack-safe for ``nlp.pipe(n_process=2)``)."""
+        return {"title": self.title, "trial": self.trial, "phase": self.phase, "randomized": self.randomized,
+                "setting": self.setting, "line": self.line, "arms": [sorted(a) for a in self.arms],
+                "comparator": self.comparator, "single_arm": self.single_arm,
+                "sizes": {str(k): v for k, v in self.sizes.items()}, "total": self.total,
+                "population": list(self.population), "arm_n_sum": self.arm_n_sum}
+
+
+def in_range(mentions: Sequence[Mention], start: int, end: int) -> list[Mention]:
+    """Mentions lying inside ``[start, end)`` (``mentions`` sorted by start)."""
+    i = bisect.bisect_left(mentions, (start,))
+    out = []
+    for m in mentions[i:]:
+        if m[0] >= end:
+            break
+        if m[1] <= end:
+            out.append(m)
+    return out
+
+
+def histotype_ids(text: str, m: Mention) -> list[str]:
+    """Canonical histotypes of a mention; a negated subtype (``non-uterine LMS``) is its parent."""
+    ids = list(m[3])
+    if re.search(r"\bnon[- ]?$", text[max(0, m[0] - 4):m[0]], re.I):
+        ids = [VOCAB.parent(h) or h for h in ids]
+    return ids
+
+
+def histotype_groups(text: str, mentions: Sequence[Mention]) -> list[tuple[int, int, list[str]]]:
+    """Histotype mentions joined by ``or``/``and``/commas into populations ``(start, end, ids)``."""
+    out: list[tuple[int, int, list[str]]] = []
+    for m in mentions:
+        if m[2] != "HISTOTYPE":
+            continue
+        ids = histotype_ids(text, m)
+        if out and re.fullmatch(r"\s*(?:,|or|and|/|\(|\)|\s)*\s*", text[out[-1][1]:m[0]]):
+            prev = out[-1]
+            out[-1] = (prev[0], m[1], prev[2] + [h for h in ids if h not in prev[2]])
+            continue
+        out.append((m[0], m[1], ids))
+    return out
+
+
+def most_specific(ids: list[str]) -> list[str]:
+    """Drop a histotype when a subtype of it is also listed (``liposarcoma`` beside ``DDLPS``)."""
+    return sorted({h for h in ids if not any(h in VOCAB.ancestors(o) for o in ids if o != h)})
+
+
+def _definition_segment(text: str, start: int, end: int) -> int:
+    """Where an arm definition starts inside a randomisation sentence (after ``... to``)."""
+    m = _RANDOM_VERB.search(text, start, end)
+    if not m:
+        return start
+    to = re.compile(r"\b(?:to|between)\s+(?!\d)").search(text, m.end(), end)
+    return to.start() if to else m.end()
+
+
+def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]) -> list[frozenset[str]]:
+    """Arms from the title, or a richer definition in the first randomisation sentence."""
+    title = parse_arms(text[sentences[0][0]:sentences[0][1]],
+                       [(a - sentences[0][0], b - sentences[0][0], lab, ids)
+                        for a, b, lab, ids in in_range(mentions, *sentences[0])]) if sentences else []
+    methods: list[frozenset[str]] = []
+    # a trial report defines its arms in the title or methods; a review's later comparisons are local
+    for s, e in sentences[1:14]:
+        if s > 4000:
+            break
+        if not _RANDOM_VERB.search(text, s, e):
+            continue
+        seg = _definition_segment(text, s, e)
+        ms = [(a - seg, b - seg, lab, ids) for a, b, lab, ids in in_range(mentions, seg, e)]
+        arms = parse_arms(text[seg:e], ms)
+        if 2 <= len(arms) <= 4:
+            methods = arms
+            break
+    if len(methods) > 3 or (methods and len(set(methods)) != len(methods)):
+        methods = []
+    if methods and len(title) < 2:
+        return methods
+    if methods and title:
+        t_union = frozenset().union(*title) - CONTROLS
+        m_union = frozenset().union(*methods)
+        if t_union <= m_union and len(methods) == len(title):
+            return methods
+    return title
+
+
+def _count_before(norm: str, pos: int) -> int | None:
+    m = _COUNT_BEFORE.search(norm, max(0, pos - 70), pos)
+    if m and m.end() == pos:
+        v = parse_number(m.group("n"))
+        return int(v) if v else None
+    return None
+
+
+def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[tuple[int, int]],
+                  mentions: Sequence[Mention]) -> None:
+    """Arm sizes (``246 to pazopanib and 123 to placebo``), totals, subgroup counts, evaluable counts."""
+    for s, e in sentences:
+        if not any(c.isdigit() for c in norm[s:e]):
+            continue
+        seg = norm[s:e]
+        if ctx.total is None:
+            for rx in _TOTALS:
+                m = rx.search(seg)
+                if m:
+                    ctx.total = int(parse_number(m.group("n")) or 0) or None
+                    break
+        ms = in_range(mentions, s, e)
+        if ctx.arms and not ctx.sizes:
+            found: dict[int, int] = {}
+            per = _PER_GROUP.search(seg)
+            if per and len(ctx.arms) >= 2:
+                found = dict.fromkeys(range(len(ctx.arms)), int(per.group("n")))
+            for a, b, ids, comb in group_mentions(text, ms, ctx.arms):
+                i = map_mention(ids, ctx.arms, combination=comb, comparator=ctx.comparator)
+                if i is None or i in found:
+                    continue
+                n = _count_before(norm, a)
+                after = _N_AFTER.match(norm, b)
+                if n is None and after:
+                    n = int(parse_number(after.group("n")) or 0) or None
+                if n:
+                    found[i] = n
+            if len(found) >= 2 or (len(found) == 1 and len(ctx.arms) == 1):
+                ctx.sizes = found
+                ctx.order = sorted(found, key=lambda i: _first_pos(text, ms, i, ctx))
+        for m in ms:
+            if m[2] == "HISTOTYPE":
+                c = _SUBGROUP_COUNT.search(norm, max(0, m[0] - 30), m[0])
+                if c and c.end() == m[0]:
+                    for h in histotype_ids(text, m):
+                        ctx.subgroup_n.setdefault(h, int(c.group("n")))
+        if ctx.evaluable_response is None:
+            ev = _EVALUABLE.search(seg)
+            if ev:
+                ctx.evaluable_response = int(ev.group("n"))
+
+
+def _first_pos(text: str, ms: Sequence[Mention], i: int, ctx: TrialContext) -> int:
+    for a, _b, ids, comb in group_mentions(text, ms, ctx.arms):
+        if map_mention(ids, ctx.arms, combination=comb, comparator=ctx.comparator) == i:
+            return a
+    return 10**9
+
+
+def _phase(text: str) -> str:
+    nums = []
+    for m in re.finditer(r"\bphase\s*-?\s*((?:[1-4]|IV|I{1,3})[ab]?)(?:\s*/\s*((?:[1-4]|IV|I{1,3})[ab]?))?",
+                         text, re.I):
+        for g in m.groups():
+            if g:
+                d = _ROMAN.get(g.rstrip("ab").upper(), g.rstrip("abAB"))
+                if d not in nums:
+                    nums.append(d)
+    nums = sorted(nums)
+    if not nums:
+        return ""
+    ph = nums[0] if len(nums) == 1 else f"{nums[0]}/{nums[-1]}"
+    return ph if ph in ("1", "2", "3", "1/2", "2/3") else nums[-1] if nums[-1] in "123" else ""
+
+
+def metadata(ctx: TrialContext, text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]) -> None:
+    """Title, trial name, phase, randomisation, setting and line."""
+    if not sentences:
+        return
+    t0, t1 = sentences[0]
+    ctx.title = text[t0:t1].split("\n")[0].strip()
+    acr = re.search(r"\(([A-Z][A-Z0-9]+(?:[- ][A-Z0-9]+)*)\)", ctx.title)
+    pre = re.match(r"^([A-Z][A-Z0-9-]{2,}(?:\s+(?:[IVX]+|\d+))?)\s*:", ctx.title)
+    named = [text[m[0]:m[1]] for m in mentions if m[2] in ("TRIAL", "REGISTRY")]
+    if acr and not VOCAB.normalize_histotype(acr.group(1)) and not VOCAB.normalize_agent(acr.group(1)) \
+            and not VOCAB.normalize_endpoint(acr.group(1)):
+        ctx.trial = acr.group(1)
+    elif pre:
+        ctx.trial = pre.group(1)
+    elif named:
+        ctx.trial = re.sub(r"\s+(?:trial|study)$", "", named[0], flags=re.I)
+    head = " ".join(text[s:e] for s, e in sentences[:8])
+    ctx.phase = _phase(ctx.title) or _phase(next((text[s:e] for s, e in sentences[:12]
+                                                  if re.search(r"\b(?:this|our|present)\b", text[s:e], re.I)
+                                                  and re.search(r"\bphase\b", text[s:e], re.I)), "")) or _phase(head)
+    labels = {m[2] for m in mentions}
+    ctx.randomized = False if "SINGLE_ARM" in labels else True if "RANDOMIZED" in labels else None
+    early = [m for m in mentions if m[0] < (sentences[min(5, len(sentences) - 1)][1])]
+    title_ms = in_range(mentions, t0, t1)
+    for label, attr, prio in (("SETTING", "setting", ("neoadjuvant", "adjuvant", "advanced", "localized")),
+                              ("LINE", "line", ("first", "second_plus"))):
+        for pool in (title_ms, early):
+            found = {m[3][0] for m in pool if m[2] == label and m[3]}
+            best = next((p for p in prio if p in found), "")
+            if best:
+                setattr(ctx, attr, best)
+                break
+    title_setting = next((name for name, rx in _SETTING_WORDS if rx.search(ctx.title)), "")
+    if title_setting in ("neoadjuvant", "adjuvant"):
+        ctx.setting = title_setting
+    ctx.adjuvant = ctx.setting == "adjuvant"
+
+
+def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]) -> TrialContext:
+    """The :class:`TrialContext` of a document."""
+    ctx = TrialContext()
+    metadata(ctx, text, sentences, mentions)
+    ctx.arms = define_arms(text, sentences, mentions)
+    labels = {m[2] for m in mentions}
+    if len(ctx.arms) == 1:
+        if ctx.adjuvant and not ctx.arms[0] & CONTROLS:
+            ctx.arms.append(frozenset({"observation"}))
+        elif "SINGLE_ARM" in labels or not ctx.randomized:
+            ctx.single_arm = True
+        else:
+            ctx.arms = []
+    ctx.comparator = comparator_index(ctx.arms)
+    ctx.order = list(range(len(ctx.arms)))
+    if sentences:
+        groups = histotype_groups(text, in_range(mentions, *sentences[0]))
+        if not groups:
+            early_end = sentences[min(4, len(sentences) - 1)][1]
+            groups = histotype_groups(text, [m for m in mentions if m[0] < early_end])[:1]
+        ids = [h for g in groups for h in g[2]]
+        ctx.population = most_specific(ids) or ["soft_tissue_sarcoma"]
+    collect_sizes(ctx, text, normalize(text), sentences, mentions)
+    return ctx

@@ -1,0 +1,160 @@
+"""Statistic candidates in one sentence: ratios, medians, rates and "not reached", with their CIs.
+
+:func:`scan_values` applies the number grammar of :mod:`extraction.numbers` to one (normalised)
+sentence and returns :class:`Stat` candidates in text order; it decides the *kind* of each number from
+its unit and the words around it, never from its magnitude alone. Endpoints, arms and p values are
+attached later (:mod:`extraction.assembly`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from extraction.numbers import (
+    NOT_REACHED_RE,
+    VALUE_RE,
+    Interval,
+    PValue,
+    find_count_of,
+    find_intervals,
+    find_iqr_spans,
+    find_p_values,
+    find_timepoints,
+    interval_after,
+    parse_number,
+    unit_of,
+)
+
+RATIO_RE = re.compile(r"(?P<kw>(?i:\bhazard\s+ratios?\b|\bodds\s+ratios?\b|\brisk\s+ratios?\b|\brelative\s+risks?\b"
+                      r"|\brate\s+ratios?\b)|\bHRs?\b|\bORs?\b|\bRRs?\b)")
+_MEASURE = {"h": "HR", "o": "OR", "r": "RR"}
+_EXTRA_MASKS = re.compile(r"\d+(?:\.\d+)?\s*%\s*(?:CI|C\.I\.|confidence|credible)|\b[nN]\s*=\s*\d[\d,]*|"
+                          r"\d+\s*:\s*\d+(?:\s*:\s*\d+)?|\b[IiHh]\s*(?:²|2|\^2)\s*=?\s*\d+(?:\.\d+)?\s*%?|"
+                          r"\b(?:RECIST|version)\s*\d+(?:\.\d+)?|\bv\d+(?:\.\d+)+|\bgrade\s*\d(?:\s*(?:-|to|or)\s*\d)?|"
+                          r"\b[A-Z]{2,}-\d+\b|\d+(?:\.\d+)?\s*(?:mg|g|mL|ml|µg|mcg|Gy|m2|m²|kg|cm|mm|h|hours?)\b", re.I)
+_DURATION_BEFORE = re.compile(r"\b(?:for|within|after|every|over|each|than|before|during|until|by|least|up\s+to|"
+                              r"aged?|age\s+of|maximum\s+of|q)\s*$", re.I)
+_CHANGE_AFTER = re.compile(r"\s*(?:lower|higher|reduction|decrease|increase|improvement|relative|fewer|more|less|"
+                           r"greater|reduced|increased|gain|benefit|longer|shorter|of\s+the\s+hazard|or\s+more|or\s+higher|"
+                           r"or\s+greater|power|confidence)\b", re.I)
+_CONNECT = re.compile(r"\s*(?:,\s*)?(?:and|vs\.?|versus|v\.?|or|compared\s+with|,)\s*")
+
+
+@dataclass
+class Stat:
+    """One statistic candidate; offsets are relative to the scanned sentence."""
+
+    kind: str  # "ratio", "median", "rate", "nr"
+    value: float
+    start: int
+    end: int
+    tail: int
+    unit: str | None = None
+    measure: str = ""
+    ci: Interval | None = None
+    p: PValue | None = None
+    n_of: int | None = None
+    endpoint: str | None = None
+    timepoint: float | None = None
+    histotypes: list[str] | None = None
+    arm: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def _overlaps(a: int, b: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a < e and s < b for s, e in spans)
+
+
+def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, int, int]]]:
+    """Candidates, p values and timepoints ``(months, start, end)`` of one normalised sentence.
+
+    >>> stats, ps, _ = scan_values("median PFS 4.6 vs 1.6 months (HR 0.31, 95% CI 0.24-0.40; p<0.0001)")
+    >>> [(s.kind, s.value, s.unit) for s in stats], ps[0].value
+    ([('median', 4.6, 'months'), ('median', 1.6, 'months'), ('ratio', 0.31, None)], 0.0001)
+    """
+    ps = find_p_values(seg)
+    cis = find_intervals(seg)
+    tps = find_timepoints(seg)
+    masks = [(c.start, c.end) for c in cis] + [(p.start, p.end) for p in ps] + find_iqr_spans(seg)
+    masks += [(t.start, t.end) for t in tps]
+    masks += [(m.start(), m.end()) for m in _EXTRA_MASKS.finditer(seg)]
+    count_of = {start: n for n, start, _e in find_count_of(seg)}
+    raw: list[Stat] = []
+    for m in VALUE_RE.finditer(seg):
+        if _overlaps(m.start("num"), m.end("num"), masks):
+            continue
+        if m.start() > 1 and seg[m.start() - 1] == "." and seg[m.start() - 2:m.start() - 1].isdigit():
+            continue
+        v = parse_number(m.group("num"))
+        if v is None:
+            continue
+        unit = unit_of(m.group("unit"))
+        raw.append(Stat("bare" if unit is None else ("rate" if unit == "percent" else "median"), v,
+                        m.start("num"), m.end("num"), m.end(), unit=unit, n_of=count_of.get(m.start("num"))))
+    for m in NOT_REACHED_RE.finditer(seg):
+        if not _overlaps(m.start(), m.end(), masks):
+            raw.append(Stat("nr", 0.0, m.start(), m.end(), m.end(), unit=None))
+    raw.sort(key=lambda s: s.start)
+    # "4.6 vs 1.6 months", "19.8, 18.3 and 16.9 months": a bare number takes the unit of its partner
+    for i in range(len(raw) - 2, -1, -1):
+        a, b = raw[i], raw[i + 1]
+        if a.kind == "bare" and b.unit and _CONNECT.fullmatch(seg[a.end:b.start]):
+            a.unit, a.kind = b.unit, b.kind
+    # ratios: the first bare number after a keyword, then bare numbers that carry their own CI
+    for kw in RATIO_RE.finditer(seg):
+        measure = _MEASURE[kw.group("kw")[0].lower()]
+        first = True
+        for st in raw:
+            if st.start < kw.end() or st.kind not in ("bare", "ratio"):
+                if st.start >= kw.end() and st.kind in ("rate", "median", "nr"):
+                    break
+                continue
+            nxt = RATIO_RE.search(seg, kw.end())
+            if nxt and st.start > nxt.start():
+                break
+            ci = _interval_for(seg, st, cis, ratio=True)
+            if (first and st.start - kw.end() <= 60) or ci is not None:
+                if st.kind == "bare" and 0 < st.value < 100:
+                    st.kind, st.measure, st.ci = "ratio", measure, ci
+                first = False
+            elif first:
+                break
+    out = []
+    for st in raw:
+        if st.kind == "bare" or (st.kind == "ratio" and not st.measure):
+            continue
+        if st.kind in ("median", "rate"):
+            st.ci = _interval_for(seg, st, cis, ratio=False)
+            if st.kind == "median" and _DURATION_BEFORE.search(seg[max(0, st.start - 14):st.start]):
+                continue
+            if st.kind == "rate" and _CHANGE_AFTER.match(seg, st.tail):
+                continue
+        if st.ci is not None:
+            st.tail = max(st.tail, st.ci.end)
+        out.append(st)
+    return out, ps, [(t.months, t.start, t.end) for t in tps]
+
+
+def _interval_for(seg: str, st: Stat, cis: list[Interval], *, ratio: bool) -> Interval | None:
+    for c in cis:
+        if c.start >= st.tail:
+            gap = seg[st.tail:c.start]
+            if len(gap) <= 22 and not re.search(r"\d", gap) and ";" not in gap.strip(" ;([,"):
+                return _fit(c, st)
+            break
+    iv = interval_after(seg, st.tail, allow_comma=ratio)
+    return _fit(iv, st) if iv is not None else None
+
+
+def _fit(iv: Interval, st: Stat) -> Interval | None:
+    """The interval in the value's own scale (rates as proportions), or None when it cannot be its CI."""
+    if st.kind in ("rate",) or st.unit == "percent":
+        if iv.unit not in (None, "percent"):
+            return None
+        if iv.high is None:
+            return iv
+        return Interval(iv.low / 100.0, iv.high / 100.0, iv.level, "percent", iv.start, iv.end, iv.labelled)
+    if iv.unit == "percent":
+        return None
+    return iv

@@ -1,0 +1,41 @@
+"""Sentence boundaries (extraction/sentences.py) and the sentence component."""
+
+import spacy
+
+from extraction.components.sentences import SentenceSplitter
+from extraction.sentences import split_sentences
+
+
+def _texts(text):
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+def test_no_break_at_abbreviations_and_decimals():
+    t = ("Drug A vs. drug B gave HR 0·70 (95% CI 0.55–0.89; p<0·001), approx. 30 pts. as in Lee et al. "
+         "Fig. 2 shows e.g. the curves. P = .017 was reported. Next sentence here.")
+    got = _texts(t)
+    assert got[0].endswith("the curves.")
+    assert got[1] == "P = .017 was reported."
+    assert got[2] == "Next sentence here."
+
+
+def test_headings_and_blank_lines_split_and_offsets_point_into_text():
+    t = "A title line\n\nRESULTS\nOf 90 patients, 45 were assigned. Median OS was 9 months."
+    spans = split_sentences(t)
+    assert [t[s:e] for s, e in spans] == ["A title line", "RESULTS", "Of 90 patients, 45 were assigned.",
+                                        "Median OS was 9 months."]
+
+
+def test_bullets_split():
+    assert len(_texts("• first point\n• second point")) == 2
+
+
+def test_empty_and_whitespace():
+    assert split_sentences("") == [] and split_sentences("  \n ") == []
+
+
+def test_component_sets_sent_starts():
+    nlp = spacy.blank("en")
+    doc = SentenceSplitter("s")(nlp.make_doc("One sentence here. Another one vs. that."))
+    assert [s.text for s in doc.sents] == ["One sentence here.", "Another one vs. that."]
+    assert doc._.sentences == [(0, 18), (19, 40)]
