@@ -155,7 +155,7 @@ def extract_document(nlp: Language, document: Any) -> list[dict[str, Any]]:
 
 
 def _items(paths: Iterable[str], on_error: Callable[[str, BaseException], None] | None,
-           docs: dict[int, Any]) -> Iterator[tuple[str, tuple[int, int, bool]]]:
+           docs: dict[int, Any], structured: list[dict[str, Any]]) -> Iterator[tuple[str, tuple[int, int, bool]]]:
     key = 0
     for path in paths:
         try:
@@ -165,6 +165,11 @@ def _items(paths: Iterable[str], on_error: Callable[[str, BaseException], None] 
                 on_error(os.fspath(path), exc)
             continue
         for document in documents:
+            meta = getattr(document, "meta", None)
+            if isinstance(meta, dict) and meta.get("records"):
+                # ClinicalTrials.gov results are already structured: their records skip the NLP
+                structured.extend(document.meta["records"])
+                continue
             key += 1
             docs[key] = document
             bounds = chunk_bounds(document.text or "", CHUNK_LIMIT, getattr(document, "pages", ()),
@@ -186,9 +191,13 @@ def extract_paths(paths: Iterable[str], nlp: Language | None = None, *, n_proces
 
         nlp = build_pipeline()
     docs: dict[int, Any] = {}
+    structured: list[dict[str, Any]] = []
     stream: Iterator[tuple[Doc, tuple[int, int, bool]]] = nlp.pipe(
-        _items(paths, on_error, docs), as_tuples=True, n_process=n_process, batch_size=batch_size)
+        _items(paths, on_error, docs, structured), as_tuples=True, n_process=n_process, batch_size=batch_size)
     for doc, (key, offset, last) in stream:
+        if structured:
+            yield from structured
+            structured.clear()
         document = docs[key]
         try:
             yield from finalize(doc._.statistics or [], document, doc._.trial, offset=offset)
@@ -197,3 +206,4 @@ def extract_paths(paths: Iterable[str], nlp: Language | None = None, *, n_proces
                 on_error(getattr(document, "source_file", str(key)), exc)
         if last:
             docs.pop(key, None)
+    yield from structured  # structured records of files after the last text document

@@ -60,3 +60,15 @@ def test_demo_builds_fresh_store(tmp_path):
     assert n >= 70
     assert run("demo", cwd=tmp_path).returncode == 0  # afresh, not doubled
     assert Store(f"sqlite:///{tmp_path / 'demo.db'}").count(status="accepted") == n
+
+
+def test_extract_uses_structured_ctgov_records_and_names_failed_files(tmp_path):
+    """CT.gov results become records without NLP; a bad file is named and the exit code is 1."""
+    fixture = Path(__file__).parent / "fixtures" / "ingest"
+    res = run("extract", str(fixture / "ctgov_rct.json"), str(fixture / "empty.txt"))
+    assert res.returncode == 1
+    recs = [json.loads(ln) for ln in res.stdout.splitlines()]
+    assert recs and all(r["extractor"].startswith("ctgov") for r in recs)
+    assert "empty.txt: empty file" in res.stderr
+    res = run("extract", str(fixture / "empty.txt"))
+    assert res.returncode == 2
