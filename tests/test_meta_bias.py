@@ -8,7 +8,6 @@ tests/reference/make_reference_sensitivity.R. Tolerance for every field:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,22 +15,10 @@ import pytest
 from scipy import stats
 
 from meta.bias import _pkendall, begg_test, egger_test, trim_and_fill
+from tests.metafor_reference import assert_close, load_reference
 
-REF = json.loads((Path(__file__).parent / "reference" / "metafor_sensitivity.json").read_text())
+REF = load_reference("metafor_sensitivity.json")
 DATA = REF["datasets"]
-RTOL = 1e-6
-
-
-def assert_close(ours: Any, ref: Any, what: str) -> None:
-    """|ours − metafor| <= RTOL × max(1, |metafor|) elementwise; metafor's NA (None) must be NaN here."""
-    o = np.atleast_1d(np.asarray(ours, dtype=float))
-    r = np.atleast_1d(np.asarray([np.nan if x is None else x for x in np.atleast_1d(np.asarray(ref, dtype=object))],
-                                 dtype=float))
-    assert o.shape == r.shape, f"{what}: shape {o.shape} != metafor {r.shape}"
-    assert np.array_equal(np.isnan(o), np.isnan(r)), f"{what}: NaN pattern differs: {o} vs {r}"
-    ok = ~np.isnan(r)
-    err = np.abs(o[ok] - r[ok]) / np.maximum(1.0, np.abs(r[ok]))
-    assert err.size == 0 or err.max() <= RTOL, f"{what}: max scaled diff {err.max():.3g}; ours {o}, metafor {r}"
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c["dataset"]) for c in REF["regtest"]])
