@@ -60,6 +60,18 @@ def records(url: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
+def filter_options(url: str) -> dict[str, list[str]]:
+    """The sidebar's choices (small: cached apart from the records, which a cache hit would unpickle)."""
+    return views.filter_options(records(url))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
+def record_count(url: str) -> int:
+    """How many records the store holds."""
+    return len(records(url))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
 def sources(url: str) -> pd.DataFrame:
     """Every source document without its text."""
     return get_store(url).sources_frame()

@@ -221,14 +221,18 @@ def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, m
         warnings.simplefilter("always")
         t = pool_table(slim, by=BY, method=method, test=test, rollup=rollup,
                        parents=(parents if parents is not None else VOCAB.parents) if rollup else None)
-    by_id = sub.set_index("record_id", drop=False)
+    excluded = list(t.attrs.get("excluded", []))
+    t.attrs = {}  # else to_dict deep-copies the exclusion list once per column
+    cells = t.to_dict("records")
+    single = {c["record_ids"][0] for c in cells if int(c["k"]) < 2}
+    by_id = {r["record_id"]: r for r in sub[sub["record_id"].isin(single)].to_dict("records")}
     rows = []
-    for r in t.to_dict("records"):
+    for r in cells:
         pooled = int(r["k"]) >= 2
         if pooled:
             est, lo, hi = r["estimate_exp"], r["ci_low_exp"], r["ci_high_exp"]
         else:
-            est, lo, hi = reported_value(by_id.loc[r["record_ids"][0]].to_dict())
+            est, lo, hi = reported_value(by_id[r["record_ids"][0]])
         label = histotype_label(r["histotype"]) + (" (with subtypes)" if r["rollup"] else "")
         rows.append({
             "cell": cell_key(r["histotype"], r["intervention"], r["comparator"], r["endpoint"], r["measure"],
@@ -243,7 +247,7 @@ def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, m
             "converged": bool(r["converged"]), "record_ids": list(r["record_ids"]), "trials": list(r["trials"]),
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=list(MAP_COLUMNS))
-    out.attrs.update(excluded=list(t.attrs.get("excluded", [])), warnings=[str(w.message) for w in caught])
+    out.attrs.update(excluded=excluded, warnings=[str(w.message) for w in caught])
     return out
 
 
@@ -288,13 +292,16 @@ def records_by_id(df: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
 
 
 def _num(x: Any, digits: int = 2) -> str:
-    return "" if x is None or pd.isna(x) else f"{float(x):.{digits}f}"
+    if x is None or x is pd.NA:
+        return ""
+    v = float(x)
+    return "" if v != v else f"{v:.{digits}f}"  # v != v: NaN (cheaper than pd.isna per cell)
 
 
 def value_text(value: Any, lo: Any, hi: Any) -> str:
     """``"0.77 [0.62, 0.95]"``, or the value alone without a CI."""
-    ci = f" [{_num(lo)}, {_num(hi)}]" if _num(lo) and _num(hi) else ""
-    return _num(value) + ci
+    lo_s, hi_s = _num(lo), _num(hi)
+    return _num(value) + (f" [{lo_s}, {hi_s}]" if lo_s and hi_s else "")
 
 
 def map_display(table: pd.DataFrame) -> pd.DataFrame:
@@ -326,14 +333,16 @@ def table_rows(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "trial": df["trial"].fillna(""),
         "year": pd.to_numeric(df["year"], errors="coerce").astype("Int64"),
-        "histotype": [histotype_label(histotype_key(h)) for h in df["histotypes"]],
-        "comparison": [comparison_label(i, c) for i, c in zip(df["intervention"], df["comparator"], strict=True)],
+        # .tolist() first: iterating Arrow-backed columns item by item is slow
+        "histotype": [histotype_label(histotype_key(h)) for h in df["histotypes"].tolist()],
+        "comparison": [comparison_label(i, c) for i, c in zip(df["intervention"].tolist(),
+                                                               df["comparator"].tolist(), strict=True)],
         "endpoint": df["endpoint"], "measure": df["measure"], "arm": df["arm"],
-        "value [CI]": [value_text(v, lo, hi) + u for v, lo, hi, u in zip(df["value"], df["ci_low"], df["ci_high"],
-                                                                       arm_unit, strict=True)],
+        "value [CI]": [value_text(v, lo, hi) + u for v, lo, hi, u in zip(
+            df["value"].tolist(), df["ci_low"].tolist(), df["ci_high"].tolist(), arm_unit, strict=True)],
         "n": pd.to_numeric(df["n"], errors="coerce").astype("Int64"),
         "phase": df["phase"].fillna(""), "status": df["status"], "source_id": df["source_id"],
-        "source_url": [source_url(s) for s in df["source_id"]], "record_id": df["record_id"],
+        "source_url": [source_url(s) for s in df["source_id"].tolist()], "record_id": df["record_id"],
         "evidence_text": df["evidence_text"], "char_start": df["char_start"], "value_start": df["value_start"],
         "value_end": df["value_end"],
     })  # fmt: skip

@@ -111,7 +111,7 @@ def sidebar_filters(url: str) -> ViewState:
     """The filters shared by every page, in the sidebar (keys ``f_histotype`` … ``f_status``)."""
     from dashboards import data, views
 
-    opts = views.filter_options(data.records(url))
+    opts = data.filter_options(url)
     sb = st.sidebar
     sb.header("Filters")
     multiselect("Histotype", opts["histotypes"], key="f_histotype", field="histotypes", container=sb,
@@ -125,7 +125,7 @@ def sidebar_filters(url: str) -> ViewState:
     multiselect("Curation status", opts["statuses"], key="f_status", field="statuses", container=sb,
                 placeholder="all statuses", help="Default: accepted and edited records (curated evidence).")
     view = current_view()
-    n_all = len(data.records(url))
+    n_all = data.record_count(url)
     n = len(data.filtered(url, data.filters_of(view)))
     sb.caption(f"{n} of {n_all} records · store `{data.get_store(url)!r}`")
     return view

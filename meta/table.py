@@ -99,6 +99,47 @@ def _effect(rec: Mapping[str, Any]) -> tuple[float, float, str, str]:
     return math.nan, math.nan, "", f"unsupported measure {measure!r}"
 
 
+def _effects(df: pd.DataFrame, statuses: tuple[str, ...], arm_level_ok: bool
+             ) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+    """(reason-if-excluded, yi, vi, scale) of every record, in row order.
+
+    The common case — a ratio with a valid CI — is computed for all records at once (the same
+    arithmetic as :func:`log_ratio_from_ci`); every other record goes through :func:`_effect`, which
+    also words the reason when a record cannot be pooled.
+    """
+    n = len(df)
+    status = np.array(["extracted" if _missing(x) else x for x in df["status"].tolist()], dtype=object)
+    measure = np.array(df["measure"].tolist(), dtype=object)
+    reasons = [""] * n
+    for i in range(n):
+        if status[i] == "rejected":
+            reasons[i] = "status 'rejected': never pooled"
+        elif status[i] not in statuses:
+            reasons[i] = f"status {status[i]!r} not in statuses {statuses}"
+        elif measure[i] in ARM_LEVEL and not arm_level_ok:
+            reasons[i] = f"arm-level measure {measure[i]!r} is pooled only when 'arm' is in by"
+    num = {c: pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+           for c in ("value", "ci_low", "ci_high", "ci_level")}
+    v, lo, hi = num["value"], num["ci_low"], num["ci_high"]
+    lvl = np.where(np.isnan(num["ci_level"]), 0.95, num["ci_level"])
+    todo = np.array([not r for r in reasons], dtype=bool)
+    with np.errstate(invalid="ignore"):
+        fast = (todo & np.isin(measure, RATIO) & (v > 0) & (lo > 0) & (hi > 0) & (lo < hi)
+                & (lo <= v) & (v <= hi) & (lvl > 0) & (lvl < 1))
+    yi, vi = np.full(n, math.nan), np.full(n, math.nan)
+    scales = [""] * n
+    for level in np.unique(lvl[fast]):
+        sel = fast & (lvl == level)
+        yi[sel], vi[sel] = log_ratio_from_ci(v[sel], lo[sel], hi[sel], float(level))
+    for i in np.flatnonzero(fast):
+        scales[i] = "log"
+    slow = np.flatnonzero(todo & ~fast)
+    if slow.size:
+        for i, rec in zip(slow, df.iloc[slow].to_dict("records"), strict=True):
+            yi[i], vi[i], scales[i], reasons[i] = _effect(rec)
+    return reasons, yi, vi, scales
+
+
 def _ancestors(key: str, parents: Mapping[str, str]) -> list[str]:
     """Histotype keys of each roll-up level above ``key`` (each member mapped to its parent)."""
     out, seen, cur = [], {key}, key
@@ -205,37 +246,21 @@ def pool_table(
     df["_order"] = np.arange(len(df))
 
     excluded: list[dict[str, Any]] = []
-    keep = []
-    yis, vis, scales = [], [], []
-    arm_level_ok = "arm" in by
-    for rec in df.to_dict("records"):
-        status = rec["status"] if not _missing(rec["status"]) else "extracted"
-        reason = ""
-        if status == "rejected":
-            reason = "status 'rejected': never pooled"
-        elif status not in statuses:
-            reason = f"status {status!r} not in statuses {tuple(statuses)}"
-        elif rec["measure"] in ARM_LEVEL and not arm_level_ok:
-            reason = f"arm-level measure {rec['measure']!r} is pooled only when 'arm' is in by"
-        yi = vi = math.nan
-        scale = ""
-        if not reason:
-            yi, vi, scale, reason = _effect(rec)
+    reasons, yis, vis, scales = _effects(df, tuple(statuses), "arm" in by)
+    for rid, reason in zip(df["record_id"].tolist(), reasons, strict=True):
         if reason:
-            excluded.append({"record_id": rec["record_id"], "reason": reason})
-        keep.append(not reason)
-        yis.append(yi)
-        vis.append(vi)
-        scales.append(scale)
+            excluded.append({"record_id": rid, "reason": reason})
+    keep = [not r for r in reasons]
     df["_yi"], df["_vi"], df["scale"] = yis, vis, scales
     df = df[np.asarray(keep, dtype=bool)].copy()
-    df["histotype"] = [_histotype_key(h) for h in df["histotypes"]]
-    df["_trial"] = [trial_identity(s, t) for s, t in zip(df["source_id"], df["trial"], strict=True)]
+    # .tolist() first: iterating an Arrow-backed string column item by item is slow
+    df["histotype"] = [_histotype_key(h) for h in df["histotypes"].tolist()]
+    df["_trial"] = [trial_identity(s, t) for s, t in zip(df["source_id"].tolist(), df["trial"].tolist(), strict=True)]
     df["rollup"] = False
     df["_own"] = 1  # 1: the record's own histotype cell; 0: a copy rolled up from a subtype
     keys = [*by, "scale"]
     for key in by:
-        df[key] = ["" if _missing(x) else x for x in df[key]]
+        df[key] = ["" if _missing(x) else x for x in df[key].tolist()]
     if rollup and len(df):
         assert parents is not None
         extra = []
@@ -281,12 +306,18 @@ def _pool_cells(
     pos = g.cumcount().to_numpy()
     n_cells = int(cell.max()) + 1
     k = np.bincount(cell, minlength=n_cells)
-    cells = g.agg(
-        rollup=("rollup", "any"),
-        n_total=("n", lambda s: pd.to_numeric(s, errors="coerce").sum(min_count=1)),
-        record_ids=("record_id", list),
-        trials=("_trial", list),
-    ).reset_index()
+    # per-cell aggregates with array arithmetic (a groupby with Python callables dominated the time)
+    first = np.unique(cell, return_index=True)[1]  # first row of each cell, cells in sorted key order
+    cells = df.iloc[first][keys].reset_index(drop=True)
+    cells["rollup"] = np.bincount(cell, weights=df["rollup"].to_numpy(dtype=float), minlength=n_cells) > 0
+    n_num = pd.to_numeric(df["n"], errors="coerce").to_numpy(dtype=float)
+    has_n = ~np.isnan(n_num)
+    n_sum = np.bincount(cell[has_n], weights=n_num[has_n], minlength=n_cells)
+    cells["n_total"] = np.where(np.bincount(cell[has_n], minlength=n_cells) > 0, n_sum, np.nan)
+    order = np.argsort(cell, kind="stable")  # rows of each cell in their input order
+    bounds = np.cumsum(k)[:-1]
+    cells["record_ids"] = [list(x) for x in np.split(np.asarray(df["record_id"].tolist(), dtype=object)[order], bounds)]
+    cells["trials"] = [list(x) for x in np.split(np.asarray(df["_trial"].tolist(), dtype=object)[order], bounds)]
     cells.insert(len(keys) + 1, "k", k)
     res = {f: np.full(n_cells, np.nan) for f in RESULT_FIELDS}
     conv = np.ones(n_cells, dtype=bool)

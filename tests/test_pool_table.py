@@ -253,3 +253,12 @@ def test_vectorised_equals_loop_of_pool(method: str, test: str) -> None:
             assert getattr(many, f)[i] == pytest.approx(getattr(one, f), rel=1e-8, abs=1e-8), (i, f)
         assert np.allclose(many.weights[i, : k[i]], one.weights, rtol=1e-8)
         assert many.converged[i] == one.converged
+
+
+def test_all_records_excluded_gives_empty_table_with_reasons() -> None:
+    """Nothing poolable (here: every record rejected) is an empty result, never an exception."""
+    recs = [rec("a", ["leiomyosarcoma"], 0.7, 0.5, 0.98, status="rejected"),
+            rec("b", ["leiomyosarcoma"], 0.8, 0.6, 1.07, status="rejected")]
+    out = quiet(recs)
+    assert out.empty
+    assert [e["record_id"] for e in out.attrs["excluded"]] == ["a", "b"]
