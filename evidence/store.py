@@ -158,13 +158,15 @@ class Store:
         validated = [r if isinstance(r, EvidenceRecord) else validate_record(r) for r in recs]
         with self._tx(conn) as c:
             existing = self._existing(c, [r.record_id for r in validated])
+            new_rows: dict[str, dict[str, Any]] = {}  # record_id → row, inserted together at the end
             for rec in validated:
                 row = _row(rec)
                 old = existing.get(rec.record_id)
-                if old is None:
-                    row.update(version=1, original=_original(rec), batch=batch)
-                    c.execute(insert(records).values(**row))
-                    self._audit(c, reviewer, rec.record_id, "insert", batch=batch)
+                if rec.record_id in new_rows:  # a repeat within this batch: the later one wins
+                    new_rows[rec.record_id] = {**row, "version": 1, "original": _original(rec), "batch": batch}
+                    counts["refreshed"] += 1
+                elif old is None:
+                    new_rows[rec.record_id] = {**row, "version": 1, "original": _original(rec), "batch": batch}
                     counts["inserted"] += 1
                 elif old["status"] == "extracted" and old["version"] == 1:
                     row.update(version=1, original=_original(rec), batch=batch)
@@ -172,6 +174,12 @@ class Store:
                     counts["refreshed"] += 1
                 else:
                     counts["kept_curated"] += 1
+            if new_rows:  # one executemany each: bulk loads (extract output folders) stay fast
+                ts = now()
+                c.execute(insert(records), list(new_rows.values()))
+                c.execute(insert(audit_log), [
+                    {"at": ts, "reviewer": reviewer, "record_id": rid, "action": "insert", "field": None,
+                     "old": None, "new": None, "reason": None, "batch": batch} for rid in new_rows])
         return counts
 
     def import_records(self, recs: Sequence[EvidenceRecord], *, reviewer: str,

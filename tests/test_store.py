@@ -125,3 +125,14 @@ def test_records_frame_has_schema_columns(store):
 def test_store_repr_hides_password():
     s = Store("sqlite://")
     assert "sqlite" in repr(s)
+
+
+def test_add_records_in_bulk_with_a_repeat_in_the_batch(store):
+    """Many records go in with one statement each for records and audit; a repeated id: the later wins."""
+    recs = [make_record(source_id=f"PMID:{i}") for i in range(300)]
+    again = make_record(source_id="PMID:7", value=0.80, ci_low=0.6, ci_high=1.07)
+    counts = store.add_records([*recs, again])
+    assert counts == {"inserted": 300, "refreshed": 1, "kept_curated": 0}
+    assert store.count() == 300
+    assert store.get(again.record_id)[0].value == 0.80
+    assert (store.audit()["action"] == "insert").sum() == 300
