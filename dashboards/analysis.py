@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from dashboards.sources import source_url
-from dashboards.views import TO_MONTHS, reported_value
+from dashboards.views import reported_value
 from evidence.schema import RATIO_MEASURES
 from meta import PoolResult, cumulative, egger_test, leave_one_out, pool, trim_and_fill
-from meta.effect_sizes import log_hr_from_p, log_ratio_from_ci, prop_logit, var_from_ci
+from meta.table import record_effect
 
 T = TypeVar("T")
 #: Endpoints where more is better (a ratio above 1 favours the intervention).
@@ -59,35 +59,9 @@ def to_reporting(x: Any, scale: str) -> Any:
 
 
 def study_effect(rec: dict[str, Any]) -> tuple[float, float, str]:
-    """(yi, vi, reason-if-not-poolable) of one record, by the rules of ``meta.pool_table``."""
-    m = rec["measure"]
-    value, lo, hi = (rec.get(k) for k in ("value", "ci_low", "ci_high"))
-    lvl = rec.get("ci_level")
-    lvl = 0.95 if lvl is None or pd.isna(lvl) else float(lvl)
-    has_ci = lo is not None and hi is not None and not pd.isna(lo) and not pd.isna(hi)
-    try:
-        if m in RATIO_MEASURES:
-            if has_ci:
-                yi, vi = log_ratio_from_ci([value], [lo], [hi], lvl, name=m)
-            elif rec.get("p_relation") == "=" and rec.get("p_value") is not None and not pd.isna(rec["p_value"]):
-                yi, vi = log_hr_from_p([value], [rec["p_value"]])
-            else:
-                return math.nan, math.nan, f"{m} without a CI or an exact p value"
-        elif m == "rate":
-            n = rec.get("n")
-            if n is None or pd.isna(n) or n <= 0:
-                return math.nan, math.nan, "rate without n"
-            yi, vi = prop_logit([float(value) * float(n)], [float(n)])
-        else:
-            f = TO_MONTHS.get(str(rec.get("unit") or "months"))
-            if f is None:
-                return math.nan, math.nan, f"median with unit {rec.get('unit')!r}"
-            if not has_ci:
-                return math.nan, math.nan, "median without a CI"
-            return float(value) * f, float(var_from_ci([lo * f], [hi * f], lvl)[0]), ""
-    except ValueError as exc:
-        return math.nan, math.nan, str(exc)
-    return float(yi[0]), float(vi[0]), ""
+    """(yi, vi, reason-if-not-poolable) of one record: ``meta.table.record_effect``, the rules of pool_table."""
+    yi, vi, _scale, reason = record_effect(rec)
+    return yi, vi, reason
 
 
 def study_label(rec: dict[str, Any]) -> str:

@@ -19,8 +19,8 @@ from dashboards.state import ARM_LEVEL, NO_PHASE, ViewState, cell_key, parse_cel
 from evidence.schema import ENDPOINTS, MEASURES, RATIO_MEASURES, STATUSES
 from evidence.vocabulary import VOCAB
 from meta import pool_table
+from meta.table import TO_MONTHS
 
-TO_MONTHS = {"months": 1.0, "weeks": 12.0 / 52.0, "days": 12.0 / 365.25, "years": 12.0}  # as meta.table
 BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
 POOL_INPUT = ("record_id", "source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm",
               "endpoint", "measure", "value", "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n",

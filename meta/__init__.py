@@ -15,7 +15,7 @@ from meta.pooling import PoolArrays, PoolResult, __version__, pool, pool_many
 from meta.regression import meta_regression
 from meta.sensitivity import cumulative, influence, leave_one_out
 from meta.subgroups import subgroup_test
-from meta.table import pool_table
+from meta.table import pool_table, record_effect
 
 __all__ = [
     "METHODS",
@@ -33,6 +33,7 @@ __all__ = [
     "pool",
     "pool_many",
     "pool_table",
+    "record_effect",
     "subgroup_test",
     "trim_and_fill",
 ]

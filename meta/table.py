@@ -66,8 +66,20 @@ def _f(x: Any) -> float:
     return math.nan if _missing(x) else float(x)
 
 
-def _effect(rec: Mapping[str, Any]) -> tuple[float, float, str, str]:
-    """(yi, vi, scale, reason-if-excluded) for one record."""
+def record_effect(rec: Mapping[str, Any]) -> tuple[float, float, str, str]:
+    """(yi, vi, scale, reason-if-excluded) of one record, by the rules of :func:`pool_table`.
+
+    Ratios: log scale from the CI (any ``ci_level``), else from an exact two-sided p; rates: logit
+    with ``n``; medians: months with the variance from their CI. ``scale`` is ``log``, ``logit`` or
+    ``months``; ``reason`` is empty when the record can be pooled.
+
+    Examples
+    --------
+    >>> yi, vi, scale, reason = record_effect({"measure": "HR", "value": 0.5, "ci_low": 0.25, "ci_high": 1.0,
+    ...                                        "ci_level": 0.95, "p_value": None, "p_relation": None})
+    >>> round(yi, 4), round(vi, 4), scale, reason
+    (-0.6931, 0.1251, 'log', '')
+    """
     measure, value = rec["measure"], _f(rec["value"])
     lo, hi, lvl = _f(rec["ci_low"]), _f(rec["ci_high"]), _f(rec["ci_level"])
     lvl = 0.95 if math.isnan(lvl) else lvl
@@ -104,7 +116,7 @@ def _effects(df: pd.DataFrame, statuses: tuple[str, ...], arm_level_ok: bool
     """(reason-if-excluded, yi, vi, scale) of every record, in row order.
 
     The common case — a ratio with a valid CI — is computed for all records at once (the same
-    arithmetic as :func:`log_ratio_from_ci`); every other record goes through :func:`_effect`, which
+    arithmetic as :func:`log_ratio_from_ci`); every other record goes through :func:`record_effect`, which
     also words the reason when a record cannot be pooled.
     """
     n = len(df)
@@ -136,7 +148,7 @@ def _effects(df: pd.DataFrame, statuses: tuple[str, ...], arm_level_ok: bool
     slow = np.flatnonzero(todo & ~fast)
     if slow.size:
         for i, rec in zip(slow, df.iloc[slow].to_dict("records"), strict=True):
-            yi[i], vi[i], scales[i], reasons[i] = _effect(rec)
+            yi[i], vi[i], scales[i], reasons[i] = record_effect(rec)
     return reasons, yi, vi, scales
 
 
