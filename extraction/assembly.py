@@ -26,7 +26,7 @@ from typing import Any
 from evidence.vocabulary import VOCAB
 from extraction.arms import Mention, comparator_index, group_mentions, map_mention, parse_arms
 from extraction.context import TrialContext, histotype_groups, most_specific
-from extraction.numbers import PATIENTS_RE, parse_number
+from extraction.numbers import DIGIT_RE, PATIENTS_RE, parse_number
 from extraction.values import Stat, scan_values
 
 _RATE_ENDPOINTS = ("ORR", "DCR", "CBR")
@@ -106,6 +106,8 @@ def _histotypes(seg: str, stats: list[Stat], groups: list[tuple[int, int, list[s
 
 def _clause_bounds(seg: str, a: int, b: int) -> tuple[int, int]:
     """Start of the clause holding offset ``a`` and end of the clause holding ``b`` (``;`` outside brackets)."""
+    if ";" not in seg:
+        return 0, len(seg)
     depth = 0
     semis = []
     for i, ch in enumerate(seg):
@@ -212,7 +214,7 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     """
     cues = [m for m in ms if m[2] in ("ENDPOINT", "NON_ENDPOINT")]
     endpoints = [m for m in cues if m[2] == "ENDPOINT"]
-    if not any(ch.isdigit() for ch in seg):
+    if not DIGIT_RE.search(seg):
         if endpoints:
             state.last_endpoint = endpoints[-1][3][0]
         return []

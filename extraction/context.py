@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from evidence.vocabulary import VOCAB
 from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
-from extraction.numbers import normalize, parse_number
+from extraction.numbers import DIGIT_RE, normalize, parse_number
 
 _RANDOM_VERB = re.compile(r"\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|assigned|allocated|"
                           r"randomi[sz]ation\s+was)\b", re.I)
@@ -181,7 +181,7 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                   mentions: Sequence[Mention]) -> None:
     """Arm sizes (``246 to pazopanib and 123 to placebo``), totals, subgroup counts, evaluable counts."""
     for s, e in sentences:
-        if not any(c.isdigit() for c in norm[s:e]):
+        if not DIGIT_RE.search(norm, s, e):
             continue
         seg = norm[s:e]
         if ctx.total is None:
@@ -282,8 +282,9 @@ def metadata(ctx: TrialContext, text: str, sentences: Sequence[tuple[int, int]],
     ctx.adjuvant = ctx.setting == "adjuvant"
 
 
-def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]) -> TrialContext:
-    """The :class:`TrialContext` of a document."""
+def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention],
+                  norm: str | None = None) -> TrialContext:
+    """The :class:`TrialContext` of a document (``norm``: ``normalize(text)`` when the caller has it)."""
     ctx = TrialContext()
     metadata(ctx, text, sentences, mentions)
     ctx.arms = define_arms(text, sentences, mentions)
@@ -304,5 +305,5 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
             groups = histotype_groups(text, [m for m in mentions if m[0] < early_end])[:1]
         ids = [h for g in groups for h in g[2]]
         ctx.population = most_specific(ids) or ["soft_tissue_sarcoma"]
-    collect_sizes(ctx, text, normalize(text), sentences, mentions)
+    collect_sizes(ctx, text, normalize(text) if norm is None else norm, sentences, mentions)
     return ctx

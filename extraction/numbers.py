@@ -21,6 +21,7 @@ Conventions handled (each has a unit test in ``tests/test_numbers.py``):
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -66,6 +67,10 @@ COUNT_OF_RE = re.compile(rf"(?<![\w.])(?P<x>\d+)\s*(?:of|/)\s*(?P<n>\d+)\b(?:\s+
 N_RE = re.compile(r"\b[nN]\s*=\s*(?P<n>\d[\d,]*)")
 PATIENTS_RE = re.compile(r"(?<![\w.,])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:\w+\s+)?"
                          r"(?:patients|participants|women|men|adults|children|subjects|people)\b")
+#: A character for which ``str.isdigit()`` holds (decimal digits and e.g. superscripts ``²``), as a regex:
+#: ``DIGIT_RE.search(s)`` is ``any(c.isdigit() for c in s)`` without a Python loop.
+DIGIT_RE = re.compile(r"[\d" + "".join(re.escape(c) for c in map(chr, range(0x110000))
+                                       if c.isdigit() and not c.isdecimal()) + "]")
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
           "nine": 9, "ten": 10, "twelve": 12}
 
@@ -79,6 +84,7 @@ def normalize(text: str) -> str:
     return text.translate(_CHAR_MAP)
 
 
+@functools.lru_cache(maxsize=16384)
 def parse_number(s: str) -> float | None:
     """A number as printed (``0·31``, ``1,830``, ``.017``, ``−0.5``) or None when it is not one.
 

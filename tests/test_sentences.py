@@ -39,3 +39,26 @@ def test_component_sets_sent_starts():
     doc = SentenceSplitter("s")(nlp.make_doc("One sentence here. Another one vs. that."))
     assert [s.text for s in doc.sents] == ["One sentence here.", "Another one vs. that."]
     assert doc._.sentences == [(0, 18), (19, 40)]
+
+
+def test_warm_tokenizer_gives_spacys_tokens_and_keeps_the_text():
+    import glob
+    import random
+    from pathlib import Path
+
+    from bench.bench_extraction import make_abstract
+    from extraction.components.tokenizer import WarmTokenizer, doc_text
+    from extraction.pipeline import build_pipeline
+
+    nlp = build_pipeline()
+    assert isinstance(nlp.tokenizer, WarmTokenizer)
+    plain = spacy.blank("en").tokenizer
+    rng = random.Random(3)
+    texts = [Path(p).read_text(encoding="utf-8") for p in sorted(glob.glob("/work/shared/gold/*/*.txt"))]
+    texts += [make_abstract(rng) for _ in range(200)]
+    texts += ["  lead", "a  b\n\nc \n d\t e   ", "x ", " ", "", "can't U.S. e.g. :) 5pm (HR 0·77; p=.017)"]
+    for text in texts * 2:  # the second pass reads spaCy's warmed cache
+        doc = nlp.make_doc(text)
+        assert [(t.text, t.whitespace_, t.norm_) for t in doc] == \
+            [(t.text, t.whitespace_, t.norm_) for t in plain(text)]
+        assert doc_text(doc) == text == doc.text

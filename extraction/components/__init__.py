@@ -1,5 +1,7 @@
 """Registered spaCy factories of the extraction pipeline (importing this module registers them).
 
+The tokenizer ``sarcoma.Tokenizer.v1`` is spaCy's, with its cache kept warm (:mod:`.tokenizer`).
+
 Each component is a thin class around pure module-level functions that can be tested alone:
 
 * ``sarcoma_sentences`` — :mod:`extraction.sentences`;
@@ -8,6 +10,6 @@ Each component is a thin class around pure module-level functions that can be te
 * ``sarcoma_statistics`` — trial context and statistic assembly (:mod:`extraction.assembly`).
 """
 
-from extraction.components import abbreviations, entities, sentences, statistics
+from extraction.components import abbreviations, entities, sentences, statistics, tokenizer
 
-__all__ = ["abbreviations", "entities", "sentences", "statistics"]
+__all__ = ["abbreviations", "entities", "sentences", "statistics", "tokenizer"]

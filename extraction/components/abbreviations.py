@@ -17,6 +17,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from evidence.vocabulary import VOCAB
+from extraction.components.tokenizer import doc_text
 
 _SHORT = re.compile(r"\((?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2}|[A-Z][A-Za-z0-9-]{0,7}[A-Z0-9])"
                     r"\s*(?:\)|:)")
@@ -76,17 +77,18 @@ class AbbreviationDetector:
         self.span_key = span_key
 
     def __call__(self, doc: Doc) -> Doc:
-        if "(" not in doc.text:
+        text = doc_text(doc)
+        if "(" not in text:
             return doc
         spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
         agents = [(s.start_char, s.end_char, s.kb_id_) for s in spans if s.label_ == "AGENT"]
         blockers = [s.start_char for s in spans if s.label_ in ("HISTOTYPE", "ENDPOINT")]
-        defs = find_definitions(doc.text, agents, blockers)
+        defs = find_definitions(text, agents, blockers)
         if not defs:
             return doc
         new = []
         for short, joined in defs.items():
-            for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", doc.text):
+            for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text):
                 sp = doc.char_span(m.start(), m.end(), label="AGENT", kb_id=joined, alignment_mode="expand")
                 if sp is not None:
                     new.append(sp)

@@ -7,6 +7,7 @@ from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from extraction.components.tokenizer import doc_text
 from extraction.sentences import split_sentences
 
 if not Doc.has_extension("sentences"):
@@ -20,7 +21,7 @@ class SentenceSplitter:
         self.name = name
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = split_sentences(doc.text)
+        spans = split_sentences(doc_text(doc))
         doc._.sentences = spans
         if len(doc):
             # one array write: setting token.is_sent_start one by one is quadratic in spaCy

@@ -8,6 +8,7 @@ dicts with the record fields the text gives (offsets relative to the document), 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from typing import Any
 
@@ -15,6 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extraction.assembly import State, assemble_sentence
+from extraction.components.tokenizer import doc_text, release_text
 from extraction.context import build_context
 from extraction.numbers import normalize
 from extraction.sentences import split_sentences
@@ -24,12 +26,17 @@ for _name in ("trial", "statistics", "sentences"):
         Doc.set_extension(_name, default=None)
 
 
+@functools.lru_cache(maxsize=8192)
+def _ids(kb_id: str) -> tuple[str, ...]:
+    """``a|b+c`` → ``("a", "b", "c")`` (few distinct ids: cached)."""
+    return tuple(p for p in re.split(r"[|+]", kb_id) if p)
+
+
 def doc_mentions(doc: Doc, span_key: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
     """Mentions ``(start_char, end_char, label, ids)`` sorted by position."""
     if span_key not in doc.spans:
         return []
-    out = [(s.start_char, s.end_char, s.label_, tuple(p for p in re.split(r"[|+]", s.kb_id_) if p))
-           for s in doc.spans[span_key]]
+    out = [(s.start_char, s.end_char, s.label_, _ids(s.kb_id_)) for s in doc.spans[span_key]]
     out.sort()
     return out
 
@@ -37,8 +44,8 @@ def doc_mentions(doc: Doc, span_key: str) -> list[tuple[int, int, str, tuple[str
 def statistics_for(text: str, sentences: list[tuple[int, int]],
                    mentions: list[tuple[int, int, str, tuple[str, ...]]]) -> tuple[Any, list[dict[str, Any]]]:
     """Trial context and statistic dicts for a document (pure: text, sentence offsets, mentions)."""
-    ctx = build_context(text, sentences, mentions)
     norm = normalize(text)
+    ctx = build_context(text, sentences, mentions, norm)
     starts = [m[0] for m in mentions]
     state = State()
     out: list[dict[str, Any]] = []
@@ -62,8 +69,10 @@ class StatisticAssembler:
         self.span_key = span_key
 
     def __call__(self, doc: Doc) -> Doc:
-        sentences = doc._.sentences if doc._.sentences is not None else split_sentences(doc.text)
-        ctx, stats = statistics_for(doc.text, sentences, doc_mentions(doc, self.span_key))
+        text = doc_text(doc)
+        sentences = doc._.sentences if doc._.sentences is not None else split_sentences(text)
+        ctx, stats = statistics_for(text, sentences, doc_mentions(doc, self.span_key))
+        release_text(doc)
         doc._.trial = ctx.as_dict()
         doc._.statistics = stats
         return doc
