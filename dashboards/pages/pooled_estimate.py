@@ -44,7 +44,7 @@ else:
         st.warning(cp.message)
     else:
         r = cp.result
-        m = st.columns(5)
+        m = st.columns([1, 2, 1, 1, 1])  # the CI needs room for two numbers
         m[0].metric(f"Pooled {measure}", analysis.fmt_num(cp.reporting("estimate")))
         m[1].metric(f"{100 * r.level:g}% CI",
                     f"{analysis.fmt_num(cp.reporting('ci_low'))} – {analysis.fmt_num(cp.reporting('ci_high'))}")
