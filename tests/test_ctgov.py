@@ -286,3 +286,12 @@ def test_wrongly_typed_fields_do_not_crash(tmp_path, study):
     p.write_text(json.dumps(study), encoding="utf-8")
     doc = next(read_documents(p))
     assert doc.nct_id == "NCT09900001"
+
+
+def test_broad_condition_absorbs_listed_subtypes():
+    """A trial in "Soft Tissue Sarcoma" that also lists its subtypes is one broad population, not a mix."""
+    from extraction.ingest.ctgov_fields import histotypes_of
+
+    assert histotypes_of(["Soft Tissue Sarcoma", "Leiomyosarcoma", "Liposarcoma"]) == ["soft_tissue_sarcoma"]
+    assert histotypes_of(["Liposarcoma", "Dedifferentiated Liposarcoma"]) == ["liposarcoma"]
+    assert histotypes_of(["Leiomyosarcoma", "Synovial Sarcoma"]) == ["leiomyosarcoma", "synovial_sarcoma"]

@@ -207,8 +207,18 @@ def line_of(text: str) -> str:
 
 
 def histotypes_of(conditions: Iterable[str]) -> list[str]:
-    """Canonical histotypes of the conditions that the vocabulary knows, sorted."""
-    return sorted({h for c in conditions if (h := normalize_histotype(str(c)))})
+    """Canonical histotypes of the conditions that the vocabulary knows, sorted.
+
+    A subtype listed beside one of its ancestors is dropped: "Soft Tissue Sarcoma" with
+    "Leiomyosarcoma" among a trial's conditions names the broad population that includes it.
+
+    >>> histotypes_of(["Soft Tissue Sarcoma", "Leiomyosarcoma", "Kidney cancer"])
+    ['soft_tissue_sarcoma']
+    >>> histotypes_of(["Leiomyosarcoma", "Liposarcoma"])
+    ['leiomyosarcoma', 'liposarcoma']
+    """
+    found = {h for c in conditions if (h := normalize_histotype(str(c)))}
+    return sorted(h for h in found if not found.intersection(VOCAB.ancestors(h)))
 
 
 def arm_agents(arm: Mapping[str, Any], interventions: list[Mapping[str, Any]]) -> tuple[str, bool]:
