@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -214,8 +215,10 @@ def pool_table(
     parents : mapping, optional
         Histotype child → parent, e.g. ``{"dedifferentiated_liposarcoma": "liposarcoma"}``.
     stepadj : float
-        Fisher-scoring step factor, passed to :func:`meta.pooling.pool_many` (0.5 is metafor's remedy
-        when REML/ML scoring oscillates; such cells are otherwise flagged ``converged=False``).
+        Fisher-scoring step factor, passed to :func:`meta.pooling.pool_many`. At the default 1.0, a
+        REML/ML cell whose scoring oscillates is refitted once with 0.5 (metafor's remedy; the
+        ``stepadj`` column says which step each cell used); a cell that still fails is flagged
+        ``converged=False`` with a warning. Any other value is used as given, without retry.
 
     Returns
     -------
@@ -300,6 +303,39 @@ def pool_table(
     return _pool_cells(df, keys, method, test, level, excluded, stepadj)
 
 
+def _pool_with_retry(Y: np.ndarray, V: np.ndarray, M: np.ndarray, method: str, test: str, level: float,
+                     stepadj: float, steps: np.ndarray, multi: np.ndarray) -> Any:
+    """:func:`pool_many`, refitting cells whose REML/ML Fisher scoring oscillated with half steps.
+
+    metafor stops on such a cell and advises ``control=list(stepadj=0.5)``; we apply that remedy to
+    those cells only, record it in ``steps`` (the ``stepadj`` column), and warn about the cells that
+    still do not converge. A caller who set ``stepadj`` gets exactly that, with no retry.
+    """
+    if stepadj != 1.0 or method not in ("REML", "ML"):
+        return pool_many(Y, V, M, method, test, level, stepadj=stepadj, _stacklevel=5)
+    with warnings.catch_warnings(record=True) as first:
+        warnings.simplefilter("always")
+        pooled = pool_many(Y, V, M, method, test, level, stepadj=stepadj)
+    bad = np.flatnonzero(~pooled.converged)
+    keep = first
+    if bad.size:
+        with warnings.catch_warnings(record=True) as second:
+            warnings.simplefilter("always")
+            again = pool_many(Y[bad], V[bad], M[bad], method, test, level, stepadj=0.5)
+        fixed = again.converged
+        for f in (*RESULT_FIELDS, "weights", "converged"):
+            getattr(pooled, f)[bad[fixed]] = getattr(again, f)[fixed]
+        steps[multi[bad[fixed]]] = 0.5
+        keep = [w for w in first if "did not converge within maxiter" not in str(w.message)] + list(second)
+        if fixed.any():
+            keep.append(warnings.WarningMessage(
+                f"{method} Fisher scoring oscillated in {bad.size} cell(s); refitted with step halving "
+                f"(stepadj=0.5, metafor's remedy): {int(fixed.sum())} converged", RuntimeWarning, __file__, 0))
+    for w in keep:
+        warnings.warn(w.message, w.category, stacklevel=4)  # the caller of pool_table
+    return pooled
+
+
 def _pool_cells(
     df: pd.DataFrame,
     keys: list[str],
@@ -332,6 +368,7 @@ def _pool_cells(
     cells["trials"] = [list(x) for x in np.split(np.asarray(df["_trial"].tolist(), dtype=object)[order], bounds)]
     cells.insert(len(keys) + 1, "k", k)
     res = {f: np.full(n_cells, np.nan) for f in RESULT_FIELDS}
+    steps = np.full(n_cells, float(stepadj))  # the Fisher-scoring step factor each cell was fitted with
     conv = np.ones(n_cells, dtype=bool)
     weights: list[list[float]] = [[math.nan] for _ in range(n_cells)]
     multi = np.flatnonzero(k >= 2)
@@ -345,7 +382,7 @@ def _pool_cells(
         M = np.zeros((multi.size, kmax), dtype=bool)
         r, c = row[cell[use]], pos[use]
         Y[r, c], V[r, c], M[r, c] = df["_yi"].to_numpy()[use], df["_vi"].to_numpy()[use], True
-        pooled = pool_many(Y, V, M, method, test, level, stepadj=stepadj, _stacklevel=4)
+        pooled = _pool_with_retry(Y, V, M, method, test, level, stepadj, steps, multi)
         for f in RESULT_FIELDS:
             res[f][multi] = getattr(pooled, f)
         conv[multi] = pooled.converged
@@ -360,6 +397,7 @@ def _pool_cells(
             scale == "log", np.exp(x), np.where(scale == "logit", back_transform_logit(x), x)
         )
     cells["weights"] = weights
+    cells["stepadj"] = steps
     cells["converged"] = conv
     cells["method"], cells["test"], cells["level"], cells["version"] = method, test, level, __version__
     cells.attrs["excluded"] = excluded

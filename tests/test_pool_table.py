@@ -262,3 +262,22 @@ def test_all_records_excluded_gives_empty_table_with_reasons() -> None:
     out = quiet(recs)
     assert out.empty
     assert [e["record_id"] for e in out.attrs["excluded"]] == ["a", "b"]
+
+
+def test_oscillating_reml_cell_is_refitted_with_half_steps() -> None:
+    """metafor stops on these data at stepadj = 1 and advises stepadj = 0.5; pool_table applies that
+    remedy to the failing cell, says so in a warning and the ``stepadj`` column, and matches metafor."""
+    import json
+    from pathlib import Path
+
+    osc = json.loads((Path(__file__).parent / "reference" / "metafor_pool.json").read_text())["oscillation"]
+    z = 1.959963984540054
+    half = [z * math.sqrt(v) for v in osc["vi"]]
+    recs = [rec(f"o{i}", ["leiomyosarcoma"], math.exp(y), math.exp(y - h), math.exp(y + h))
+            for i, (y, h) in enumerate(zip(osc["yi"], half, strict=True))]
+    with pytest.warns(RuntimeWarning, match=r"refitted with step halving \(stepadj=0.5.*\): 1 converged"):
+        out = pool_table(recs)
+    row = out.iloc[0]
+    assert bool(row["converged"]) and row["stepadj"] == 0.5
+    for f in ("tau2", "estimate", "se"):
+        assert row[f] == pytest.approx(osc[f], rel=1e-6, abs=1e-6), f
