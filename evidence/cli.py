@@ -258,14 +258,28 @@ def demo(db: DbOption = None):
     """Build the bundled corpus end to end into ./demo.db (never the working store)."""
     from evidence.corpus import corpus_documents, curated_records
 
-    url = db or "sqlite:///demo.db"
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+    url = resolve_url(db or "sqlite:///demo.db")
+    if _same_store(url, resolve_url(None)):
+        fail(f"refusing to rebuild the working store {url}; pass another --db")
+    is_file = url.startswith("sqlite:///") and url != "sqlite:///:memory:"
+    if not _is_demo_store(url):
+        if not is_file:
+            fail(f"refusing to rebuild {url}: it holds records or curation that are not the demo's; "
+                 "pass another --db")
+        from datetime import UTC, datetime
+
+        path = Path(url.removeprefix("sqlite:///"))
+        kept = path.with_name(f"{path.name}.{datetime.now(UTC):%Y%m%dT%H%M%SZ}.bak")
+        Store(url).close()  # checkpoint the WAL into the file before moving it
+        path.rename(kept)
+        err.print(f"note: {path} held curation that is not the demo's; kept it as {kept}", markup=False)
+    if is_file:
         path = Path(url.removeprefix("sqlite:///"))
         for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             p.unlink(missing_ok=True)
-    elif url == resolve_url(None):
-        fail(f"refusing to rebuild the working store {url}; pass another --db")
     store = Store(url)
+    if store.count():  # a server database that held an earlier demo: start afresh
+        fail(f"{url} already holds a demo store; drop and recreate that database, or pass another --db")
     docs = corpus_documents()
     store.add_sources(docs)
     counts = store.import_records(curated_records(), reviewer="demo-curator")
@@ -279,6 +293,31 @@ def demo(db: DbOption = None):
     table = pool_table(store.records_frame(status=["accepted", "edited"]))
     out.print(_pooled_table(table, POOL_DEFAULT_BY.split(","), f"Pooled estimates (REML, z, 95% CI) — {store.url}"))
 
+
+
+def _same_store(a: str, b: str) -> bool:
+    """Whether two store URLs name one database (SQLite file paths compared resolved)."""
+    if a.startswith("sqlite:///") and b.startswith("sqlite:///"):
+        return Path(a.removeprefix("sqlite:///")).resolve() == Path(b.removeprefix("sqlite:///")).resolve()
+    return a == b
+
+
+def _is_demo_store(url: str) -> bool:
+    """True when ``url`` holds nothing or only what ``demo`` puts there (safe to rebuild)."""
+    from sqlalchemy import create_engine, inspect, text
+
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return True
+    engine = create_engine(url)
+    try:
+        if "audit_log" not in inspect(engine).get_table_names():
+            return not inspect(engine).get_table_names()
+        with engine.connect() as c:
+            others = c.scalar(text("SELECT count(*) FROM audit_log WHERE reviewer NOT IN "
+                                   "('demo-curator', 'extractor')"))
+        return not others
+    finally:
+        engine.dispose()
 
 
 def _demo_extract(store: Store, docs: list[dict]) -> dict[str, int]:

@@ -72,3 +72,25 @@ def test_extract_uses_structured_ctgov_records_and_names_failed_files(tmp_path):
     assert "empty.txt: empty file" in res.stderr
     res = run("extract", str(fixture / "empty.txt"))
     assert res.returncode == 2
+
+
+def test_demo_never_destroys_the_working_store_or_curation(tmp_path):
+    """demo refuses the working store, and keeps a demo file that holds someone's curation aside."""
+    env_db = f"sqlite:///{tmp_path / 'work.db'}"
+    store = Store(env_db)
+    store.add_records([make_record()])
+    store.close()
+    env = {**os.environ, "SARCOMA_EVIDENCE_DB": env_db}
+    res = subprocess.run([EXE, "demo", "--db", env_db], capture_output=True, text=True, cwd=tmp_path, env=env,
+                         timeout=300)
+    assert res.returncode == 2 and "refusing to rebuild the working store" in res.stderr
+    assert Store(env_db).count() == 1
+    assert run("demo", cwd=tmp_path).returncode == 0
+    demo = Store(f"sqlite:///{tmp_path / 'demo.db'}")
+    rid = demo.records()[0].record_id
+    demo.update_record(rid, {}, reviewer="ana", version=demo.get(rid)[1], status="rejected", reason="check")
+    demo.close()
+    res = run("demo", cwd=tmp_path)
+    assert res.returncode == 0 and "kept it as" in res.stderr
+    kept = list(tmp_path.glob("demo.db.*.bak"))
+    assert len(kept) == 1 and Store(f"sqlite:///{kept[0]}").get(rid)[0].status == "rejected"
