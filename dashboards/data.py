@@ -134,8 +134,9 @@ def cell_title(cell: str) -> str:
     if p is None:
         return ""
     arm = f" ({p['arm']} arm)" if p["measure"] in ARM_LEVEL else ""
+    at = f" at {p['timepoint']} months" if p.get("timepoint") else ""
     return (f"{views.histotype_label(p['histotype'])} · {views.comparison_label(p['intervention'], p['comparator'])}"
-            f" · {p['endpoint']} {p['measure']}{arm}")
+            f" · {p['endpoint']} {p['measure']}{arm}{at}")
 
 
 def forest_figure(cp: CellPool, cell: str) -> Any:

@@ -88,13 +88,19 @@ class ViewState:
                        exclude=self.exclude if same else ())
 
 
-def cell_key(histotype: str, intervention: str, comparator: str, endpoint: str, measure: str, arm: str) -> str:
-    """The cell's id in the URL and in widgets.
+def cell_key(histotype: str, intervention: str, comparator: str, endpoint: str, measure: str, arm: str,
+             timepoint: Any = None) -> str:
+    """The cell's id in the URL and in widgets; a landmark time (months) is a seventh part when set.
 
     >>> cell_key("leiomyosarcoma", "eribulin", "dacarbazine", "OS", "HR", "contrast")
     'leiomyosarcoma|eribulin|dacarbazine|OS|HR|contrast'
+    >>> cell_key("gist", "imatinib", "", "OS", "rate", "single", 60.0)
+    'gist|imatinib||OS|rate|single|60'
     """
-    return CELL_SEP.join(str(x or "") for x in (histotype, intervention, comparator, endpoint, measure, arm))
+    parts = [str(x or "") for x in (histotype, intervention, comparator, endpoint, measure, arm)]
+    if timepoint not in (None, "") and timepoint == timepoint:  # timepoint == timepoint: not NaN
+        parts.append(f"{float(timepoint):g}")
+    return CELL_SEP.join(parts)
 
 
 def parse_cell_key(key: str) -> dict[str, str] | None:
@@ -106,9 +112,16 @@ def parse_cell_key(key: str) -> dict[str, str] | None:
     True
     """
     parts = str(key).split(CELL_SEP)
-    if len(parts) != len(CELL_FIELDS):
+    if len(parts) not in (len(CELL_FIELDS), len(CELL_FIELDS) + 1):
         return None
-    d = dict(zip(CELL_FIELDS, parts, strict=True))
+    d = dict(zip(CELL_FIELDS, parts, strict=False))
+    d["timepoint"] = parts[len(CELL_FIELDS)] if len(parts) > len(CELL_FIELDS) else ""
+    if d["timepoint"]:
+        try:
+            if not float(d["timepoint"]) > 0:
+                return None
+        except ValueError:
+            return None
     if d["endpoint"] not in ENDPOINTS or d["measure"] not in MEASURES:
         return None
     if any(p and not _TOKEN.match(p) for p in parts):

@@ -24,7 +24,7 @@ from meta.table import TO_MONTHS
 BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
 POOL_INPUT = ("record_id", "source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm",
               "endpoint", "measure", "value", "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n",
-              "status")  # fmt: skip
+              "status", "timepoint_months")  # fmt: skip
 MAP_COLUMNS = (
     "cell", "histotype", "histotype_label", "intervention", "comparator", "comparison", "endpoint", "measure",
     "arm", "scale", "rollup", "k", "n_total", "pooled", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
@@ -181,6 +181,13 @@ def reported_value(rec: Mapping[str, Any]) -> tuple[float, float, float]:
     return vals[0], vals[1], vals[2]
 
 
+def _at(timepoint: Any) -> str:
+    """`` at 60 months`` for a landmark rate's time; empty otherwise."""
+    if timepoint in (None, "") or timepoint != timepoint:
+        return ""
+    return f" at {float(timepoint):g} months"
+
+
 def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, method: str = "REML",
               test: str = "z", rollup: bool = False, parents: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The evidence map of one question: one row per histotype × comparison cell.
@@ -236,9 +243,10 @@ def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, m
         label = histotype_label(r["histotype"]) + (" (with subtypes)" if r["rollup"] else "")
         rows.append({
             "cell": cell_key(r["histotype"], r["intervention"], r["comparator"], r["endpoint"], r["measure"],
-                             r["arm"]),
+                             r["arm"], r.get("timepoint_months")),
             "histotype": r["histotype"], "histotype_label": label, "intervention": r["intervention"],
-            "comparator": r["comparator"], "comparison": comparison_label(r["intervention"], r["comparator"]),
+            "comparator": r["comparator"],
+            "comparison": comparison_label(r["intervention"], r["comparator"]) + _at(r.get("timepoint_months")),
             "endpoint": r["endpoint"], "measure": r["measure"], "arm": r["arm"], "scale": r["scale"],
             "rollup": bool(r["rollup"]), "k": int(r["k"]), "n_total": r["n_total"], "pooled": pooled,
             "estimate": est, "ci_low": lo, "ci_high": hi,

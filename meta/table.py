@@ -31,7 +31,8 @@ RESULT_FIELDS = (
 EXP_FIELDS = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
 _NCT = re.compile(r"NCT\d{8}", re.IGNORECASE)
 _OPTIONAL = ("source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm", "endpoint",
-             "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n", "status")  # fmt: skip
+             "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n", "status",
+             "timepoint_months")  # fmt: skip
 
 
 def _missing(x: Any) -> bool:
@@ -84,6 +85,8 @@ def record_effect(rec: Mapping[str, Any]) -> tuple[float, float, str, str]:
     measure, value = rec["measure"], _f(rec["value"])
     lo, hi, lvl = _f(rec["ci_low"]), _f(rec["ci_high"]), _f(rec["ci_level"])
     lvl = 0.95 if math.isnan(lvl) else lvl
+    if not math.isfinite(value):
+        return math.nan, math.nan, "", f"{measure} without a finite value"
     try:
         if measure in RATIO:
             if not (math.isnan(lo) or math.isnan(hi)):
@@ -105,6 +108,9 @@ def record_effect(rec: Mapping[str, Any]) -> tuple[float, float, str, str]:
                 return math.nan, math.nan, "", f"median with unit {unit!r} (need one of {', '.join(TO_MONTHS)})"
             if math.isnan(lo) or math.isnan(hi):
                 return math.nan, math.nan, "", "median without a CI"
+            if not lo <= value <= hi:  # as for ratios: a CI that misses its estimate is a typo somewhere
+                return math.nan, math.nan, "", (f"median {value:g} lies outside its CI [{lo:g}, {hi:g}]: "
+                                                "the CI must contain the estimate")
             f = TO_MONTHS[unit]
             return value * f, float(var_from_ci([lo * f], [hi * f], lvl)[0]), "months", ""
     except ValueError as exc:
@@ -223,7 +229,8 @@ def pool_table(
     Returns
     -------
     DataFrame
-        One row per cell: the keys, ``scale`` (log / logit / months), ``rollup``, k, n_total, every
+        One row per cell: the keys, ``scale`` (log / logit / months), ``timepoint_months`` (always a key),
+        ``rollup``, k, n_total, every
         pooled field on the analysis scale, ``estimate_exp``, ``ci_low_exp``, ``ci_high_exp``,
         ``pi_low_exp``, ``pi_high_exp`` on the reporting scale (exp for ratios, inverse logit for
         rates, months for medians), ``weights`` (percent), ``converged``, ``record_ids``, ``trials``,
@@ -273,8 +280,10 @@ def pool_table(
     df["_trial"] = [trial_identity(s, t) for s, t in zip(df["source_id"].tolist(), df["trial"].tolist(), strict=True)]
     df["rollup"] = False
     df["_own"] = 1  # 1: the record's own histotype cell; 0: a copy rolled up from a subtype
-    keys = [*by, "scale"]
-    for key in by:
+    # a landmark rate at 12 months and one at 60 are different questions: the timepoint always splits
+    # cells (like the scale), whether or not the caller groups by it
+    keys = [*by, "scale", *(() if "timepoint_months" in by else ("timepoint_months",))]
+    for key in dict.fromkeys([*by, "timepoint_months"]):
         df[key] = ["" if _missing(x) else x for x in df[key].tolist()]
     if rollup and len(df):
         assert parents is not None

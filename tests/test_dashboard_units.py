@@ -245,3 +245,18 @@ def test_funnel_and_map_charts(records):
     m = charts.evidence_map(t, measure="HR", favours=analysis.favours("PFS", "HR"))
     assert SYN_CELL in [c[0] for c in m.data[0].customdata]
     assert pool([0.1, 0.2], [0.01, 0.02]).k == 2
+
+
+def test_landmark_rates_at_different_times_are_separate_cells():
+    """A 1-year and a 5-year OS rate of one arm get two cells (keys, labels), never one pooled rate."""
+    from evidence.schema import validate_record
+
+    base = {"source_id": "PMID:1", "endpoint": "OS", "measure": "rate", "arm": "single", "n": 50,
+            "histotypes": ["gist"], "intervention": "imatinib", "status": "accepted"}
+    recs = [validate_record({**base, "source_id": f"PMID:{i}", "value": v, "timepoint_months": tp, "trial": f"T{i}"})
+            for i, (v, tp) in enumerate([(0.90, 12.0), (0.88, 12.0), (0.20, 60.0), (0.25, 60.0)])]
+    df = pd.DataFrame([r.to_dict() for r in recs])
+    table = views.map_table(df, "OS", "rate", "single")
+    assert sorted(table["cell"]) == ["gist|imatinib||OS|rate|single|12", "gist|imatinib||OS|rate|single|60"]
+    assert all(table["k"] == 2) and table["cell"].is_unique
+    assert any(c.endswith("at 60 months") for c in table["comparison"])

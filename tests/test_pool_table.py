@@ -281,3 +281,26 @@ def test_oscillating_reml_cell_is_refitted_with_half_steps() -> None:
     assert bool(row["converged"]) and row["stepadj"] == 0.5
     for f in ("tau2", "estimate", "se"):
         assert row[f] == pytest.approx(osc[f], rel=1e-6, abs=1e-6), f
+
+
+def test_median_outside_its_ci_and_missing_values_are_excluded_not_pooled() -> None:
+    """A median whose CI misses it (a typo the source may carry) and a missing value are excluded with
+    a reason; they neither crash the call nor reach a pooled estimate."""
+    meds = [rec(i, ["leiomyosarcoma"], v, lo, hi, measure="median", unit="months", arm="intervention")
+            for i, v, lo, hi in (("bad", 30.0, 5.0, 9.0), ("nan", math.nan, 5.0, 9.0), ("m1", 7.0, 5.0, 9.0),
+                                 ("m2", 8.0, 6.0, 10.0), ("m3", 6.0, 4.5, 8.0))]
+    out = quiet(meds, by=("histotype", "intervention", "comparator", "endpoint", "measure", "arm"))
+    assert sorted(out.iloc[0]["record_ids"]) == ["m1", "m2", "m3"]
+    reasons = {e["record_id"]: e["reason"] for e in out.attrs["excluded"]}
+    assert "outside its CI" in reasons["bad"] and "finite value" in reasons["nan"]
+
+
+def test_rates_at_different_timepoints_are_never_pooled_together() -> None:
+    """1-year and 5-year OS rates of the same arm are different questions, even when `by` omits the time."""
+    by = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
+    rates = [rec(i, ["leiomyosarcoma"], v, None, None, measure="rate", unit="proportion", arm="single",
+                 timepoint_months=tp, endpoint="OS", trial=i)
+             for i, v, tp in (("a", 0.90, 12.0), ("b", 0.85, 12.0), ("c", 0.20, 60.0), ("d", 0.25, 60.0))]
+    out = quiet(rates, by=by)
+    assert sorted(out["timepoint_months"].tolist()) == [12.0, 60.0]
+    assert sorted(sorted(r) for r in out["record_ids"]) == [["a", "b"], ["c", "d"]]
