@@ -48,6 +48,8 @@ def import_(file: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet of 
         fail(str(exc))
     store = Store(db)
     counts = store.import_records(recs, reviewer=reviewer)
+    for line in store.skipped:
+        err.print(f"skipped {line}", markup=False, highlight=False)
     store.close()
     out.print(f"imported {len(recs)} records from {file} into {store.url}: "
               + ", ".join(f"{v} {k}" for k, v in counts.items()), markup=False)

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from evidence.errors import ConflictError, NotFoundError
 from evidence.schema import CURATABLE_FIELDS, FIELDS, EvidenceRecord, validate_record
-from evidence.tables import audit_log, records, sources
+from evidence.tables import audit_log, records, reviews, sources
 
 DEFAULT_URL = "sqlite:///evidence.db"
 
@@ -93,6 +93,7 @@ class Store:
 
     def __init__(self, url: str | None = None, *, migrate: bool = True):
         self.url = resolve_url(url)
+        self.skipped: list[str] = []  # rows the last import_records refused, each with its reason
         kwargs: dict[str, Any] = {"future": True}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30}
@@ -147,9 +148,10 @@ class Store:
                     batch: str | None = None, conn: Connection | None = None) -> dict[str, int]:
         """Store records in one transaction and audit each insert.
 
-        A record already present is refreshed only while it is still ``extracted`` and nobody has
-        curated it; a curated record (accepted, edited, rejected) is never overwritten by a re-run
-        of the extractor. Curated imports go through :meth:`import_records` instead.
+        A record already present is refreshed (and each changed field audited, action ``refresh``)
+        only while it is still ``extracted``, unedited and unreviewed; a curated record (accepted,
+        edited, rejected) or one a reviewer has decided on is never changed by a re-run of the
+        extractor. Curated imports go through :meth:`import_records` instead.
 
         Returns counts ``{"inserted": …, "refreshed": …, "kept_curated": …}``.
         """
@@ -158,6 +160,7 @@ class Store:
         validated = [r if isinstance(r, EvidenceRecord) else validate_record(r) for r in recs]
         with self._tx(conn) as c:
             existing = self._existing(c, [r.record_id for r in validated])
+            reviewed = self._reviewed(c, list(existing))
             new_rows: dict[str, dict[str, Any]] = {}  # record_id → row, inserted together at the end
             for rec in validated:
                 row = _row(rec)
@@ -168,9 +171,12 @@ class Store:
                 elif old is None:
                     new_rows[rec.record_id] = {**row, "version": 1, "original": _original(rec), "batch": batch}
                     counts["inserted"] += 1
-                elif old["status"] == "extracted" and old["version"] == 1:
+                elif old["status"] == "extracted" and old["version"] == 1 and rec.record_id not in reviewed:
                     row.update(version=1, original=_original(rec), batch=batch)
                     c.execute(update(records).where(records.c.record_id == rec.record_id).values(**row))
+                    for k in CURATABLE_FIELDS:  # a refresh is a change too: audited field by field
+                        if _jsonable(old.get(k)) != _jsonable(row[k]):
+                            self._audit(c, reviewer, rec.record_id, "refresh", k, old.get(k), row[k], batch=batch)
                     counts["refreshed"] += 1
                 else:
                     counts["kept_curated"] += 1
@@ -188,15 +194,25 @@ class Store:
 
         A record new to the store is inserted as given (its status, reviewer, note kept); a record
         already present takes the imported values, its version is bumped, and each changed field is
-        written to the audit log with the importing reviewer and the record's note as reason.
+        written to the audit log with the importing reviewer and the record's note as reason. A row
+        that would undo curation (a curated record imported as ``extracted``, e.g. an old extraction
+        file) or change an adjudicated record is skipped and named in ``self.skipped``.
         """
         batch = batch or uuid.uuid4().hex[:12]
-        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0, "skipped": 0}
+        self.skipped = []
         with self.engine.begin() as c:
             existing = self._existing(c, [r.record_id for r in recs])
+            final = set(c.scalars(select(audit_log.c.record_id).where(audit_log.c.action == "adjudicate")
+                                  .where(audit_log.c.record_id.in_(list(existing) or [""]))))
             for rec in recs:
                 row = _row(rec)
                 old = existing.get(rec.record_id)
+                why = _import_refusal(old, rec, rec.record_id in final)
+                if why:
+                    counts["skipped"] += 1
+                    self.skipped.append(f"{rec.record_id}: {why}")
+                    continue
                 if old is None:
                     row.update(version=1, original=_original(rec), batch=batch)
                     c.execute(insert(records).values(**row))
@@ -223,6 +239,13 @@ class Store:
             chunk = ids[i:i + 500]
             for row in c.execute(select(records).where(records.c.record_id.in_(chunk))).mappings():
                 out[row["record_id"]] = dict(row)
+        return out
+
+    def _reviewed(self, c: Connection, ids: list[str]) -> set[str]:
+        """Ids among ``ids`` that a reviewer has decided on (dual review): never refreshed under them."""
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            out.update(c.scalars(select(reviews.c.record_id).where(reviews.c.record_id.in_(ids[i:i + 500]))))
         return out
 
     def count(self, **where: Any) -> int:
@@ -349,6 +372,20 @@ class Store:
             from contextlib import nullcontext
             return nullcontext(conn)
         return self.engine.begin()
+
+
+def _import_refusal(old: dict[str, Any] | None, rec: EvidenceRecord, adjudicated: bool) -> str:
+    """Why an imported row must not replace the stored record ('' when it may)."""
+    if old is None:
+        return ""
+    changed = any(_jsonable(old.get(k)) != _jsonable(v) for k, v in _row(rec).items() if k != "updated_at")
+    if not changed:
+        return ""
+    if adjudicated:
+        return "adjudicated: the adjudicator's decision is final (curate it through an adjudication)"
+    if old["status"] != "extracted" and rec.status == "extracted":
+        return f"would undo curation (stored status {old['status']!r}, imported 'extracted')"
+    return ""
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -136,3 +136,38 @@ def test_add_records_in_bulk_with_a_repeat_in_the_batch(store):
     assert store.count() == 300
     assert store.get(again.record_id)[0].value == 0.80
     assert (store.audit()["action"] == "insert").sum() == 300
+
+
+def test_import_never_undoes_curation_or_an_adjudication(store):
+    """An old extraction file re-imported cannot turn curated records back into 'extracted', nor
+    change what an adjudicator decided; both rows are skipped with a reason, the rest goes in."""
+    from evidence.curation import Curation
+
+    a, b = make_record(source_id="PMID:1"), make_record(source_id="PMID:2")
+    store.add_records([a, b])
+    store.update_record(a.record_id, {"value": 0.78}, reviewer="ana", version=1, reason="table 2")
+    cur = Curation(store)
+    cur.adjudicate(b.record_id, "accepted", {}, adjudicator="eve", reason="final")
+    fresh = make_record(source_id="PMID:3")
+    counts = store.import_records([a, b.model_copy(update={"value": 0.5, "ci_low": 0.4, "ci_high": 0.6}), fresh],
+                                  reviewer="import")
+    assert counts["skipped"] == 2 and counts["inserted"] == 1
+    assert any("would undo curation" in s for s in store.skipped)
+    assert any("adjudicated" in s for s in store.skipped)
+    assert store.get(a.record_id)[0].value == 0.78 and store.get(b.record_id)[0].status == "accepted"
+
+
+def test_extractor_rerun_never_changes_a_reviewed_record_and_audits_refreshes(store):
+    """A record one reviewer has decided on keeps its values when the extractor runs again; an
+    unreviewed one is refreshed with an audit row per changed field."""
+    from evidence.curation import Curation
+
+    a, b = make_record(source_id="PMID:1"), make_record(source_id="PMID:2")
+    store.add_records([a, b])
+    Curation(store).review(a.record_id, "accepted", reviewer="ana")
+    changed = {"value": 0.55, "ci_low": 0.3, "ci_high": 0.9}
+    counts = store.add_records([a.model_copy(update=changed), b.model_copy(update=changed)])
+    assert counts == {"inserted": 0, "refreshed": 1, "kept_curated": 1}
+    assert store.get(a.record_id)[0].value == 0.77 and store.get(b.record_id)[0].value == 0.55
+    refresh = store.audit(b.record_id).query("action == 'refresh'")
+    assert set(refresh["field"]) == {"value", "ci_low", "ci_high"}
