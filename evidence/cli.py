@@ -36,6 +36,20 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def check_out(out_file: Path | None) -> None:
+    """Exit 2 before any work when ``--out`` cannot be written (its folder is missing)."""
+    if out_file is not None and not Path(out_file).resolve().parent.is_dir():
+        fail(f"--out {out_file}: folder {Path(out_file).resolve().parent} does not exist")
+
+
+def existing_store(db: str | None) -> Store:
+    """The store at ``db``; exit 2 when a SQLite file is named that does not exist (never create one)."""
+    url = resolve_url(db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        fail(f"no store at {url}; build one with `sarcoma-evidence demo` or `import`, or pass --db")
+    return Store(url)
+
+
 @app.command("import")
 def import_(file: Annotated[Path, typer.Argument(help="CSV, JSONL or Parquet of curated records")],
             db: DbOption = None,
@@ -63,10 +77,11 @@ def export(db: DbOption = None,
            status: Annotated[list[str] | None, typer.Option(help="only these statuses (repeatable)")] = None,
            audit: Annotated[bool, typer.Option("--audit", help="export the audit log (CSV) instead")] = False):
     """Export the evidence table (or, with --audit, the audit log)."""
+    check_out(out_file)
     if audit or fmt == "revman":
         from evidence.exports import write_audit, write_revman
 
-        store = Store(db)
+        store = existing_store(db)
         target = out_file or sys.stdout
         n = (write_audit(store.audit(), target) if audit
              else write_revman(store.records(status=status or ["accepted", "edited"]), target))
@@ -78,7 +93,7 @@ def export(db: DbOption = None,
         fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "parquet" and out_file is None:
         fail("--format parquet needs --out FILE")
-    store = Store(db)
+    store = existing_store(db)
     recs = store.records(status=status or None)
     store.close()
     n = write_records(recs, out_file, fmt, stream=None if out_file else sys.stdout)
@@ -155,6 +170,7 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
     if engine == "dask" or (fmt == "parquet" and out_file is not None and out_file.suffix.lower() != ".parquet"):
         _extract_folder(paths, out_file, engine, scheduler, workers, n_process)
         return
+    check_out(out_file)
     fmt = fmt or (Path(out_file).suffix.lstrip(".") if out_file and Path(out_file).suffix else "jsonl")
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -426,6 +442,7 @@ def pool(db: DbOption = None,
     if any(s not in STATUSES for s in statuses):
         fail(f"unknown --status {next(s for s in statuses if s not in STATUSES)!r}; "
              f"choose from {', '.join(STATUSES)}")
+    check_out(out_file)
     fmt = fmt or ("json" if out_file and out_file.suffix.lower() == ".json" else "csv")
     if fmt not in ("csv", "json"):
         fail(f"unknown --format {fmt!r}; choose csv or json")

@@ -94,3 +94,18 @@ def test_demo_never_destroys_the_working_store_or_curation(tmp_path):
     assert res.returncode == 0 and "kept it as" in res.stderr
     kept = list(tmp_path.glob("demo.db.*.bak"))
     assert len(kept) == 1 and Store(f"sqlite:///{kept[0]}").get(rid)[0].status == "rejected"
+
+
+def test_unwritable_out_and_missing_store_are_one_line_exit_2(tmp_path):
+    """A --out in a missing folder, or a store file that does not exist, is an unusable call: exit 2,
+    one line, no traceback, and no empty store created."""
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    Store(db).close()
+    for args in (("export", "--db", db, "--out", str(tmp_path / "nope" / "x.csv")),
+                 ("export", "--db", db, "--format", "revman", "--out", str(tmp_path / "nope" / "x.csv")),
+                 ("pool", "--db", db, "--out", str(tmp_path / "nope" / "x.csv"))):
+        res = run(*args)
+        assert res.returncode == 2 and "does not exist" in res.stderr and "Traceback" not in res.stderr, args
+    res = run("export", "--db", f"sqlite:///{tmp_path / 'missing.db'}")
+    assert res.returncode == 2 and "no store at" in res.stderr
+    assert not (tmp_path / "missing.db").exists()
