@@ -24,6 +24,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from statistics import NormalDist
@@ -91,17 +92,35 @@ def revman_frame(recs: Iterable[EvidenceRecord], *, measure: str = "HR",
     Returns
     -------
     DataFrame
-        One row per record, columns :func:`revman_columns`, sorted by outcome, subgroup and study.
+        One row per trial, outcome, subgroup and comparison (the latest report of a trial, as
+        ``meta.pool_table`` counts it), columns :func:`revman_columns`, sorted by outcome, subgroup
+        and study; a CI of no width or one that misses its value is left out. ``attrs["skipped"]``
+        names what was left out and why.
     """
     if measure not in MEASURE_NAMES:
         raise ValueError(f"measure {measure!r}: RevMan's inverse-variance export takes one of "
                          f"{', '.join(MEASURE_NAMES)}")
     first_authors = first_authors or {}
     cols = revman_columns(measure)
-    rows = []
-    for r in recs:
+    latest: dict[tuple[str, ...], tuple[int, int, EvidenceRecord]] = {}
+    skipped: list[dict[str, str]] = []
+    for order, r in enumerate(recs):
         if r.status not in CURATED or r.measure != measure or r.ci_low is None or r.ci_high is None:
             continue
+        if not r.ci_low < r.ci_high or not r.ci_low <= r.value <= r.ci_high:
+            skipped.append({"record_id": r.record_id, "reason": "CI of no width or not containing the value"})
+            continue
+        comparison = f"{r.intervention or '?'} vs {r.comparator}" if r.comparator else (r.intervention or "?")
+        key = ("+".join(sorted(r.histotypes)), comparison, r.endpoint, _trial_identity(r))
+        rank = (r.year or -1, order)  # one row per trial and outcome: the latest report (as meta.pool_table)
+        prev = latest.get(key)
+        loser = None if prev is None else prev[2] if rank > prev[:2] else r
+        if loser is not None:
+            skipped.append({"record_id": loser.record_id, "reason": "superseded by a later report of the trial"})
+        if loser is not r:
+            latest[key] = (*rank, r)
+    rows = []
+    for _, _, r in latest.values():
         comparison = f"{r.intervention or '?'} vs {r.comparator}" if r.comparator else (r.intervention or "?")
         rows.append(dict(zip(cols, [
             study_id(r, first_authors.get(r.source_id)), "+".join(sorted(r.histotypes)), comparison,
@@ -109,7 +128,21 @@ def revman_frame(recs: Iterable[EvidenceRecord], *, measure: str = "HR",
             round(se_from_ci(r.ci_low, r.ci_high, r.ci_level), 6), r.value, r.ci_low, r.ci_high, r.ci_level,
             r.record_id], strict=True)))
     frame = pd.DataFrame(rows, columns=cols)
-    return frame.sort_values(["Outcome", "Subgroup", "Comparison", "Study ID"], kind="stable").reset_index(drop=True)
+    frame = frame.sort_values(["Outcome", "Subgroup", "Comparison", "Study ID"], kind="stable").reset_index(drop=True)
+    frame.attrs["skipped"] = skipped
+    return frame
+
+
+_NCT = re.compile(r"NCT\d{8}", re.IGNORECASE)
+
+
+def _trial_identity(r: EvidenceRecord) -> str:
+    """A registry id in source_id or trial, else the trial's name, else the source (meta.table's rule)."""
+    for field in (r.source_id, r.trial):
+        m = _NCT.search(field or "")
+        if m:
+            return m.group(0).upper()
+    return f"trial:{r.trial}" if r.trial else f"source:{r.source_id}"
 
 
 def _write(frame: pd.DataFrame, out: str | Path | TextIO) -> int:

@@ -112,3 +112,20 @@ def test_edit_and_reason_survive_export_then_import(curated, tmp_path):
         assert r["acc"].record_id not in originals  # accepted as extracted: nothing changed
     finally:
         fresh.close()
+
+
+def test_revman_counts_a_trial_once_and_refuses_a_zero_width_ci():
+    """Interim and final reports of one trial give one RevMan row (the latest); a CI of no width
+    (SE 0, infinite weight in RevMan) is left out and named."""
+    from evidence.exports import revman_frame
+    from tests.conftest import make_record
+
+    interim = make_record(source_id="PMID:1", trial="NCT01343277", year=2016, status="accepted")
+    final = make_record(source_id="PMID:2", trial="NCT01343277", year=2019, value=0.93, ci_low=0.75,
+                        ci_high=1.15, status="accepted")
+    flat = make_record(source_id="PMID:3", trial="OTHER", value=0.87, ci_low=0.87, ci_high=0.87,
+                       p_value=None, p_relation=None, status="accepted")
+    frame = revman_frame([final, interim, flat])
+    assert frame["Record ID"].tolist() == [final.record_id]
+    reasons = {s["record_id"]: s["reason"] for s in frame.attrs["skipped"]}
+    assert "superseded" in reasons[interim.record_id] and "no width" in reasons[flat.record_id]
