@@ -28,7 +28,7 @@ T = TypeVar("T")
 #: Endpoints where more is better (a ratio above 1 favours the intervention).
 RESPONSE_ENDPOINTS = ("ORR", "DCR", "CBR")
 STUDY_COLUMNS = (
-    "record_id", "label", "trial", "year", "source_id", "url", "n", "value", "ci_low", "ci_high", "unit",
+    "record_id", "label", "trial", "year", "source_id", "url", "n", "value", "ci_low", "ci_high", "ci_level", "unit",
     "yi", "vi", "scale", "included", "reason", "weight", "evidence_text", "char_start", "value_start",
     "value_end",
 )  # fmt: skip
@@ -96,7 +96,7 @@ def study_table(records: pd.DataFrame, exclude: Sequence[str] = ()) -> pd.DataFr
         rows.append({
             "record_id": rec["record_id"], "label": study_label(rec), "trial": rec.get("trial"),
             "year": rec.get("year"), "source_id": rec.get("source_id"), "url": source_url(rec.get("source_id")),
-            "n": rec.get("n"), "value": value, "ci_low": lo, "ci_high": hi,
+            "n": rec.get("n"), "value": value, "ci_low": lo, "ci_high": hi, "ci_level": rec.get("ci_level"),
             "unit": "months" if rec["measure"] == "median" else rec.get("unit"), "yi": yi, "vi": vi,
             "scale": scale_of(rec["measure"]), "included": not reason, "reason": reason, "weight": math.nan,
             "evidence_text": rec.get("evidence_text"), "char_start": rec.get("char_start"),

@@ -118,6 +118,9 @@ def forest_plot(cp: CellPool, *, measure: str, favours: tuple[str, str] | None =
         color = INK if r["included"] else MUTED
         left.text(0, i, str(r["label"]), va="center", fontsize=9, color=color)
         ci = f"[{fmt_num(r['ci_low'])}, {fmt_num(r['ci_high'])}]" if not pd.isna(r["ci_low"]) else "[no CI]"
+        lvl, header_level = r.get("ci_level"), res.level if res else 0.95
+        if not pd.isna(r["ci_low"]) and lvl is not None and not pd.isna(lvl) and abs(lvl - header_level) > 1e-9:
+            ci += f" ({100 * lvl:g}%)"  # reported at another level than the header says: say so
         right.text(0.02, i, f"{fmt_num(r['value'])} {ci}", va="center", fontsize=9, color=color)
         wtxt = f"{r['weight']:.1f}%" if r["included"] and not pd.isna(r["weight"]) else str(r["reason"])[:22]
         right.text(0.98, i, wtxt, va="center", ha="right", fontsize=8.5 if r["included"] else 7.5, color=color)

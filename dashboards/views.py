@@ -28,7 +28,7 @@ POOL_INPUT = ("record_id", "source_id", "trial", "year", "histotypes", "interven
 MAP_COLUMNS = (
     "cell", "histotype", "histotype_label", "intervention", "comparator", "comparison", "endpoint", "measure",
     "arm", "scale", "rollup", "k", "n_total", "pooled", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
-    "i2", "tau2", "q_p", "p_value", "converged", "record_ids", "trials",
+    "i2", "tau2", "q_p", "p_value", "converged", "record_ids", "trials", "ci_level",
 )  # fmt: skip
 
 
@@ -238,8 +238,10 @@ def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, m
         pooled = int(r["k"]) >= 2
         if pooled:
             est, lo, hi = r["estimate_exp"], r["ci_low_exp"], r["ci_high_exp"]
+            level = r["level"]
         else:
             est, lo, hi = reported_value(by_id[r["record_ids"][0]])
+            level = by_id[r["record_ids"][0]].get("ci_level")
         label = histotype_label(r["histotype"]) + (" (with subtypes)" if r["rollup"] else "")
         rows.append({
             "cell": cell_key(r["histotype"], r["intervention"], r["comparator"], r["endpoint"], r["measure"],
@@ -253,6 +255,7 @@ def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, m
             "pi_low": r["pi_low_exp"] if pooled else math.nan, "pi_high": r["pi_high_exp"] if pooled else math.nan,
             "i2": r["i2"], "tau2": r["tau2"], "q_p": r["q_p"], "p_value": r["p_value"],
             "converged": bool(r["converged"]), "record_ids": list(r["record_ids"]), "trials": list(r["trials"]),
+            "ci_level": level,
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=list(MAP_COLUMNS))
     out.attrs.update(excluded=excluded, warnings=[str(w.message) for w in caught])
@@ -312,6 +315,13 @@ def value_text(value: Any, lo: Any, hi: Any) -> str:
     return _num(value) + (f" [{lo_s}, {hi_s}]" if lo_s and hi_s else "")
 
 
+def _other_level(level: Any, lo: Any) -> str:
+    """`` (90% CI)`` when a single study's CI was reported at another level than the 95% the header says."""
+    if level is None or lo is None or pd.isna(level) or pd.isna(lo) or abs(float(level) - 0.95) < 1e-9:
+        return ""
+    return f" ({100 * float(level):g}% CI)"
+
+
 def map_display(table: pd.DataFrame) -> pd.DataFrame:
     """The evidence-map table as shown under the map (readable columns, one row per cell)."""
     cols = ["histotype", "comparison", "trials (k)", "patients", "estimate [95% CI]", "I² %", "pooled"]
@@ -321,8 +331,8 @@ def map_display(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "histotype": t["histotype_label"], "comparison": t["comparison"], "trials (k)": t["k"],
         "patients": pd.to_numeric(t["n_total"], errors="coerce").astype("Int64"),
-        "estimate [95% CI]": [value_text(e, lo, hi) for e, lo, hi in zip(t["estimate"], t["ci_low"], t["ci_high"],
-                                                                          strict=True)],
+        "estimate [95% CI]": [value_text(e, lo, hi) + _other_level(lv, lo) for e, lo, hi, lv in zip(
+            t["estimate"], t["ci_low"], t["ci_high"], t["ci_level"], strict=True)],
         "I² %": [_num(x, 0) for x in t["i2"]], "pooled": t["pooled"],
     }).reset_index(drop=True)
 

@@ -260,3 +260,16 @@ def test_landmark_rates_at_different_times_are_separate_cells():
     assert sorted(table["cell"]) == ["gist|imatinib||OS|rate|single|12", "gist|imatinib||OS|rate|single|60"]
     assert all(table["k"] == 2) and table["cell"].is_unique
     assert any(c.endswith("at 60 months") for c in table["comparison"])
+
+
+def test_a_single_study_ci_at_another_level_is_labelled_so():
+    """A k = 1 cell reported with a 90% CI says so under the table's 95% CI header; the forest row too."""
+    from evidence.schema import validate_record
+
+    r = validate_record({"source_id": "PMID:9", "endpoint": "PFS", "measure": "HR", "arm": "contrast", "value": 0.70,
+                         "ci_low": 0.55, "ci_high": 0.89, "ci_level": 0.90, "histotypes": ["gist"],
+                         "intervention": "imatinib", "comparator": "placebo", "status": "accepted"})
+    shown = views.map_display(views.map_table(pd.DataFrame([r.to_dict()]), "PFS", "HR"))
+    assert shown["estimate [95% CI]"].tolist() == ["0.70 [0.55, 0.89] (90% CI)"]
+    studies = analysis.study_table(pd.DataFrame([r.to_dict()]))
+    assert studies["ci_level"].tolist() == [0.90]
