@@ -24,7 +24,7 @@ from meta.table import TO_MONTHS
 BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
 POOL_INPUT = ("record_id", "source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm",
               "endpoint", "measure", "value", "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n",
-              "status", "timepoint_months")  # fmt: skip
+              "status", "timepoint_months", "flags")  # fmt: skip
 MAP_COLUMNS = (
     "cell", "histotype", "histotype_label", "intervention", "comparator", "comparison", "endpoint", "measure",
     "arm", "scale", "rollup", "k", "n_total", "pooled", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",

@@ -52,6 +52,9 @@ def part_files(folder: str | os.PathLike[str]) -> list[Path]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ImportFileError(f"{manifest}: not a readable extraction manifest ({exc})") from None
     files = [folder / p["part"] for p in parts if p.get("status") == "done"]
+    outside = [str(p["part"]) for p in parts if Path(str(p["part"])).name != str(p["part"])]
+    if outside:  # a manifest names files inside its own folder only
+        raise ImportFileError(f"{manifest}: part {outside[0]!r} is not a file name inside {folder}")
     missing = [f.name for f in files if not f.is_file()]
     if missing:
         raise ImportFileError(f"{folder}: manifest lists {len(missing)} missing part(s), e.g. {missing[0]}; "

@@ -28,6 +28,7 @@ RESULT_FIELDS = (
     "estimate", "se", "ci_low", "ci_high", "p_value", "stat", "tau2", "tau2_ci_low", "tau2_ci_high",
     "i2", "h2", "q", "q_df", "q_p", "pi_low", "pi_high",
 )  # fmt: skip
+ONE_SIDED = "one-sided CI (flag one_sided_ci): its variance cannot be read as two-sided"
 EXP_FIELDS = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
 _NCT = re.compile(r"NCT\d{8}", re.IGNORECASE)
 _OPTIONAL = ("source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm", "endpoint",
@@ -87,6 +88,9 @@ def record_effect(rec: Mapping[str, Any]) -> tuple[float, float, str, str]:
     lvl = 0.95 if math.isnan(lvl) else lvl
     if not math.isfinite(value):
         return math.nan, math.nan, "", f"{measure} without a finite value"
+    flags = rec.get("flags")
+    if isinstance(flags, list | tuple) and "one_sided_ci" in flags:
+        return math.nan, math.nan, "", ONE_SIDED
     try:
         if measure in RATIO:
             if not (math.isnan(lo) or math.isnan(hi)):
@@ -141,6 +145,10 @@ def _effects(df: pd.DataFrame, statuses: tuple[str, ...], arm_level_ok: bool
            for c in ("value", "ci_low", "ci_high", "ci_level")}
     v, lo, hi = num["value"], num["ci_low"], num["ci_high"]
     lvl = np.where(np.isnan(num["ci_level"]), 0.95, num["ci_level"])
+    if "flags" in df.columns:  # a one-sided CI read as two-sided would halve the variance
+        for i, flags in enumerate(df["flags"].tolist()):
+            if not reasons[i] and isinstance(flags, list | tuple) and "one_sided_ci" in flags:
+                reasons[i] = ONE_SIDED
     todo = np.array([not r for r in reasons], dtype=bool)
     with np.errstate(invalid="ignore"):
         fast = (todo & np.isin(measure, RATIO) & (v > 0) & (lo > 0) & (hi > 0) & (lo < hi)

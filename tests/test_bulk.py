@@ -89,3 +89,17 @@ def test_cli_extract_to_folder_then_ingest_the_folder(tmp_path):
     store.close()
     res = runner.invoke(app, ["extract", str(tmp_path / "in"), "--engine", "dask", "--format", "csv"])
     assert res.exit_code == 2
+
+
+def test_manifest_naming_a_file_outside_its_folder_is_refused(tmp_path):
+    """bulk loading reads only part files inside the output folder."""
+    import json
+
+    import pytest
+
+    from evidence.bulk import part_files
+    from evidence.errors import ImportFileError
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"parts": [{"part": "../../etc/x.parquet", "status": "done"}]}))
+    with pytest.raises(ImportFileError, match="not a file name inside"):
+        part_files(tmp_path)

@@ -304,3 +304,12 @@ def test_rates_at_different_timepoints_are_never_pooled_together() -> None:
     out = quiet(rates, by=by)
     assert sorted(out["timepoint_months"].tolist()) == [12.0, 60.0]
     assert sorted(sorted(r) for r in out["record_ids"]) == [["a", "b"], ["c", "d"]]
+
+
+def test_one_sided_ci_is_not_pooled_as_two_sided() -> None:
+    """A record flagged one_sided_ci (ClinicalTrials.gov can post them) is excluded with its reason."""
+    recs = [rec("a", ["gist"], 0.7, 0.5, 0.98, flags=["one_sided_ci"]), rec("b", ["gist"], 0.8, 0.6, 1.07),
+            rec("c", ["gist"], 0.75, 0.55, 1.02)]
+    out = quiet(recs)
+    assert sorted(out.iloc[0]["record_ids"]) == ["b", "c"]
+    assert "one-sided" in {e["record_id"]: e["reason"] for e in out.attrs["excluded"]}["a"]
