@@ -104,13 +104,17 @@ def _histotypes(seg: str, stats: list[Stat], groups: list[tuple[int, int, list[s
         st.histotypes = most_specific(hit) if hit else None
 
 
+_CLAUSE_CHARS = re.compile(r"[()\[\];]")
+
+
 def _clause_bounds(seg: str, a: int, b: int) -> tuple[int, int]:
     """Start of the clause holding offset ``a`` and end of the clause holding ``b`` (``;`` outside brackets)."""
     if ";" not in seg:
         return 0, len(seg)
     depth = 0
     semis = []
-    for i, ch in enumerate(seg):
+    for m in _CLAUSE_CHARS.finditer(seg):  # only brackets and semicolons matter
+        i, ch = m.start(), m.group()
         if ch in "([":
             depth += 1
         elif ch in ")]":

@@ -12,14 +12,16 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing as mp
 import os
+import pickle
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from spacy.language import Language
-from spacy.tokens import Doc
 
 from evidence import __version__
 from evidence.errors import RecordError
@@ -154,56 +156,169 @@ def extract_document(nlp: Language, document: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _items(paths: Iterable[str], on_error: Callable[[str, BaseException], None] | None,
-           docs: dict[int, Any], structured: list[dict[str, Any]]) -> Iterator[tuple[str, tuple[int, int, bool]]]:
-    key = 0
-    for path in paths:
-        try:
-            documents = list(read_path(os.fspath(path)))
-        except Exception as exc:  # a per-file failure must not stop the batch
-            if on_error is not None:
-                on_error(os.fspath(path), exc)
+_WORKER_NLP: Language | None = None
+
+
+def _init_worker(nlp: Language | None) -> None:
+    """Pool initializer: build (or receive) the pipeline once per worker process."""
+    global _WORKER_NLP
+    if nlp is None:
+        from extraction.pipeline import build_pipeline
+
+        nlp = build_pipeline()
+    _WORKER_NLP = nlp
+
+
+@dataclass
+class _PackedError:
+    """An exception whose class cannot be pickled as usual (``__init__`` with other arguments)."""
+
+    cls: type
+    args: tuple
+    state: dict
+
+
+def _portable(exc: BaseException) -> Any:
+    """``exc`` in a form that crosses the process boundary (:func:`_unpack` restores it)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        pass
+    packed = _PackedError(type(exc), exc.args, dict(vars(exc)))
+    try:
+        _unpack(pickle.loads(pickle.dumps(packed)))
+        return packed
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _unpack(exc: Any) -> BaseException:
+    if isinstance(exc, _PackedError):
+        out = exc.cls.__new__(exc.cls, *exc.args)
+        out.args = exc.args
+        out.__dict__.update(exc.state)
+        return out
+    return exc
+
+
+#: What extracting one path gives: ``("records", list)``, ``("error", source, exception, fatal)``.
+Event = tuple[Any, ...]
+
+
+def extract_path_events(nlp: Language, path: str) -> list[Event]:
+    """Records of one input file, in document order, with its failures as events (nothing raised).
+
+    A file that cannot be read gives one ``("error", path, exc, False)``; a document the pipeline fails
+    on gives ``("error", source_file, exc, True)`` (*fatal*: raised when there is no ``on_error``); a
+    document whose records cannot be finalised gives ``("error", source_file, exc, False)``.
+    ClinicalTrials.gov documents (``document.meta["records"]``) are already structured and skip the NLP.
+    """
+    path = os.fspath(path)
+    try:
+        documents = list(read_path(path))
+    except Exception as exc:  # a per-file failure must not stop the batch
+        return [("error", path, exc, False)]
+    out: list[Event] = []
+    limit = min(CHUNK_LIMIT, nlp.max_length)
+    for document in documents:
+        meta = getattr(document, "meta", None)
+        if isinstance(meta, dict) and meta.get("records"):
+            out.append(("records", list(meta["records"])))
             continue
-        for document in documents:
-            meta = getattr(document, "meta", None)
-            if isinstance(meta, dict) and meta.get("records"):
-                # ClinicalTrials.gov results are already structured: their records skip the NLP
-                structured.extend(document.meta["records"])
-                continue
-            key += 1
-            docs[key] = document
-            bounds = chunk_bounds(document.text or "", CHUNK_LIMIT, getattr(document, "pages", ()),
-                                  getattr(document, "sections", ()))
-            for i, (s, e) in enumerate(bounds):
-                yield document.text[s:e], (key, s, i == len(bounds) - 1)
+        text = document.text or ""
+        source = getattr(document, "source_file", None) or path
+        for s, e in chunk_bounds(text, limit, getattr(document, "pages", ()), getattr(document, "sections", ())):
+            try:
+                doc = nlp(text[s:e])
+            except Exception as exc:
+                out.append(("error", source, exc, True))
+                break
+            try:
+                out.append(("records", finalize(doc._.statistics or [], document, doc._.trial, offset=s)))
+            except Exception as exc:
+                out.append(("error", source, exc, False))
+                break
+    return out
+
+
+def _worker_task(paths: list[str]) -> list[list[Event]]:
+    assert _WORKER_NLP is not None, "pool worker without a pipeline"
+    out = []
+    for path in paths:
+        events = extract_path_events(_WORKER_NLP, path)
+        out.append([ev if ev[0] != "error" else (ev[0], ev[1], _portable(ev[2]), ev[3]) for ev in events])
+    return out
+
+
+def _batches(paths: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for path in paths:
+        batch.append(os.fspath(path))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, batch_size: int
+                 ) -> Iterator[list[Event]]:
+    """Events per path from ``n_process`` spawned workers (each builds the pipeline once), in input order.
+
+    Tasks are ``batch_size`` paths; at most ``2 * n_process`` are in flight, so a long list of files is
+    never read ahead whole. Workers send back only finished records.
+    """
+    ctx = mp.get_context("spawn")  # spaCy is not fork-safe after use; spawn starts clean interpreters
+    pool = ctx.Pool(n_process, initializer=_init_worker, initargs=(nlp,))
+    pending: deque[Any] = deque()
+    ok = False
+    try:
+        for batch in _batches(paths, batch_size):
+            pending.append(pool.apply_async(_worker_task, (batch,)))
+            while len(pending) >= 2 * n_process:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
+        ok = True
+    finally:
+        if ok:
+            pool.close()
+        else:
+            pool.terminate()
+        pool.join()
 
 
 def extract_paths(paths: Iterable[str], nlp: Language | None = None, *, n_process: int = 1,
                   batch_size: int = 32, on_error: Callable[[str, BaseException], None] | None = None
                   ) -> Iterator[dict[str, Any]]:
-    """Stream records for many input files with ``nlp.pipe`` (``as_tuples``; ``n_process`` workers).
+    """Stream records for many input files, in input order (the same for any ``n_process``).
 
-    ``on_error(path, exception)`` is called for a file that cannot be read or processed; the batch
-    goes on. Records of a document are yielded as soon as its last chunk is processed.
+    With ``n_process > 1`` the paths go in tasks of ``batch_size`` files to a pool of spawned worker
+    processes, each building the pipeline once (``nlp`` itself, pickled, when given), reading its files
+    and sending back only finished records. Spawned workers import the main module: a script calling
+    this with ``n_process > 1`` needs the ``if __name__ == "__main__":`` guard.
+
+    ``on_error(path, exception)`` is called for a file that cannot be read or processed; the batch goes
+    on. Without ``on_error`` a pipeline failure is raised and other failures are skipped.
     """
-    if nlp is None:
-        from extraction.pipeline import build_pipeline
+    if n_process > 1:
+        events: Iterator[list[Event]] = _pool_events(paths, nlp, n_process, max(1, batch_size))
+    else:
+        if nlp is None:
+            from extraction.pipeline import build_pipeline
 
-        nlp = build_pipeline()
-    docs: dict[int, Any] = {}
-    structured: list[dict[str, Any]] = []
-    stream: Iterator[tuple[Doc, tuple[int, int, bool]]] = nlp.pipe(
-        _items(paths, on_error, docs, structured), as_tuples=True, n_process=n_process, batch_size=batch_size)
-    for doc, (key, offset, last) in stream:
-        if structured:
-            yield from structured
-            structured.clear()
-        document = docs[key]
-        try:
-            yield from finalize(doc._.statistics or [], document, doc._.trial, offset=offset)
-        except Exception as exc:
+            nlp = build_pipeline()
+        local = nlp
+        events = (extract_path_events(local, os.fspath(p)) for p in paths)
+    for path_events in events:
+        for event in path_events:
+            if event[0] == "records":
+                yield from event[1]
+                continue
+            _, source, exc, fatal = event
+            exc = _unpack(exc)
             if on_error is not None:
-                on_error(getattr(document, "source_file", str(key)), exc)
-        if last:
-            docs.pop(key, None)
-    yield from structured  # structured records of files after the last text document
+                on_error(source, exc)
+            elif fatal:
+                raise exc

@@ -98,3 +98,23 @@ def test_parse_arms_with_or_without_and_roles():
     assert comparator_index(arms) == 1
     assert map_mention(frozenset({"bevacizumab"}), arms) == 0
     assert map_mention(frozenset({"placebo"}), arms, comparator=1) == 1
+
+
+def test_extra_masks_equal_the_regex_finditer():
+    """values.extra_masks (candidate starts) gives exactly _EXTRA_MASKS.finditer's spans."""
+    import glob
+    import random
+
+    from extraction.numbers import normalize
+    from extraction.values import _EXTRA_MASKS, extra_masks
+
+    segs = []
+    for path in sorted(glob.glob("/work/shared/gold/*/*.txt") + glob.glob("/work/shared/seeds/*.txt")):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            segs += normalize(fh.read()).split("\n")
+    rng = random.Random(3)
+    alpha = [*"0123456789 .:%=-,;()nNIiHhvVgGmµKkABZ²^", "RECIST", "version", "grade", "mg", "% CI", "n =",
+             "I2=", "ABC-12", "1.2.5mg", "grade 12mg", "hours", "C.I.", "credible", "m²", "Gy"]
+    segs += ["".join(rng.choice(alpha) for _ in range(rng.randint(0, 40))) for _ in range(20000)]
+    for seg in segs:
+        assert extra_masks(seg) == [(m.start(), m.end()) for m in _EXTRA_MASKS.finditer(seg)], seg

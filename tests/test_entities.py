@@ -76,3 +76,61 @@ def test_every_bundled_rule_has_a_literal_and_a_valid_pattern():
     m = Matcher(spacy.blank("en").vocab)
     for i, r in enumerate(rules):
         m.add(str(i), [list(r.pattern)])
+
+
+def _reference_matcher(nlp):
+    """spaCy's Matcher over the non-phrase pattern rules (the path TokenRules replaced)."""
+    from spacy.matcher import Matcher
+
+    from extraction.components.entities import phrase_words
+
+    ref = Matcher(nlp.vocab)
+    for i, rule in enumerate(load_rules()):
+        if phrase_words(rule.pattern) is None:
+            ref.add(f"RULE{i}|{rule.label}|{rule.id}", [list(rule.pattern)])
+    return ref
+
+
+def _entity_texts():
+    import glob
+    import os
+    import sys
+
+    texts = []
+    for pat in ("/work/shared/gold/*/*.txt", "/work/shared/seeds/*.txt"):
+        for path in sorted(glob.glob(pat)):
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                texts.append(fh.read())
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+    try:
+        from bench_extraction import corpus
+    finally:
+        sys.path.pop(0)
+    texts += list(corpus(150))
+    texts += ["The ABC DEF III trial, the SARC-D09 and SWOG S0346 studies (NCT01234567, ISRCTN1234567) "
+              "in phase 1b/2, phase II / III and phase-3; the REGOSARC 2 study; GOG 0277 TRIAL; A B trial.",
+              "EORTC 62072 PALETTE study and the ANNOUNCE trial; the ABC-123 XYZ trial; phase IIb/III."]
+    return texts
+
+
+def test_token_rules_give_the_matcher_spans(nlp):
+    """TokenRules finds exactly the Matcher's matches, and the entity spans are unchanged."""
+    from spacy.tokens import Span
+    from spacy.util import filter_spans
+
+    from extraction.components.entities import find_entities
+
+    ent = nlp.get_pipe("sarcoma_entities")
+    ref = _reference_matcher(nlp)
+    texts = _entity_texts()
+    assert len(texts) > 150
+    for text in texts:
+        doc = nlp.make_doc(text)
+        assert sorted(ent.matcher(doc)) == sorted(ref(doc)), text[:80]
+        others = (ent.rule_orth, ent.rule_lower, ent.orth, ent.lower)
+        new = [(s.start, s.end, s.label_, s.kb_id_) for s in find_entities(doc, (ent.matcher, *others), ent._ids)]
+        # the old path: spaCy's Matcher, a Span per match, spacy.util.filter_spans
+        spans = [Span(doc, a, b, label=ent._ids[k][0], kb_id=ent._ids[k][1])
+                 for m in (ref, *others) for k, a, b in m(doc)]
+        old = [(s.start, s.end, s.label_, s.kb_id_) for s in filter_spans(spans)]
+        assert new == old, text[:80]

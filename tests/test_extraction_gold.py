@@ -103,3 +103,15 @@ def test_ten_megabyte_text_is_split_and_processed(nlp):
     recs = extract_document(nlp, SimpleDocument(text=text, source_id="file:000000000000"))
     assert time.perf_counter() - t0 < 150
     assert recs and all(text[r["value_start"]:r["value_end"]] in ("9.0", "6.0", "0.70") for r in recs)
+
+
+@needs_gold
+def test_two_processes_give_the_same_records_in_the_same_order(nlp, tmp_path):
+    paths = sorted(glob.glob(os.path.join(GOLD, "*", "*.txt")))
+    missing = str(tmp_path / "missing.txt")
+    errors: dict[int, list] = {1: [], 2: []}
+    one, two = (list(extract_paths([*paths[:3], missing, *paths[3:]], nlp, n_process=n, batch_size=4,
+                                   on_error=lambda p, e, n=n: errors[n].append((p, type(e), str(e)))))
+                for n in (1, 2))
+    assert one and two == one
+    assert errors[2] == errors[1] and [e[0] for e in errors[1]] == [missing]

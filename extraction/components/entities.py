@@ -2,8 +2,10 @@
 
 Vocabulary terms (labels, synonyms, brands, codes, each with a plural) are matched case-insensitively
 with a :class:`~spacy.matcher.PhraseMatcher` on ``LOWER``; abbreviations only as written (``ORTH``),
-because in lower case they are ordinary words. Pattern-file rules go through a
-:class:`~spacy.matcher.Matcher`. Overlaps are resolved longest-first, so ``duration of response``
+because in lower case they are ordinary words. Pattern-file rules that are plain phrases go through
+PhraseMatchers, the others (regular expressions, quantifiers) through
+:class:`~extraction.token_rules.TokenRules` (spaCy ``Matcher`` semantics, predicates cached per token
+text). Overlaps are resolved longest-first, so ``duration of response``
 (a distractor) wins over ``response``. Results go to ``doc.spans["sarcoma"]``; each span's ``kb_id_``
 holds the canonical id (``|``-joined when one phrase names several).
 """
@@ -13,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
 
 from evidence.vocabulary import VOCAB
 from extraction.patterns import DEFAULT_FILES, Rule, load_rules
+from extraction.token_rules import TokenRules
 
 SPAN_KEY = "sarcoma"
 _KINDS = (("HISTOTYPE", "histotypes"), ("AGENT", "agents"), ("ENDPOINT", "endpoints"))
@@ -50,7 +52,7 @@ class EntityRecognizer:
         self.span_key = span_key
         self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.orth = PhraseMatcher(nlp.vocab, attr="ORTH")
-        self.matcher = Matcher(nlp.vocab)
+        self._token_rules: list[tuple[int, list[dict]]] = []
         self.rule_lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.rule_orth = PhraseMatcher(nlp.vocab, attr="ORTH")
         self._ids: dict[int, tuple[str, str]] = {}
@@ -65,13 +67,15 @@ class EntityRecognizer:
                 (self.orth if cs else self.lower).add(key, docs)
         for i, rule in enumerate(load_rules(pattern_files)):
             self._add_rule(nlp, i, rule)
+        self.matcher = TokenRules(self._token_rules)
 
     def _add_rule(self, nlp: Language, i: int, rule: Rule) -> None:
         key = f"RULE{i}|{rule.label}|{rule.id}"
-        self._ids[nlp.vocab.strings.add(key)] = (rule.label, rule.id)
+        match_id = nlp.vocab.strings.add(key)
+        self._ids[match_id] = (rule.label, rule.id)
         words = phrase_words(rule.pattern)
         if words is None:
-            self.matcher.add(key, [list(rule.pattern)])
+            self._token_rules.append((match_id, list(rule.pattern)))
             return
         attr, toks = words
         doc = Doc(nlp.vocab, words=toks)
@@ -99,13 +103,25 @@ def phrase_words(pattern: tuple[dict, ...]) -> tuple[str, list[str]] | None:
 
 
 def find_entities(doc: Doc, matchers: tuple, ids: dict[int, tuple[str, str]]) -> list[Span]:
-    """All matches as labelled spans, overlaps resolved longest-first (then earliest; rules win ties)."""
+    """All matches as labelled spans, overlaps resolved longest-first (then earliest; rules win ties).
+
+    The selection is :func:`spacy.util.filter_spans`'s, done on ``(start, end, match_id)`` tuples so
+    that only the kept matches become :class:`~spacy.tokens.Span` objects.
+    """
+    found = [(start, end, match_id) for m in matchers for match_id, start, end in m(doc)]
+    found.sort(key=lambda t: (t[1] - t[0], -t[0]), reverse=True)
+    kept = []
+    seen: set[int] = set()
+    for start, end, match_id in found:
+        if start not in seen and end - 1 not in seen:
+            kept.append((start, end, match_id))
+            seen.update(range(start, end))
+    kept.sort(key=lambda t: t[0])
     spans = []
-    for m in matchers:
-        for match_id, start, end in m(doc):
-            label, cid = ids[match_id]
-            spans.append(Span(doc, start, end, label=label, kb_id=cid))
-    return filter_spans(spans)
+    for start, end, match_id in kept:
+        label, cid = ids[match_id]
+        spans.append(Span(doc, start, end, label=label, kb_id=cid))
+    return spans
 
 
 @Language.factory("sarcoma_entities", default_config={"pattern_files": list(DEFAULT_FILES),
