@@ -33,6 +33,11 @@ _RATE_ENDPOINTS = ("ORR", "DCR", "CBR")
 _NON_DRUG = frozenset({"chemotherapy", "surgery", "radiotherapy"})
 _BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+(?:arms|groups|cohorts|treatment\s+groups)\b", re.I)
 
+_CORRESPOND = re.compile(r"\bcorrespond", re.I)
+_MEDIAN = re.compile(r"\bmedians?\b", re.I)
+_VERSUS = re.compile(r"\b(?:vs|versus|v|compared|and)\b")
+_RESPECTIVELY = re.compile(r"\brespectively\b")
+
 
 @dataclass
 class Frame:
@@ -229,7 +234,7 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
             state.last_endpoint = endpoints[-1][3][0]
         return []
     design = [m for m in ms if m[2] == "DESIGN"]
-    inherit = state.last_endpoint if not endpoints and re.search(r"\bcorrespond", seg, re.I) else None
+    inherit = state.last_endpoint if not endpoints and _CORRESPOND.search(seg) else None
     keep: list[Stat] = []
     for st in stats:
         ep, blocked = _cue_endpoint(st, cues)
@@ -258,7 +263,7 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     if endpoints:
         state.last_endpoint = endpoints[-1][3][0]
     arm_values = [s for s in keep if s.kind != "ratio"]
-    if not re.search(r"\bmedians?\b", seg, re.I):
+    if not _MEDIAN.search(seg):
         arm_values = _paired_only(arm_values, seg)
     groups = _assign_groups(seg, ms, frame, arm_values)
     grouped = [s for g in groups for s in g]
@@ -278,7 +283,7 @@ def _paired_only(values: list[Stat], seg: str) -> list[Stat]:
             continue
         nb = [values[j] for j in (i - 1, i + 1) if 0 <= j < len(values)]
         if any(o.kind in ("median", "nr") and o.endpoint == st.endpoint and
-               re.search(r"\b(?:vs|versus|v|compared|and)\b", seg[min(o.tail, st.tail):max(o.start, st.start)])
+               _VERSUS.search(seg[min(o.tail, st.tail):max(o.start, st.start)])
                for o in nb):
             out.append(st)
     return out
@@ -301,7 +306,7 @@ def _assign_contrasts(seg: str, ms: Sequence[Mention], frame: Frame, ratios: lis
                 break
     if len(exp) > 1:
         unresolved = [s for s in ratios if s.arm is None]
-        if unresolved and len(unresolved) == len(exp) and re.search(r"\brespectively\b", seg):
+        if unresolved and len(unresolved) == len(exp) and _RESPECTIVELY.search(seg):
             for s, a in zip(unresolved, exp, strict=False):
                 s.arm = a
     elif exp:

@@ -22,11 +22,11 @@ _COUNT_BEFORE = re.compile(
     r"(?:\(\s*\d+(?:\.\d+)?\s*%\s*\)\s*)?(?:(?:were|was)\s+)?(?:(?:randomi[sz]ed|assigned|allocated|received|"
     r"placed|given)\s+)?(?:to|on|in)?\s*(?:the\s+|receive\s+|receiving\s+)?$")
 _N_AFTER = re.compile(r"\s*\(\s*n\s*=\s*(?P<n>\d[\d,]*)\s*\)")
-_PER_GROUP = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+)?(?:per|to\s+each|in\s+each)\s+(?:group|arm)")
+_PER_GROUP = re.compile(r"(?<![\w.])(?=\d)(?P<n>\d+)\s+(?:patients\s+)?(?:per|to\s+each|in\s+each)\s+(?:group|arm)")
 _TOTALS = [re.compile(p, re.I) for p in (
-    r"(?<![:\d.,])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients\s+|participants\s+|women\s+|adults\s+)?"
+    r"(?<![:\d.,])(?=\d)(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients\s+|participants\s+|women\s+|adults\s+)?"
     r"underwent\s+randomi[sz]ation",
-    r"(?<![:\d.,])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients|participants|women|adults)\s+(?:were|had\s+been)\s+"
+    r"(?<![:\d.,])(?=\d)(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients|participants|women|adults)\s+(?:were|had\s+been)\s+"
     r"(?:randomi[sz]ed|randomly\s+assigned|randomly\s+allocated|enrolled)",
     r"\bof\s+(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:randomi[sz]ed\s+|enrolled\s+)?(?:patients|women|participants)"
     r"(?:\s+(?:randomi[sz]ed|enrolled))?\b(?!\s+(?:with|who))",
@@ -41,6 +41,8 @@ _EVALUABLE = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+)?(?:[\w-]+\s+){0
                         r"assessable)\s+for\s+(?:response|the\s+primary)", re.I)
 _SETTING_WORDS = [("neoadjuvant", re.compile(r"\bneo-?adjuvant\b|\bpreoperative\b", re.I)),
                   ("adjuvant", re.compile(r"\badjuvant\b", re.I))]
+_NON = re.compile(r"\bnon[- ]?$", re.I)
+_JOINER = re.compile(r"\s*(?:,|or|and|/|\(|\)|\s)*\s*")
 _ROMAN = {"I": "1", "II": "2", "III": "3", "IV": "4"}
 
 
@@ -105,7 +107,7 @@ def in_range(mentions: Sequence[Mention], start: int, end: int) -> list[Mention]
 def histotype_ids(text: str, m: Mention) -> list[str]:
     """Canonical histotypes of a mention; a negated subtype (``non-uterine LMS``) is its parent."""
     ids = list(m[3])
-    if re.search(r"\bnon[- ]?$", text[max(0, m[0] - 4):m[0]], re.I):
+    if _NON.search(text[max(0, m[0] - 4):m[0]]):
         ids = [VOCAB.parent(h) or h for h in ids]
     return ids
 
@@ -117,7 +119,7 @@ def histotype_groups(text: str, mentions: Sequence[Mention]) -> list[tuple[int, 
         if m[2] != "HISTOTYPE":
             continue
         ids = histotype_ids(text, m)
-        if out and re.fullmatch(r"\s*(?:,|or|and|/|\(|\)|\s)*\s*", text[out[-1][1]:m[0]]):
+        if out and _JOINER.fullmatch(text[out[-1][1]:m[0]]):
             prev = out[-1]
             out[-1] = (prev[0], m[1], prev[2] + [h for h in ids if h not in prev[2]])
             continue

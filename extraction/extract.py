@@ -28,6 +28,7 @@ from evidence.errors import RecordError
 from evidence.schema import FIELDS, validate_record
 
 EXTRACTOR = f"sarcoma-evidence-spacy/{__version__}"
+_FIELD_SET = frozenset(FIELDS)
 #: Texts longer than this are split (spaCy refuses texts over ``nlp.max_length``, 1,000,000 by default).
 CHUNK_LIMIT = 900_000
 
@@ -123,7 +124,7 @@ def finalize(stats: list[dict[str, Any]], document: Any, trial: dict[str, Any] |
     out = []
     for st in stats:
         cs, ce = st["char_start"] + offset, st["char_end"] + offset
-        rec = {k: v for k, v in st.items() if k in FIELDS}
+        rec = {k: v for k, v in st.items() if k in _FIELD_SET}
         rec.update(
             source_id=document.source_id, source_file=getattr(document, "source_file", None) or None,
             source_title=(getattr(document, "title", "") or trial.get("title") or None),

@@ -26,7 +26,8 @@ from extraction.numbers import (
     unit_of,
 )
 
-RATIO_RE = re.compile(r"(?P<kw>(?i:\bhazard\s+ratios?\b|\bodds\s+ratios?\b|\brisk\s+ratios?\b|\brelative\s+risks?\b"
+RATIO_RE = re.compile(r"\b(?=(?i:[hor]))"  # every keyword starts at a word boundary with h, o or r
+                      r"(?P<kw>(?i:\bhazard\s+ratios?\b|\bodds\s+ratios?\b|\brisk\s+ratios?\b|\brelative\s+risks?\b"
                       r"|\brate\s+ratios?\b)|\bHRs?\b|\bORs?\b|\bRRs?\b)")
 _MEASURE = {"h": "HR", "o": "OR", "r": "RR"}
 _EXTRA_MASKS = re.compile(r"\d+(?:\.\d+)?\s*%\s*(?:CI|C\.I\.|confidence|credible)|\b[nN]\s*=\s*\d[\d,]*|"
@@ -198,7 +199,7 @@ def _interval_for(seg: str, st: Stat, cis: list[Interval], *, ratio: bool) -> In
     for c in cis:
         if c.start >= st.tail:
             gap = seg[st.tail:c.start]
-            if len(gap) <= 22 and not re.search(r"\d", gap) and ";" not in gap.strip(" ;([,"):
+            if len(gap) <= 22 and not _DIGIT.search(gap) and ";" not in gap.strip(" ;([,"):
                 return _fit(c, st)
             break
     iv = interval_after(seg, st.tail, allow_comma=ratio)
