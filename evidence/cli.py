@@ -42,12 +42,17 @@ def check_out(out_file: Path | None) -> None:
         fail(f"--out {out_file}: folder {Path(out_file).resolve().parent} does not exist")
 
 
-def existing_store(db: str | None) -> Store:
-    """The store at ``db``; exit 2 when a SQLite file is named that does not exist (never create one)."""
+def existing_store_url(db: str | None, alternative: str = "--db") -> str:
+    """The store URL of ``db``; exit 2 when it names a SQLite file that does not exist (never create one)."""
     url = resolve_url(db)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        fail(f"no store at {url}; build one with `sarcoma-evidence demo` or `import`, or pass --db")
-    return Store(url)
+        fail(f"no store at {url}; build one with `sarcoma-evidence demo` or `import`, or pass {alternative}")
+    return url
+
+
+def existing_store(db: str | None) -> Store:
+    """The store at ``db`` (see :func:`existing_store_url`)."""
+    return Store(existing_store_url(db))
 
 
 @app.command("import")
@@ -455,9 +460,7 @@ def pool(db: DbOption = None,
             fail(str(exc))
         frame, source = pd.DataFrame(recs, columns=list(FIELDS)), str(input_file)
     else:
-        url = resolve_url(db)
-        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-            fail(f"no store at {url}; build one with `sarcoma-evidence import` or `demo`, or pass --input")
+        url = existing_store_url(db, "--input")
         frame, source = Store(url).records_frame(status=statuses), url
     options = {"by": keys, "method": method, "test": test, "level": level, "rollup": rollup,
                "parents": VOCAB.parents if rollup else None, "statuses": statuses}
@@ -488,9 +491,7 @@ def dashboard(db: DbOption = None,
 
     from sqlalchemy.engine import make_url
 
-    url = resolve_url(db)
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        fail(f"no store at {url}; build one with `sarcoma-evidence demo` or `import`, or pass --db")
+    url = existing_store_url(db)
     if not 0 < port < 65536:
         fail(f"--port {port} must lie in 1..65535")
     app_path = Path(str(resources.files("dashboards") / "app.py"))
