@@ -227,14 +227,16 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
         if endpoints:
             state.last_endpoint = endpoints[-1][3][0]
         return []
-    stats, ps, tps = scan_values(seg)
     frame = frame_for(ctx, seg, ms, state)
-    if not stats or frame is None:
+    inherit = state.last_endpoint if not endpoints and _CORRESPOND.search(seg) else None
+    # a value needs an endpoint (named here, or inherited) and arms: without them skip the number scan
+    stats, ps, tps = scan_values(seg) if frame is not None and (endpoints or inherit) else ([], [], [])
+    if not stats:
         if endpoints:
             state.last_endpoint = endpoints[-1][3][0]
         return []
+    assert frame is not None
     design = [m for m in ms if m[2] == "DESIGN"]
-    inherit = state.last_endpoint if not endpoints and _CORRESPOND.search(seg) else None
     keep: list[Stat] = []
     for st in stats:
         ep, blocked = _cue_endpoint(st, cues)

@@ -25,7 +25,7 @@ from spacy.language import Language
 
 from evidence import __version__
 from evidence.errors import RecordError
-from evidence.schema import FIELDS, validate_record
+from evidence.schema import FIELDS, validate_record_dict
 
 EXTRACTOR = f"sarcoma-evidence-spacy/{__version__}"
 _FIELD_SET = frozenset(FIELDS)
@@ -140,7 +140,7 @@ def finalize(stats: list[dict[str, Any]], document: Any, trial: dict[str, Any] |
         if trial.get("arm_n_sum"):
             rec["flags"] = [*rec.get("flags", []), "arm_n_sum"]
         try:
-            out.append(validate_record(rec).to_dict())
+            out.append(validate_record_dict(rec))
         except RecordError:
             continue
     return out

@@ -41,6 +41,21 @@ def test_component_sets_sent_starts():
     assert doc._.sentences == [(0, 18), (19, 40)]
 
 
+def test_component_sent_starts_are_the_tokens_that_start_a_sentence():
+    import glob
+    from pathlib import Path
+
+    nlp = spacy.blank("en")
+    splitter = SentenceSplitter("s")
+    texts = [Path(p).read_text(encoding="utf-8") for p in sorted(glob.glob("/work/shared/gold/*/*.txt"))]
+    texts += [" (lead) a.  B c.\n\nD", "x", "Last one ends here. A"]
+    for text in texts:
+        doc = splitter(nlp.make_doc(text))
+        starts = {s for s, _ in doc._.sentences}
+        want = [i == 0 or t.idx in starts for i, t in enumerate(doc)]
+        assert [bool(t.is_sent_start) for t in doc] == want
+
+
 def test_warm_tokenizer_gives_spacys_tokens_and_keeps_the_text():
     import glob
     import random

@@ -10,6 +10,6 @@ Each component is a thin class around pure module-level functions that can be te
 * ``sarcoma_statistics`` — trial context and statistic assembly (:mod:`extraction.assembly`).
 """
 
-from extraction.components import abbreviations, entities, sentences, statistics, tokenizer
+from extraction.components import abbreviations, entities, mentions, sentences, statistics, tokenizer
 
-__all__ = ["abbreviations", "entities", "sentences", "statistics", "tokenizer"]
+__all__ = ["abbreviations", "entities", "mentions", "sentences", "statistics", "tokenizer"]

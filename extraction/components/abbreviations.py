@@ -17,6 +17,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from evidence.vocabulary import VOCAB
+from extraction.components.mentions import read_mentions, write_spans
 from extraction.components.tokenizer import doc_text
 
 _SHORT = re.compile(r"\((?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2}|[A-Z][A-Za-z0-9-]{0,7}[A-Z0-9])"
@@ -80,12 +81,13 @@ class AbbreviationDetector:
         text = doc_text(doc)
         if "(" not in text:
             return doc
-        spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
-        agents = [(s.start_char, s.end_char, s.kb_id_) for s in spans if s.label_ == "AGENT"]
-        blockers = [s.start_char for s in spans if s.label_ in ("HISTOTYPE", "ENDPOINT")]
+        mentions = read_mentions(doc, self.span_key)
+        agents = [(s, e, kb) for s, e, label, kb in mentions if label == "AGENT"]
+        blockers = [s for s, _e, label, _kb in mentions if label in ("HISTOTYPE", "ENDPOINT")]
         defs = find_definitions(text, agents, blockers)
         if not defs:
             return doc
+        spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
         new = []
         for short, joined in defs.items():
             for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text):
@@ -93,11 +95,12 @@ class AbbreviationDetector:
                 if sp is not None:
                     new.append(sp)
         keep = [s for s in spans if not any(s.start < n.end and n.start < s.end for n in new)]
-        doc.spans[self.span_key] = filter_spans(new + keep)
+        write_spans(doc, self.span_key, filter_spans(new + keep))
         return doc
 
 
-@Language.factory("sarcoma_abbreviations", default_config={"span_key": "sarcoma"}, assigns=["doc.spans"])
+@Language.factory("sarcoma_abbreviations", default_config={"span_key": "sarcoma"},
+                  assigns=["doc.spans", "doc._.mentions"])
 def make_abbreviation_detector(nlp: Language, name: str, span_key: str) -> AbbreviationDetector:
     """Factory of :class:`AbbreviationDetector`."""
     return AbbreviationDetector(name, span_key)

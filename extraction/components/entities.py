@@ -7,7 +7,8 @@ PhraseMatchers, the others (regular expressions, quantifiers) through
 :class:`~extraction.token_rules.TokenRules` (spaCy ``Matcher`` semantics, predicates cached per token
 text). Overlaps are resolved longest-first, so ``duration of response``
 (a distractor) wins over ``response``. Results go to ``doc.spans["sarcoma"]``; each span's ``kb_id_``
-holds the canonical id (``|``-joined when one phrase names several).
+holds the canonical id (``|``-joined when one phrase names several), and ``doc._.mentions`` the same
+spans as tuples (:mod:`.mentions`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from evidence.vocabulary import VOCAB
+from extraction.components.mentions import write_spans
 from extraction.patterns import DEFAULT_FILES, Rule, load_rules
 from extraction.token_rules import TokenRules
 
@@ -82,8 +84,8 @@ class EntityRecognizer:
         (self.rule_lower if attr == "LOWER" else self.rule_orth).add(key, [doc])
 
     def __call__(self, doc: Doc) -> Doc:
-        doc.spans[self.span_key] = find_entities(
-            doc, (self.matcher, self.rule_orth, self.rule_lower, self.orth, self.lower), self._ids)
+        write_spans(doc, self.span_key, find_entities(
+            doc, (self.matcher, self.rule_orth, self.rule_lower, self.orth, self.lower), self._ids))
         return doc
 
 
@@ -126,7 +128,7 @@ def find_entities(doc: Doc, matchers: tuple, ids: dict[int, tuple[str, str]]) ->
 
 @Language.factory("sarcoma_entities", default_config={"pattern_files": list(DEFAULT_FILES),
                                                       "span_key": SPAN_KEY},
-                  assigns=["doc.spans"])
+                  assigns=["doc.spans", "doc._.mentions"])
 def make_entity_recognizer(nlp: Language, name: str, pattern_files: list[str],
                            span_key: str) -> EntityRecognizer:
     """Factory of :class:`EntityRecognizer` (defaults live here only)."""

@@ -25,10 +25,14 @@ class SentenceSplitter:
         doc._.sentences = spans
         if len(doc):
             # one array write: setting token.is_sent_start one by one is quadratic in spaCy
-            idx = doc.to_array("IDX").astype("int64")
-            flags = numpy.where(numpy.isin(idx, [s for s, _ in spans]), 1, -1).astype("int64")
+            idx = doc.to_array("IDX")  # token start offsets, strictly increasing
+            starts = numpy.array([s for s, _ in spans], dtype=idx.dtype)
+            pos = numpy.searchsorted(idx, starts)
+            pos = pos[pos < len(idx)]  # starts are sorted, so the dropped ones are the last
+            flags = numpy.full((len(doc), 1), -1, dtype="int64")
+            flags[pos[idx[pos] == starts[:len(pos)]]] = 1
             flags[0] = 1
-            doc.from_array([SENT_START], flags.reshape(-1, 1).astype("uint64"))
+            doc.from_array([SENT_START], flags.astype("uint64"))
         return doc
 
 

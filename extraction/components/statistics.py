@@ -16,6 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extraction.assembly import State, assemble_sentence
+from extraction.components.mentions import read_mentions
 from extraction.components.tokenizer import doc_text, release_text
 from extraction.context import build_context
 from extraction.numbers import normalize
@@ -34,9 +35,7 @@ def _ids(kb_id: str) -> tuple[str, ...]:
 
 def doc_mentions(doc: Doc, span_key: str) -> list[tuple[int, int, str, tuple[str, ...]]]:
     """Mentions ``(start_char, end_char, label, ids)`` sorted by position."""
-    if span_key not in doc.spans:
-        return []
-    out = [(s.start_char, s.end_char, s.label_, _ids(s.kb_id_)) for s in doc.spans[span_key]]
+    out = [(s, e, label, _ids(kb)) for s, e, label, kb in read_mentions(doc, span_key)]
     out.sort()
     return out
 
