@@ -265,22 +265,44 @@ def _batches(paths: Iterable[str], size: int) -> Iterator[list[str]]:
 
 def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, batch_size: int
                  ) -> Iterator[list[Event]]:
-    """Events per path from ``n_process`` spawned workers (each builds the pipeline once), in input order.
+    """Events per path from this process and ``n_process - 1`` spawned workers, in input order.
 
-    Tasks are ``batch_size`` paths; at most ``2 * n_process`` are in flight, so a long list of files is
-    never read ahead whole. Workers send back only finished records.
+    Tasks are ``batch_size`` paths. A task goes to the workers while fewer than two per worker are
+    running there; otherwise this process does it itself, so no core waits while the workers start
+    (each builds the pipeline once) and the records made here are never pickled. Finished tasks are
+    handed on in input order; at most ``_AHEAD`` tasks wait for an earlier one, so a long list of
+    files is never read ahead whole.
     """
+    given = nlp
+    n_workers = n_process - 1
     ctx = mp.get_context("spawn")  # spaCy is not fork-safe after use; spawn starts clean interpreters
-    pool = ctx.Pool(n_process, initializer=_init_worker, initargs=(nlp,))
-    pending: deque[Any] = deque()
+    pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(given,))
+    if nlp is None:
+        from extraction.pipeline import build_pipeline
+
+        nlp = build_pipeline()
+    pending: deque[Any] = deque()  # a finished task's events (list) or a worker's AsyncResult
+    limit = _AHEAD * n_process
     ok = False
+
+    def ready(item: Any) -> bool:
+        return isinstance(item, list) or item.ready()
+
+    def take() -> list[list[Event]]:
+        item = pending.popleft()
+        return item if isinstance(item, list) else item.get()
+
     try:
         for batch in _batches(paths, batch_size):
-            pending.append(pool.apply_async(_worker_task, (batch,)))
-            while len(pending) >= 2 * n_process:
-                yield from pending.popleft().get()
+            running = sum(1 for item in pending if not ready(item))
+            if running < 2 * n_workers:
+                pending.append(pool.apply_async(_worker_task, (batch,)))
+            else:
+                pending.append([extract_path_events(nlp, path) for path in batch])
+            while pending and (ready(pending[0]) or len(pending) > limit):
+                yield from take()
         while pending:
-            yield from pending.popleft().get()
+            yield from take()
         ok = True
     finally:
         if ok:
@@ -290,15 +312,20 @@ def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, bat
         pool.join()
 
 
+#: Tasks per process that may wait, finished, for an earlier task (bounds memory).
+_AHEAD = 8
+
+
 def extract_paths(paths: Iterable[str], nlp: Language | None = None, *, n_process: int = 1,
                   batch_size: int = 32, on_error: Callable[[str, BaseException], None] | None = None
                   ) -> Iterator[dict[str, Any]]:
     """Stream records for many input files, in input order (the same for any ``n_process``).
 
-    With ``n_process > 1`` the paths go in tasks of ``batch_size`` files to a pool of spawned worker
-    processes, each building the pipeline once (``nlp`` itself, pickled, when given), reading its files
-    and sending back only finished records. Spawned workers import the main module: a script calling
-    this with ``n_process > 1`` needs the ``if __name__ == "__main__":`` guard.
+    With ``n_process > 1`` the paths go in tasks of ``batch_size`` files to this process and to
+    ``n_process - 1`` spawned worker processes, each building the pipeline once (``nlp`` itself,
+    pickled, when given), reading its files and sending back only finished records. Spawned workers
+    import the main module: a script calling this with ``n_process > 1`` needs the
+    ``if __name__ == "__main__":`` guard.
 
     ``on_error(path, exception)`` is called for a file that cannot be read or processed; the batch goes
     on. Without ``on_error`` a pipeline failure is raised and other failures are skipped.

@@ -1,6 +1,8 @@
 """The number grammar (extraction/numbers.py, extraction/values.py): one test per rule, invented text."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from extraction.numbers import (
     find_count_of,
@@ -99,3 +101,14 @@ def test_scan_not_reached_is_a_placeholder():
 def test_scan_risk_reduction_percent_is_not_a_rate():
     stats, _, _ = scan_values("the risk of death was 30% lower (HR, 0.70)")
     assert [s.kind for s in stats] == ["ratio"]
+
+
+_NORM_ALPHABET = "0123456789.,;:() abcHRp%<=>·⋅∙•–—‒−‐‑﹣－\u00a0\u2009\u202f\u2007\u2002\u2003≤≥é"
+
+
+@given(st.text(alphabet=st.sampled_from(_NORM_ALPHABET), max_size=80) | st.text(max_size=80))
+def test_normalize_is_the_one_to_one_character_map(text):
+    from extraction.numbers import _CHAR_MAP, normalize
+
+    got = normalize(text)
+    assert got == text.translate(_CHAR_MAP) and len(got) == len(text)

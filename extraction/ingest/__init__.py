@@ -28,9 +28,9 @@ from extraction.ingest.ctgov import read_ctgov, records_from_study
 from extraction.ingest.document import Document, IngestError, page_of
 from extraction.ingest.pdf import read_pdf
 from extraction.ingest.pubmed import iter_articles
-from extraction.ingest.text import read_text
+from extraction.ingest.text import read_text, text_document
 
-__all__ = ["SUPPORTED", "Document", "IngestError", "iter_articles", "page_of", "read_documents",
+__all__ = ["SUPPORTED", "Document", "IngestError", "iter_articles", "page_of", "read_documents", "read_text",
            "records_from_study", "sniff_format"]
 
 #: Supported formats: name → how it is recognised (for ``--help`` texts and error messages).
@@ -57,6 +57,10 @@ def sniff_format(path: str | os.PathLike[str]) -> str:
             head = fh.read(_HEAD)
     except OSError as exc:
         raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
+    return _format_of(path, head)
+
+
+def _format_of(path: str | os.PathLike[str], head: bytes) -> str:
     name = os.fspath(path).lower()
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if b"%PDF-" in head[:1024]:
@@ -98,7 +102,13 @@ def read_documents(path: str | os.PathLike[str]) -> Iterator[Document]:
     ...     [doc.title for doc in read_documents(p)]
     ['Eribulin in liposarcoma']
     """
-    fmt = sniff_format(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD)
+            fmt = _format_of(path, head)
+            data = head + fh.read() if fmt == "text" else b""  # a text file is read once
+    except OSError as exc:
+        raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
     if fmt == "pdf":
         yield read_pdf(path)
     elif fmt == "pubmed":
@@ -106,4 +116,4 @@ def read_documents(path: str | os.PathLike[str]) -> Iterator[Document]:
     elif fmt == "ctgov":
         yield from read_ctgov(path)
     else:
-        yield read_text(path)
+        yield text_document(path, data)

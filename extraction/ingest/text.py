@@ -116,7 +116,11 @@ def year_from_text(text: str) -> int | None:
     (2016, None)
     """
     head = _head(text)
-    m = _YEAR_LINE.search(head) or _CITATION.search(head)
+    low = head.lower()
+    # the patterns need one of these words, or both ";" and ":" (a cheap test first: most texts have none)
+    m = _YEAR_LINE.search(head) if ("year" in low or "ubl" in low or "date" in low) else None
+    if m is None and ";" in head and ":" in head:
+        m = _CITATION.search(head)
     return int(m.group(1)) if m else None
 
 
@@ -126,7 +130,8 @@ def doi_from_text(text: str) -> str | None:
     >>> doi_from_text("Lancet. doi:10.1016/S0140-6736(12)60651-5.\\n")
     '10.1016/S0140-6736(12)60651-5'
     """
-    m = _DOI.search(_head(text))
+    head = _head(text)
+    m = _DOI.search(head) if "10." in head and "/" in head else None
     if not m:
         return None
     doi = m.group(1).rstrip(".,;]")
@@ -170,6 +175,11 @@ def read_text(path: str | os.PathLike[str]) -> Document:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
+    return text_document(path, data)
+
+
+def text_document(path: str | os.PathLike[str], data: bytes) -> Document:
+    """The :class:`Document` of a text file whose bytes are ``data`` (see :func:`read_text`)."""
     text, encoding = decode_bytes(data, path)
     text = normalize_newlines(text)
     if not text.strip():
