@@ -105,7 +105,7 @@ class EvidenceRecord(BaseModel):
     @classmethod
     def _empty_is_null(cls, data: Any) -> Any:
         # An empty string and a null are one thing (CSV cannot tell them apart): store null.
-        if isinstance(data, dict):
+        if isinstance(data, dict) and "" in data.values():
             data = {k: (None if v == "" and k not in ("record_id", "unit") else v) for k, v in data.items()}
         return data
 

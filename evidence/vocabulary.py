@@ -21,6 +21,7 @@ Matching rules of the normaliser:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -51,6 +52,15 @@ def fold(text: str) -> str:
     t = text.casefold().replace("’", "'")
     t = t.replace("tumour", "tumor").replace("haem", "hem").replace("'s ", " ")
     return re.sub(r"[\s\-‐-―'.,/()_]+", "", t)
+
+
+@functools.lru_cache(maxsize=4096)
+def _join_agent_set(agents: frozenset[str]) -> str:
+    """:meth:`Vocabulary.join_agents` of a set (arms repeat: cached)."""
+    ids = sorted(a for a in agents if a)
+    if len(ids) > 1 and "placebo" in ids:
+        ids.remove("placebo")
+    return "+".join(ids)
 
 
 @dataclass(frozen=True)
@@ -200,10 +210,7 @@ class Vocabulary:
 
     def join_agents(self, agents: Iterable[str]) -> str:
         """Canonical ``+``-joined arm: sorted, de-duplicated, placebo dropped beside an active agent."""
-        ids = sorted(set(a for a in agents if a))
-        if len(ids) > 1 and "placebo" in ids:
-            ids.remove("placebo")
-        return "+".join(ids)
+        return _join_agent_set(agents if isinstance(agents, frozenset) else frozenset(agents))
 
     def normalize_agents(self, text: str | None) -> str | None:
         """Normalise an arm written as free text (``"Doxorubicin + placebo"``) to canonical form.

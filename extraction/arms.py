@@ -19,6 +19,7 @@ arm (``X`` beside ``X+Y``), is the comparator; otherwise the first arm named is 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ Mention = tuple[int, int, str, tuple[str, ...]]
 CONTROLS = frozenset({"placebo", "best_supportive_care", "observation"})
 GENERIC = frozenset({"chemotherapy", "surgery"})
 
+_JOIN_GAP = re.compile(r"(?:plus|\+|-|/|with|combined with|in combination with|and|or placebo)")
 _SEP = re.compile(r"\b(?:versus|vs|v|or|compared\s+(?:with|to)|than|against)\b|\bto\b|,\s*or\b")
 _JOIN = re.compile(r"\b(?:plus|combined\s+with|combination\s+with|in\s+combination|added\s+to|with|"
                    r"together\s+with|and)\b|[+/]|^\s*-\s*$|-based|-containing")
@@ -128,6 +130,12 @@ def comparator_index(arms: Sequence[frozenset[str]]) -> int | None:
 def map_mention(ids: frozenset[str], arms: Sequence[frozenset[str]], *, combination: bool = False,
                 comparator: int | None = None) -> int | None:
     """The arm a mention names, or None when it names none (or several)."""
+    return _map_mention(frozenset(ids), tuple(arms), combination, comparator)
+
+
+@functools.lru_cache(maxsize=4096)
+def _map_mention(ids: frozenset[str], arms: tuple[frozenset[str], ...], combination: bool,
+                 comparator: int | None) -> int | None:
     if not arms:
         return None
     if combination:
@@ -171,7 +179,7 @@ def group_mentions(text: str, mentions: Sequence[Mention],
         if out and not out[-1][3]:
             gap = text[out[-1][1]:m[0]].strip().lower()
             joined = out[-1][2] | ids
-            if (re.fullmatch(r"(?:plus|\+|-|/|with|combined with|in combination with|and|or placebo)", gap)
+            if (_JOIN_GAP.fullmatch(gap)
                     and (gap != "and" or joined in arms)) or (gap == "" and joined != ids):
                 out[-1] = (out[-1][0], m[1], joined, False)
                 continue

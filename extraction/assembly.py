@@ -18,6 +18,7 @@ For each sentence with a digit, :func:`assemble_sentence` attaches to every cand
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -112,10 +113,9 @@ def _histotypes(seg: str, stats: list[Stat], groups: list[tuple[int, int, list[s
 _CLAUSE_CHARS = re.compile(r"[()\[\];]")
 
 
-def _clause_bounds(seg: str, a: int, b: int) -> tuple[int, int]:
-    """Start of the clause holding offset ``a`` and end of the clause holding ``b`` (``;`` outside brackets)."""
-    if ";" not in seg:
-        return 0, len(seg)
+@functools.lru_cache(maxsize=256)
+def _top_semicolons(seg: str) -> tuple[int, ...]:
+    """Offsets of the semicolons outside brackets (asked several times per sentence: cached)."""
     depth = 0
     semis = []
     for m in _CLAUSE_CHARS.finditer(seg):  # only brackets and semicolons matter
@@ -126,6 +126,14 @@ def _clause_bounds(seg: str, a: int, b: int) -> tuple[int, int]:
             depth = max(0, depth - 1)
         elif ch == ";" and depth == 0:
             semis.append(i)
+    return tuple(semis)
+
+
+def _clause_bounds(seg: str, a: int, b: int) -> tuple[int, int]:
+    """Start of the clause holding offset ``a`` and end of the clause holding ``b`` (``;`` outside brackets)."""
+    if ";" not in seg:
+        return 0, len(seg)
+    semis = _top_semicolons(seg)
     lo = max([s + 1 for s in semis if s < a], default=0)
     hi = min([s for s in semis if s >= b], default=len(seg))
     return lo, hi
@@ -161,10 +169,9 @@ def _assign_groups(seg: str, ms: Sequence[Mention], frame: Frame, values: list[S
                 st.arm = 0
             kept.append(g)
             continue
-        lo, _ = _clause_bounds(seg, g[0].start, g[-1].tail)
+        lo, hi = _clause_bounds(seg, g[0].start, g[-1].tail)
         if gi:
             lo = max(lo, groups[gi - 1][-1].tail)
-        _, hi = _clause_bounds(seg, g[0].start, g[-1].tail)
         if gi + 1 < len(groups):
             hi = min(hi, groups[gi + 1][0].start)
         order = _arm_order(seg, seg, ms, frame, lo, hi)

@@ -198,8 +198,9 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
             per = _PER_GROUP.search(seg)
             if per and len(ctx.arms) >= 2:
                 found = dict.fromkeys(range(len(ctx.arms)), int(per.group("n")))
-            for a, b, ids, comb in group_mentions(text, ms, ctx.arms):
-                i = map_mention(ids, ctx.arms, combination=comb, comparator=ctx.comparator)
+            mapped = [(a, b, map_mention(ids, ctx.arms, combination=comb, comparator=ctx.comparator))
+                      for a, b, ids, comb in group_mentions(text, ms, ctx.arms)]
+            for a, b, i in mapped:
                 if i is None or i in found:
                     continue
                 n = _count_before(norm, a)
@@ -210,24 +211,21 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                     found[i] = n
             if len(found) >= 2 or (len(found) == 1 and len(ctx.arms) == 1):
                 ctx.sizes = found
-                ctx.order = sorted(found, key=lambda i: _first_pos(text, ms, i, ctx))
+                first: dict[int, int] = {}  # arm → where this sentence first names it
+                for a, _b, i in mapped:
+                    if i is not None:
+                        first.setdefault(i, a)
+                ctx.order = sorted(found, key=lambda i: first.get(i, 10**9))
         for m in ms:
             if m[2] == "HISTOTYPE":
                 c = _SUBGROUP_COUNT.search(norm, max(0, m[0] - 30), m[0])
                 if c and c.end() == m[0]:
                     for h in histotype_ids(text, m):
                         ctx.subgroup_n.setdefault(h, int(c.group("n")))
-        if ctx.evaluable_response is None:
+        if ctx.evaluable_response is None and "able" in seg.lower():  # the pattern ends in -able
             ev = _EVALUABLE.search(seg)
             if ev:
                 ctx.evaluable_response = int(ev.group("n"))
-
-
-def _first_pos(text: str, ms: Sequence[Mention], i: int, ctx: TrialContext) -> int:
-    for a, _b, ids, comb in group_mentions(text, ms, ctx.arms):
-        if map_mention(ids, ctx.arms, combination=comb, comparator=ctx.comparator) == i:
-            return a
-    return 10**9
 
 
 def _phase(text: str) -> str:
