@@ -242,15 +242,22 @@ def soft_flags(r: EvidenceRecord) -> list[str]:
     return flags
 
 
+#: The model declares its fields in FIELDS order, so a validated record's ``__dict__`` is a record dict.
+_DICT_IN_FIELD_ORDER = tuple(EvidenceRecord.model_fields) == FIELDS
+
+
 def _validated(data: dict[str, Any] | EvidenceRecord, row: str | None,
                add_flags: bool) -> tuple[EvidenceRecord, dict[str, Any]]:
     """The validated model and the fields :func:`validate_record` fills in (``record_id``, ``flags``)."""
     if isinstance(data, EvidenceRecord):
         data = data.model_dump()
-    data = {k: v for k, v in dict(data).items() if not (v is None and k in LIST_FIELDS)}
+    data = dict(data)
+    for key in LIST_FIELDS:
+        if key in data and data[key] is None:
+            del data[key]
     where = f"{row}: " if row else ""
-    unknown = sorted(set(data) - _FIELD_SET)
-    if unknown:
+    if not _FIELD_SET.issuperset(data):
+        unknown = sorted(set(data) - _FIELD_SET)
         raise RecordError(f"{where}unknown field {unknown[0]!r}; allowed fields: {', '.join(FIELDS)}")
     if data.get("measure") and not data.get("unit"):
         data["unit"] = _default_unit(str(data["measure"]))
@@ -305,8 +312,8 @@ def validate_record_dict(data: dict[str, Any] | EvidenceRecord, *, row: str | No
     (True, True)
     """
     rec, updates = _validated(data, row, add_flags)
-    values = rec.__dict__  # pydantic keeps the validated field values here
-    out = {f: values[f] for f in FIELDS}
+    values = rec.__dict__  # pydantic keeps the validated field values here, in field order
+    out = dict(values) if _DICT_IN_FIELD_ORDER else {f: values[f] for f in FIELDS}
     out["histotypes"] = list(out["histotypes"])
     out["flags"] = list(out["flags"])
     out.update(updates)

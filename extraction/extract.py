@@ -16,6 +16,8 @@ import multiprocessing as mp
 import os
 import pickle
 import re
+import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -124,7 +126,7 @@ def finalize(stats: list[dict[str, Any]], document: Any, trial: dict[str, Any] |
     out = []
     for st in stats:
         cs, ce = st["char_start"] + offset, st["char_end"] + offset
-        rec = {k: v for k, v in st.items() if k in _FIELD_SET}
+        rec = dict(st) if _FIELD_SET.issuperset(st) else {k: v for k, v in st.items() if k in _FIELD_SET}
         rec.update(
             source_id=document.source_id, source_file=getattr(document, "source_file", None) or None,
             source_title=(getattr(document, "title", "") or trial.get("title") or None),
@@ -263,24 +265,39 @@ def _batches(paths: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
+def start_method() -> str:
+    """How worker processes start: ``fork`` when this process runs no other thread (a worker is ready
+    in milliseconds and shares the built pipeline copy-on-write), else ``spawn`` (a clean interpreter
+    that builds its own pipeline in about a second), as forking a threaded process can deadlock."""
+    forced = os.environ.get("SARCOMA_EVIDENCE_START_METHOD")
+    if forced in ("fork", "spawn", "forkserver"):
+        return forced
+    if "fork" in mp.get_all_start_methods() and sys.platform.startswith("linux") \
+            and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, batch_size: int
                  ) -> Iterator[list[Event]]:
-    """Events per path from this process and ``n_process - 1`` spawned workers, in input order.
+    """Events per path from this process and ``n_process - 1`` worker processes, in input order.
 
     Tasks are ``batch_size`` paths. A task goes to the workers while fewer than two per worker are
-    running there; otherwise this process does it itself, so no core waits while the workers start
-    (each builds the pipeline once) and the records made here are never pickled. Finished tasks are
+    running there; otherwise this process does it itself, so no core waits while a worker starts
+    (:func:`start_method`) and the records made here are never pickled. Finished tasks are
     handed on in input order; at most ``_AHEAD`` tasks wait for an earlier one, so a long list of
     files is never read ahead whole.
     """
-    given = nlp
     n_workers = n_process - 1
-    ctx = mp.get_context("spawn")  # spaCy is not fork-safe after use; spawn starts clean interpreters
-    pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(given,))
+    method = start_method()
+    given = nlp
     if nlp is None:
         from extraction.pipeline import build_pipeline
 
         nlp = build_pipeline()
+    ctx = mp.get_context(method)
+    # a forked worker inherits this process's pipeline; a spawned one builds (or unpickles) its own
+    pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(nlp if method == "fork" else given,))
     pending: deque[Any] = deque()  # a finished task's events (list) or a worker's AsyncResult
     limit = _AHEAD * n_process
     ok = False
@@ -322,10 +339,11 @@ def extract_paths(paths: Iterable[str], nlp: Language | None = None, *, n_proces
     """Stream records for many input files, in input order (the same for any ``n_process``).
 
     With ``n_process > 1`` the paths go in tasks of ``batch_size`` files to this process and to
-    ``n_process - 1`` spawned worker processes, each building the pipeline once (``nlp`` itself,
-    pickled, when given), reading its files and sending back only finished records. Spawned workers
-    import the main module: a script calling this with ``n_process > 1`` needs the
-    ``if __name__ == "__main__":`` guard.
+    ``n_process - 1`` worker processes (forked with this process's pipeline when it runs no other
+    thread, else spawned, each building the pipeline once or unpickling ``nlp`` when given), each
+    reading its files and sending back only finished records. Spawned workers import the main
+    module: a script calling this with ``n_process > 1`` needs the ``if __name__ == "__main__":``
+    guard.
 
     ``on_error(path, exception)`` is called for a file that cannot be read or processed; the batch goes
     on. Without ``on_error`` a pipeline failure is raised and other failures are skipped.

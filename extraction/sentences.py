@@ -29,6 +29,11 @@ _CANDIDATE = re.compile(r"[.!?](?:[\"'’”)\]]*)(?=\s+[\"'‘“(\[]?[A-Z0-9�
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.[\"'’”)\]]*$")
 
 
+_HEADING_LINE = re.compile(r"(?m)^[ \t]*([^\n]{1,60}?)[ \t]*\n(?=[ \t]*\S)")
+_HEADING_END = re.compile(r"[.,;:)\-]$")
+_ANY_DIGIT = re.compile(r"\d")
+
+
 def _is_abbrev(text: str, dot: int) -> bool:
     """True when the period at ``dot`` belongs to an abbreviation."""
     m = _WORD_BEFORE.search(text, max(0, dot - 12), dot + 1)
@@ -45,11 +50,10 @@ def _is_abbrev(text: str, dot: int) -> bool:
 def _heading_breaks(text: str) -> list[int]:
     """Offsets just after a newline that ends a short heading line (no final punctuation)."""
     out = []
-    for m in re.finditer(r"(?m)^[ \t]*([^\n]{1,60}?)[ \t]*\n(?=[ \t]*\S)", text):
+    for m in _HEADING_LINE.finditer(text):
         line = m.group(1)
-        words = line.split()
-        if (1 <= len(words) <= 6 and not re.search(r"[.,;:)\-]$", line) and line[:1].isupper()
-                and not re.search(r"\d", line)):
+        if line[:1].isupper() and not _HEADING_END.search(line) and 1 <= len(line.split()) <= 6 \
+                and not _ANY_DIGIT.search(line):
             out.append(m.end())
     return out
 
