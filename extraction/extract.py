@@ -131,8 +131,8 @@ def finalize(stats: list[dict[str, Any]], document: Any, trial: dict[str, Any] |
             source_id=document.source_id, source_file=getattr(document, "source_file", None) or None,
             source_title=(getattr(document, "title", "") or trial.get("title") or None),
             year=getattr(document, "year", None), trial=trial.get("trial") or None,
-            phase=trial.get("phase", ""), randomized=trial.get("randomized"),
-            setting=trial.get("setting", ""), line=trial.get("line", ""),
+            phase=trial.get("phase") or None, randomized=trial.get("randomized"),
+            setting=trial.get("setting") or None, line=trial.get("line") or None,
             char_start=cs, char_end=ce, value_start=st["value_start"] + offset,
             value_end=st["value_end"] + offset, evidence_text=text[cs:ce], page=_page(document, cs),
             extractor=EXTRACTOR, status="extracted")

@@ -99,14 +99,19 @@ class TokenRules:
     def __call__(self, doc: Doc) -> list[tuple[Any, int, int]]:
         if not len(doc):
             return []
-        cache = self._cache
-        masks = [cache[o] if o in cache else self._mask(o, doc) for o in doc.to_array(ORTH).tolist()]
+        orths = doc.to_array(ORTH).tolist()
+        masks = list(map(self._cache.get, orths))
+        if None in masks:  # texts not seen before
+            masks = [self._mask(o, doc) if m is None else m for o, m in zip(orths, masks, strict=True)]
         out: list[tuple[Any, int, int]] = []
         anyfirst = self._any
         for start, m in enumerate(masks):
             if not m & anyfirst:
                 continue
             for key, steps in self._rules:
+                bit, op = steps[0]
+                if op in ("1", "+") and not m & bit:  # the first token must match: nothing starts here
+                    continue
                 for end in sorted(_ends(masks, steps, 0, start)):
                     if end > start:
                         out.append((key, start, end))

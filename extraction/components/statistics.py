@@ -19,7 +19,7 @@ from extraction.assembly import State, assemble_sentence
 from extraction.components.mentions import read_mentions
 from extraction.components.tokenizer import doc_text, release_text
 from extraction.context import build_context
-from extraction.numbers import normalize
+from extraction.numbers import DIGIT_RE, normalize
 from extraction.sentences import split_sentences
 
 for _name in ("trial", "statistics", "sentences"):
@@ -51,6 +51,12 @@ def statistics_for(text: str, sentences: list[tuple[int, int]],
     for idx, (s, e) in enumerate(sentences):
         state.sentence_index = idx
         i, j = bisect.bisect_left(starts, s), bisect.bisect_left(starts, e)
+        if not DIGIT_RE.search(norm, s, e):  # no value here: only the endpoint named last carries on
+            for _a, b, lab, ids in reversed(mentions[i:j]):
+                if lab == "ENDPOINT" and b <= e:
+                    state.last_endpoint = ids[0]
+                    break
+            continue
         ms = [(a - s, b - s, lab, ids) for a, b, lab, ids in mentions[i:j] if b <= e]
         for rec in assemble_sentence(text[s:e], norm[s:e], ms, ctx, state):
             rec["value_start"] += s
