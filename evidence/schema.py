@@ -22,9 +22,9 @@ from __future__ import annotations
 import hashlib
 import math
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evidence.errors import RecordError
 
@@ -57,6 +57,10 @@ CURATABLE_FIELDS = (
 )
 
 
+#: A float that is not NaN or infinite (checked by pydantic itself, which is faster than a validator).
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
 class EvidenceRecord(BaseModel):
     """One statistic from one source, with where it came from and its curation state."""
 
@@ -78,15 +82,15 @@ class EvidenceRecord(BaseModel):
     arm: Literal["intervention", "comparator", "contrast", "single"]
     endpoint: Literal["OS", "PFS", "ORR", "DFS", "RFS", "MFS", "LRFS", "EFS", "DCR", "CBR", "TTP"]
     measure: Literal["HR", "OR", "RR", "median", "rate"]
-    value: float
+    value: Finite
     unit: str = ""
-    ci_low: float | None = None
-    ci_high: float | None = None
-    ci_level: float = 0.95
-    p_value: float | None = None
+    ci_low: Finite | None = None
+    ci_high: Finite | None = None
+    ci_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    p_value: Finite | None = None
     p_relation: Literal["=", "<", "<=", ">", ">="] | None = None
-    n: int | None = None
-    timepoint_months: float | None = None
+    n: Annotated[int, Field(ge=1)] | None = None
+    timepoint_months: Finite | None = None
     evidence_text: str | None = None
     char_start: int | None = None
     char_end: int | None = None
@@ -95,7 +99,7 @@ class EvidenceRecord(BaseModel):
     page: int | None = None
     flags: list[str] = []
     extractor: str | None = None
-    confidence: float | None = None
+    confidence: Finite | None = None
     status: Literal["extracted", "accepted", "edited", "rejected"] = "extracted"
     reviewer: str | None = None
     note: str | None = None
@@ -114,27 +118,6 @@ class EvidenceRecord(BaseModel):
     def _aware(cls, v: datetime | None) -> datetime | None:
         if v is not None and v.tzinfo is None:
             v = v.replace(tzinfo=UTC)  # naive times are taken as UTC, the store's zone
-        return v
-
-    @field_validator("value", "ci_low", "ci_high", "p_value", "timepoint_months", "confidence")
-    @classmethod
-    def _finite(cls, v: float | None) -> float | None:
-        if v is not None and not math.isfinite(v):
-            raise ValueError("must be a finite number")
-        return v
-
-    @field_validator("n")
-    @classmethod
-    def _positive_n(cls, v: int | None) -> int | None:
-        if v is not None and v < 1:
-            raise ValueError("must be ≥ 1")
-        return v
-
-    @field_validator("ci_level")
-    @classmethod
-    def _level(cls, v: float) -> float:
-        if not 0 < v < 1:
-            raise ValueError("must lie in (0, 1), e.g. 0.95")
         return v
 
     def to_dict(self) -> dict[str, Any]:
@@ -275,6 +258,8 @@ def _validated(data: dict[str, Any] | EvidenceRecord, row: str | None,
         msg = e["msg"]
         if e["type"] == "literal_error":
             msg = "must be one of " + msg.split("Input should be ", 1)[-1].replace("'", "")
+        elif field == "ci_level":
+            msg += " (the level is a proportion in (0, 1), e.g. 0.95)"
         raise RecordError(f"{where}{field}={value!r}: {msg}") from None
     errs = _check_consistency(rec)
     if errs:

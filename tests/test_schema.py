@@ -93,9 +93,26 @@ def test_hr_must_be_contrast():
         rec(arm="intervention")
 
 
-def test_non_finite_rejected():
-    with pytest.raises(RecordError, match="value=nan"):
-        rec(value=float("nan"))
+@pytest.mark.parametrize("field,value,message", [
+    ("value", float("nan"), "value=nan: Input should be a finite number"),
+    ("ci_high", float("inf"), "ci_high=inf: Input should be a finite number"),
+    ("timepoint_months", float("-inf"), "timepoint_months=-inf: Input should be a finite number"),
+    ("n", 0, "n=0: Input should be greater than or equal to 1"),
+    ("ci_level", 95, "ci_level=95: Input should be less than 1 (the level is a proportion in (0, 1), e.g. 0.95)"),
+    ("ci_level", 0, "ci_level=0: Input should be greater than 0 (the level is a proportion in (0, 1), e.g. 0.95)"),
+])
+def test_non_finite_and_out_of_range_numbers_rejected(field, value, message):
+    with pytest.raises(RecordError) as info:
+        rec(**{field: value})
+    assert str(info.value) == message
+
+
+def test_validate_record_dict_is_validate_record_to_dict():
+    from evidence.schema import validate_record_dict
+
+    for kw in ({}, {"flags": None, "histotypes": ["leiomyosarcoma"], "n": 120}, {"trial": "", "phase": ""}):
+        d = validate_record_dict({**BASE, **kw})
+        assert list(d) == list(FIELDS) and d == rec(**kw).to_dict()
 
 
 def test_p_without_relation():
