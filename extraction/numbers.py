@@ -195,7 +195,9 @@ def find_intervals(norm: str) -> list[Interval]:
     >>> [(i.low, i.high) for i in find_intervals("HR 0.56 [95% CI, 0.44-0.70]; 95% CI: 0.62, 0.95")]
     [(0.44, 0.7), (0.62, 0.95)]
     """
-    out = []
+    out: list[Interval] = []
+    if not ("CI" in norm or "C.I." in norm or "confidence" in norm or "credible" in norm):
+        return out  # CI_RE needs one of its labels (a quick test: many sentences have none)
     for m in CI_RE.finditer(norm):
         iv = _interval(m, True)
         if iv is not None:
@@ -221,7 +223,9 @@ def find_p_values(norm: str) -> list[PValue]:
     >>> [(p.value, p.relation) for p in find_p_values("P<.001; two-sided P value of 0.049; p≤0.01")]
     [(0.001, '<'), (0.049, '='), (0.01, '<=')]
     """
-    out = []
+    out: list[PValue] = []
+    if "p" not in norm and "P" not in norm:
+        return out
     for m in P_RE.finditer(norm):
         v = parse_number(m.group("num"))
         if v is None:
@@ -239,6 +243,9 @@ def find_p_values(norm: str) -> list[PValue]:
 
 def find_iqr_spans(norm: str) -> list[tuple[int, int]]:
     """Spans of ``IQR a to b`` / ``range a-b`` (never a CI, never a value)."""
+    low = norm.lower()
+    if "qr" not in low and "range" not in low:  # IQR_RE's words (re.I; no other letter folds to these)
+        return []
     return [(m.start(), m.end()) for m in IQR_RE.finditer(norm)]
 
 
@@ -265,7 +272,9 @@ def find_timepoints(norm: str) -> list[Timepoint]:
     >>> [t.months for t in find_timepoints("The 24-week PFS rate; at 2 years, 32%; 3-year OS")]
     [5.54, 24.0, 36.0]
     """
-    out = []
+    out: list[Timepoint] = []
+    if not ("year" in norm or "month" in norm or "week" in norm or "day" in norm):
+        return out  # TIMEPOINT_RE needs a time unit
     for m in TIMEPOINT_RE.finditer(norm):
         hyphen = norm[m.end("num"):m.end("num") + 1] == "-"
         at = AT_TIME_RE.search(norm[max(0, m.start() - 8):m.start()]) is not None
@@ -281,7 +290,9 @@ def find_timepoints(norm: str) -> list[Timepoint]:
 
 def find_count_of(norm: str) -> list[tuple[int, int, int]]:
     """``2 of 12 patients (16.6%)`` → (n, start, end) where start/end locate the percentage number."""
-    out = []
+    out: list[tuple[int, int, int]] = []
+    if "%" not in norm:
+        return out
     for m in COUNT_OF_RE.finditer(norm):
         n = int(m.group("n"))
         if n > 0 and int(m.group("x")) <= n:

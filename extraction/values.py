@@ -37,10 +37,12 @@ _EXTRA_MASKS = re.compile(r"\d+(?:\.\d+)?\s*%\s*(?:CI|C\.I\.|confidence|credible
 # Where an _EXTRA_MASKS match can start: each branch is a prefix of one of its alternatives (same flags),
 # and a match starting inside a run of digits also matches from the run's start, so trying
 # ``_EXTRA_MASKS.match`` only there gives exactly ``finditer``'s matches, without trying every alternative
-# at every position.
-_EXTRA_START = re.compile(r"(?<!\d)\d+(?:\.\d+)?\s*(?:%|:|mg|g|mL|ml|µg|mcg|Gy|m2|m²|kg|cm|mm|h|hours?)|"
-                          r"\b(?:[nN]\s*=\s*\d|[IiHh]\s*(?:²|2|\^2)|RECIST\s*\d|version\s*\d|v\d+\.\d|grade\s*\d|"
-                          r"[A-Z]{2,}-\d)", re.I)
+# at every position. The starts come from two patterns, the earlier of the two next starts being the
+# next start: one that begins with a digit (``\d(?<!\d\d)`` is ``(?<!\d)\d``, but lets the regex engine
+# skip to digits) and one for the word-led alternatives.
+_DIGIT_START = re.compile(r"\d(?<!\d\d)\d*(?:\.\d+)?\s*(?:%|:|mg|g|mL|ml|µg|mcg|Gy|m2|m²|kg|cm|mm|h|hours?)", re.I)
+_WORD_START = re.compile(r"\b(?:[nN]\s*=\s*\d|[IiHh]\s*(?:²|2|\^2)|RECIST\s*\d|version\s*\d|v\d+\.\d|grade\s*\d|"
+                         r"[A-Z]{2,}-\d)", re.I)
 _DIGIT = re.compile(r"\d")
 _DURATION_BEFORE = re.compile(r"\b(?:for|within|after|every|over|each|than|before|during|until|by|least|up\s+to|"
                               r"aged?|age\s+of|maximum\s+of|q)\s*$", re.I)
@@ -101,14 +103,21 @@ def extra_masks(seg: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     n = len(seg)
     pos = 0
-    match, search = _EXTRA_MASKS.match, _EXTRA_START.search
+    match = _EXTRA_MASKS.match
+    nd = nw = -1  # the next start of each pattern at or after pos (-1: not searched, n: none)
     while pos < n:
-        c = search(seg, pos)
-        if c is None:
+        if nd < pos:
+            c = _DIGIT_START.search(seg, pos)
+            nd = c.start() if c else n
+        if nw < pos:
+            c = _WORD_START.search(seg, pos)
+            nw = c.start() if c else n
+        start = min(nd, nw)
+        if start >= n:
             break
-        m = match(seg, c.start())
+        m = match(seg, start)
         if m is None:
-            pos = c.start() + 1
+            pos = start + 1
             continue
         out.append((m.start(), m.end()))
         pos = m.end()
@@ -149,9 +158,10 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
         unit = unit_of(m.group("unit"))
         raw.append(Stat("bare" if unit is None else ("rate" if unit == "percent" else "median"), v,
                         m.start("num"), m.end("num"), m.end(), unit=unit, n_of=count_of.get(m.start("num"))))
-    for m in NOT_REACHED_RE.finditer(seg):
-        if not overlaps(m.start(), m.end()):
-            raw.append(Stat("nr", 0.0, m.start(), m.end(), m.end(), unit=None))
+    if "reached" in seg or "NR" in seg or "estimable" in seg:  # NOT_REACHED_RE's words (case-sensitive)
+        for m in NOT_REACHED_RE.finditer(seg):
+            if not overlaps(m.start(), m.end()):
+                raw.append(Stat("nr", 0.0, m.start(), m.end(), m.end(), unit=None))
     raw.sort(key=lambda s: s.start)
     # "4.6 vs 1.6 months", "19.8, 18.3 and 16.9 months": a bare number takes the unit of its partner
     for i in range(len(raw) - 2, -1, -1):
@@ -159,7 +169,10 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
         if a.kind == "bare" and b.unit and _CONNECT.fullmatch(seg[a.end:b.start]):
             a.unit, a.kind = b.unit, b.kind
     # ratios: the first bare number after a keyword, then bare numbers that carry their own CI
-    for kw in RATIO_RE.finditer(seg):
+    low = seg.lower()
+    # RATIO_RE's keywords: "...rat..."/"relative" in any case (no other letter folds to r, a, t, e, l), or HR/OR/RR
+    ratio_words = "rat" in low or "relat" in low or "HR" in seg or "OR" in seg or "RR" in seg
+    for kw in RATIO_RE.finditer(seg) if ratio_words else ():
         measure = _MEASURE[kw.group("kw")[0].lower()]
         first = True
         nxt_searched, nxt = False, None
