@@ -29,7 +29,6 @@ _CANDIDATE = re.compile(r"[.!?](?:[\"'’”)\]]*)(?=\s+[\"'‘“(\[]?[A-Z0-9�
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.[\"'’”)\]]*$")
 
 
-_HEADING_LINE = re.compile(r"(?m)^[ \t]*([^\n]{1,60}?)[ \t]*\n(?=[ \t]*\S)")
 _HEADING_END = re.compile(r"[.,;:)\-]$")
 _ANY_DIGIT = re.compile(r"\d")
 
@@ -48,13 +47,25 @@ def _is_abbrev(text: str, dot: int) -> bool:
 
 
 def _heading_breaks(text: str) -> list[int]:
-    """Offsets just after a newline that ends a short heading line (no final punctuation)."""
+    """Offsets just after a newline that ends a short heading line (no final punctuation).
+
+    A heading line holds 1 to 60 characters besides its leading and trailing spaces and tabs, starts with
+    an upper-case letter, has at most six words, no digit and no final ``.,;:)-``; the next line must hold
+    text. (Line by line, this is ``(?m)^[ \\t]*([^\\n]{1,60}?)[ \\t]*\\n(?=[ \\t]*\\S)`` and the tests on its
+    group, without trying the pattern at every position.)
+    """
     out = []
-    for m in _HEADING_LINE.finditer(text):
-        line = m.group(1)
-        if line[:1].isupper() and not _HEADING_END.search(line) and 1 <= len(line.split()) <= 6 \
-                and not _ANY_DIGIT.search(line):
-            out.append(m.end())
+    pos = 0
+    lines = text.split("\n")
+    for line, nxt in itertools.pairwise(lines):  # the last line has no newline after it
+        end = pos + len(line) + 1
+        head = line.strip(" \t")
+        if 1 <= len(head) <= 60 and head[:1].isupper() and not _HEADING_END.search(head) \
+                and len(head.split()) <= 6 and not _ANY_DIGIT.search(head):
+            rest = nxt.lstrip(" \t")
+            if rest and not rest[0].isspace():
+                out.append(end)
+        pos = end
     return out
 
 
@@ -73,11 +84,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     bounds = sorted(cuts)
     spans = []
     for a, b in itertools.pairwise(bounds):
-        s, e = a, b
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            spans.append((s, e))
+        piece = text[a:b]
+        body = piece.strip()  # str.strip() removes exactly the characters for which isspace() holds
+        if body:
+            s = a + piece.index(body[0])
+            spans.append((s, s + len(body)))
     return spans

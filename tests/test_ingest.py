@@ -394,3 +394,20 @@ def test_arbitrary_bytes_give_documents_or_ingest_error(tmp_path, data, prefix, 
         _assert_one_line_naming(exc, p)
     else:
         assert all(isinstance(d.text, str) and d.source_file == str(p) for d in docs)
+
+
+def test_citation_pattern_is_the_word_boundary_pattern():
+    """The digit-first citation regex finds exactly what ``\\b((?:19|20)\\d{2})…`` finds."""
+    import random
+    import re
+
+    from extraction.ingest.text import _CITATION
+
+    plain = re.compile(r"\b((?:19|20)\d{2})(?:\s+\w{3}(?:\s+\d{1,2})?)?\s*;\s*\d+\s*(?:\(\s*\w+\s*\))?\s*:")
+    rng = random.Random(5)
+    alpha = ["19", "20", "2016", "1", "9", "0", "x", "Jan", " ", ";", ":", "(", ")", "4", "\n", ".", "é", "_"]
+    texts = ["".join(rng.choice(alpha) for _ in range(rng.randint(0, 30))) for _ in range(30000)]
+    texts += ["J Clin Oncol. 2016;34(8):786-93", "x2016;3:", "Lancet 2012; 379: 1879-86", "_2012;3:"]
+    for t in texts:
+        a, b = plain.search(t), _CITATION.search(t)
+        assert (a and (a.span(), a.group(1))) == (b and (b.span(), b.group(1))), t

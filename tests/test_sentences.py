@@ -77,3 +77,55 @@ def test_warm_tokenizer_gives_spacys_tokens_and_keeps_the_text():
         assert [(t.text, t.whitespace_, t.norm_) for t in doc] == \
             [(t.text, t.whitespace_, t.norm_) for t in plain(text)]
         assert doc_text(doc) == text == doc.text
+
+
+def _heading_breaks_by_regex(text):
+    import re
+
+    out = []
+    for m in re.finditer(r"(?m)^[ \t]*([^\n]{1,60}?)[ \t]*\n(?=[ \t]*\S)", text):
+        line = m.group(1)
+        words = line.split()
+        if (1 <= len(words) <= 6 and not re.search(r"[.,;:)\-]$", line) and line[:1].isupper()
+                and not re.search(r"\d", line)):
+            out.append(m.end())
+    return out
+
+
+def test_heading_breaks_line_by_line_equal_the_regex():
+    import glob
+    import random
+    from pathlib import Path
+
+    from extraction.sentences import _heading_breaks
+
+    texts = [Path(p).read_text(encoding="utf-8") for p in sorted(glob.glob("/work/shared/gold/*/*.txt"))]
+    rng = random.Random(11)
+    alpha = ["\n", "\n\n", " ", "\t", "Results", "METHODS", "a", "B", "x.", ":", "-", "1", "\x0b", "\x0c", "É",
+             "word " * 7, "Y" * 61, "\r", "\u2028"]
+    texts += ["".join(rng.choice(alpha) for _ in range(rng.randint(0, 25))) for _ in range(20000)]
+    for text in texts:
+        assert _heading_breaks(text) == _heading_breaks_by_regex(text), repr(text)
+        assert split_sentences(text) == _split_by_loops(text), repr(text)
+
+
+def _split_by_loops(text):
+    """split_sentences with the character loops it had before it trimmed with str.strip."""
+    import itertools
+
+    from extraction.sentences import _CANDIDATE, _is_abbrev
+
+    cuts = {0, len(text)}
+    for m in _CANDIDATE.finditer(text):
+        if not (text[m.start()] == "." and _is_abbrev(text, m.start())):
+            cuts.add(m.end())
+    cuts.update(_heading_breaks_by_regex(text))
+    spans = []
+    for s, e in itertools.pairwise(sorted(cuts)):
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    return spans

@@ -110,19 +110,22 @@ def find_entities(doc: Doc, matchers: tuple, ids: dict[int, tuple[str, str]]) ->
     The selection is :func:`spacy.util.filter_spans`'s, done on ``(start, end, match_id)`` tuples so
     that only the kept matches become :class:`~spacy.tokens.Span` objects.
     """
-    found = [(start, end, match_id) for m in matchers for match_id, start, end in m(doc)]
-    found.sort(key=lambda t: (t[1] - t[0], -t[0]), reverse=True)
+    # longest first, then earliest, then in matcher order (-i: a stable sort on an explicit key)
+    found = [(end - start, -start, -i, start, end, match_id)
+             for i, (match_id, start, end) in enumerate(t for m in matchers for t in m(doc))]
+    found.sort(reverse=True)
     kept = []
     seen: set[int] = set()
-    for start, end, match_id in found:
+    for _n, _s, _i, start, end, match_id in found:
         if start not in seen and end - 1 not in seen:
             kept.append((start, end, match_id))
             seen.update(range(start, end))
-    kept.sort(key=lambda t: t[0])
+    kept.sort()  # kept spans do not overlap: their starts differ
+    strings = doc.vocab.strings
     spans = []
     for start, end, match_id in kept:
         label, cid = ids[match_id]
-        spans.append(Span(doc, start, end, label=label, kb_id=cid))
+        spans.append(Span(doc, start, end, label=strings.add(label), kb_id=strings.add(cid)))
     return spans
 
 

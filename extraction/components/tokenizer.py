@@ -51,8 +51,9 @@ class WarmTokenizer:
         self._seen: set[str] = set()
 
     def __call__(self, text: str) -> Doc:
-        new = set(text.split()) - self._seen
-        if new:
+        pieces = text.split()
+        if not self._seen.issuperset(pieces):
+            new = set(pieces) - self._seen
             if len(self._seen) + len(new) > self.limit:
                 # spaCy stops caching at max_cache_size pieces: start afresh rather than stay cold
                 self._seen.clear()

@@ -44,7 +44,8 @@ _YEAR_LINE = re.compile(
     r"^\s*(?:publication\s+year|year(?:\s+of\s+publication)?|published|publication\s+date|date)\s*[:=]"
     r"\s*(?:\d{1,2}\s+\w+\s+|\w+\s+)?((?:19|20)\d{2})\b", re.IGNORECASE | re.MULTILINE)
 # A citation line: "J Clin Oncol. 2016;34(8):786-93" or "Lancet 2012; 379: 1879-86".
-_CITATION = re.compile(r"\b((?:19|20)\d{2})(?:\s+\w{3}(?:\s+\d{1,2})?)?\s*;\s*\d+\s*(?:\(\s*\w+\s*\))?\s*:")
+# (``(?:19|20)(?<!\w\d\d)`` is ``\b(?:19|20)``, written digit-first so the regex engine skips to 1s and 2s)
+_CITATION = re.compile(r"((?:19|20)(?<!\w\d\d)\d{2})(?:\s+\w{3}(?:\s+\d{1,2})?)?\s*;\s*\d+\s*(?:\(\s*\w+\s*\))?\s*:")
 _DOI = re.compile(r"(?:\bdoi\s*[:=]?\s*|https?://(?:dx\.)?doi\.org/)(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
 
 
