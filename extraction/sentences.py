@@ -26,6 +26,7 @@ ABBREVIATIONS = frozenset({
 _SOFT = frozenset({"pts", "etc", "mg", "min", "max", "sec"})
 
 _CANDIDATE = re.compile(r"[.!?](?:[\"'’”)\]]*)(?=\s+[\"'‘“(\[]?[A-Z0-9•\-–])|\n[ \t]*\n\s*|\n(?=[ \t]*[•▪●◦\-–*] )")
+_WORD_TAIL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.[\"'’”)\]]*$")
 
 
@@ -35,6 +36,8 @@ _ANY_DIGIT = re.compile(r"\d")
 
 def _is_abbrev(text: str, dot: int) -> bool:
     """True when the period at ``dot`` belongs to an abbreviation."""
+    if dot == 0 or text[dot - 1] not in _WORD_TAIL:  # _WORD_BEFORE needs a letter or "." before the dot
+        return False
     m = _WORD_BEFORE.search(text, max(0, dot - 12), dot + 1)
     if not m:
         return False
