@@ -17,12 +17,18 @@ from extraction.numbers import DIGIT_RE, normalize, parse_number
 
 _RANDOM_VERB = re.compile(r"\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|assigned|allocated|"
                           r"randomi[sz]ation\s+was)\b", re.I)
+# ``(?P<n>\d(?<![:\d.,/\w]\d)(?:\d{0,2}(?:,\d{3})+|\d*))`` is ``(?<![:\d.,/\w])(?P<n>\d{1,3}(?:,\d{3})+|\d+)``
+# written digit-first, so the regex engine skips to digits
 _COUNT_BEFORE = re.compile(
-    r"(?<![:\d.,/\w])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s*(?:patients?|women|men|participants)?\s*"
+    r"(?P<n>\d(?<![:\d.,/\w]\d)(?:\d{0,2}(?:,\d{3})+|\d*))\s*(?:patients?|women|men|participants)?\s*"
     r"(?:\(\s*\d+(?:\.\d+)?\s*%\s*\)\s*)?(?:(?:were|was)\s+)?(?:(?:randomi[sz]ed|assigned|allocated|received|"
     r"placed|given)\s+)?(?:to|on|in)?\s*(?:the\s+|receive\s+|receiving\s+)?$")
 _N_AFTER = re.compile(r"\s*\(\s*n\s*=\s*(?P<n>\d[\d,]*)\s*\)")
 _PER_GROUP = re.compile(r"(?<![\w.])(?=\d)(?P<n>\d+)\s+(?:patients\s+)?(?:per|to\s+each|in\s+each)\s+(?:group|arm)")
+# Each total pattern with words one of which it needs (lower case; no other letter folds to these under
+# re.I), tested first because most sentences hold none of them.
+_TOTAL_WORDS = (("underw",), ("random", "enrol"), ("pat", "wom", "part"), ("random",), ("random",),
+                ("compr", "clud"), ("total",))
 _TOTALS = [re.compile(p, re.I) for p in (
     r"(?<![:\d.,])(?=\d)(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients\s+|participants\s+|women\s+|adults\s+)?"
     r"underwent\s+randomi[sz]ation",
@@ -187,8 +193,9 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
             continue
         seg = norm[s:e]
         if ctx.total is None:
-            for rx in _TOTALS:
-                m = rx.search(seg)
+            low = seg.lower()
+            for words, rx in zip(_TOTAL_WORDS, _TOTALS, strict=True):
+                m = rx.search(seg) if any(w in low for w in words) else None
                 if m:
                     ctx.total = int(parse_number(m.group("n")) or 0) or None
                     break

@@ -118,3 +118,43 @@ def test_extra_masks_equal_the_regex_finditer():
     segs += ["".join(rng.choice(alpha) for _ in range(rng.randint(0, 40))) for _ in range(20000)]
     for seg in segs:
         assert extra_masks(seg) == [(m.start(), m.end()) for m in _EXTRA_MASKS.finditer(seg)], seg
+
+
+def test_count_before_pattern_is_the_lookbehind_pattern():
+    """The digit-first _COUNT_BEFORE finds exactly what the lookbehind-first pattern finds."""
+    import random
+    import re
+
+    from extraction.context import _COUNT_BEFORE
+
+    old = re.compile(
+        r"(?<![:\d.,/\w])(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s*(?:patients?|women|men|participants)?\s*"
+        r"(?:\(\s*\d+(?:\.\d+)?\s*%\s*\)\s*)?(?:(?:were|was)\s+)?(?:(?:randomi[sz]ed|assigned|allocated|received|"
+        r"placed|given)\s+)?(?:to|on|in)?\s*(?:the\s+|receive\s+|receiving\s+)?$")
+    rng = random.Random(7)
+    alpha = ["1", "23", "1,234", ",", ".", ":", "/", "a", " ", "patients", "(12%)", "were", "randomised",
+             "to", "the", "receive", "x", "_"]
+    for _ in range(30000):
+        t = "".join(rng.choice(alpha) for _ in range(rng.randint(0, 12)))
+        for lo in (0, min(3, len(t))):
+            a, b = old.search(t, lo, len(t)), _COUNT_BEFORE.search(t, lo, len(t))
+            assert (a and (a.span(), a.group("n"))) == (b and (b.span(), b.group("n"))), t
+
+
+def test_total_patterns_need_their_words():
+    """Every _TOTALS pattern's match holds one of its _TOTAL_WORDS (so testing the words first is exact)."""
+    from extraction.context import _TOTAL_WORDS, _TOTALS
+
+    examples = ["247 patients underwent randomisation", "300 patients were randomly assigned",
+                "120 women had been enrolled", "of 369 patients", "of 45 women enrolled", "of 80 participants",
+                "we randomised 1,210", "The randomized population numbered 455",
+                "The cohort comprised 90 patients", "population included 63 patients",
+                "A total of 701 patients were enrolled"]
+    hits = 0
+    for text in examples:
+        for words, rx in zip(_TOTAL_WORDS, _TOTALS, strict=True):
+            m = rx.search(text)
+            if m:
+                hits += 1
+                assert any(w in m.group(0).lower() for w in words), (text, rx.pattern)
+    assert hits >= len(examples)
