@@ -115,3 +115,40 @@ def test_two_processes_give_the_same_records_in_the_same_order(nlp, tmp_path):
                 for n in (1, 2))
     assert one and two == one
     assert errors[2] == errors[1] and [e[0] for e in errors[1]] == [missing]
+
+
+def test_start_method_forks_only_without_other_threads(monkeypatch):
+    import threading
+
+    from extraction.extract import start_method
+
+    monkeypatch.delenv("SARCOMA_EVIDENCE_START_METHOD", raising=False)
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert start_method() == "spawn"  # forking a threaded process can deadlock
+    finally:
+        stop.set()
+        t.join()
+    if threading.active_count() == 1:
+        assert start_method() == "fork"
+    monkeypatch.setenv("SARCOMA_EVIDENCE_START_METHOD", "spawn")
+    assert start_method() == "spawn"
+
+
+@needs_gold
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_both_start_methods_give_the_one_process_records(method, nlp, monkeypatch):
+    """This process and a worker share the tasks; forked or spawned, the records are the same, in order."""
+    import extraction.extract as ex
+
+    paths = sorted(glob.glob(os.path.join(GOLD, "*", "*.txt")))
+    one = list(extract_paths(paths, nlp))
+    monkeypatch.setenv("SARCOMA_EVIDENCE_START_METHOD", method)
+    local = []
+    real = ex.extract_path_events
+    monkeypatch.setattr(ex, "extract_path_events", lambda n, p: local.append(p) or real(n, p))
+    two = list(extract_paths(paths, nlp, n_process=2, batch_size=2))
+    assert two == one
+    assert 0 < len(local) < len(paths)  # both processes did some of the work
