@@ -19,6 +19,7 @@ Validation has two tiers:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from datetime import UTC, datetime
@@ -195,18 +196,24 @@ def _check_consistency(r: EvidenceRecord) -> list[str]:
     return errs
 
 
+@functools.cache
+def _vocabulary() -> Any:
+    from evidence.vocabulary import VOCAB  # on first use: the vocabulary loads data files
+
+    return VOCAB
+
+
 def soft_flags(r: EvidenceRecord) -> list[str]:
     """Consistency warnings that do not make a record invalid (kept for curation)."""
-    from evidence.vocabulary import VOCAB  # local: vocabulary loads data files
-
+    vocab = _vocabulary()
     flags: list[str] = []
+    histotypes, agents = vocab.histotypes, vocab.agents
     for h in r.histotypes:
-        if not VOCAB.is_histotype(h):
+        if h not in histotypes:
             flags.append("unknown_histotype")
             break
-    for field in ("intervention", "comparator"):
-        v = getattr(r, field)
-        if v and not all(VOCAB.is_agent(a) for a in v.split("+")):
+    for v in (r.intervention, r.comparator):
+        if v and not all(a in agents for a in v.split("+")):
             flags.append("unknown_agent")
             break
     if (r.measure in RATIO_MEASURES and r.ci_low and r.ci_high and r.value > 0
