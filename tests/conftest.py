@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 
 import pytest
@@ -10,6 +11,16 @@ import pytest
 from evidence.schema import validate_record
 
 PG_URL = os.environ.get("SARCOMA_EVIDENCE_TEST_PG")
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """Streamlit's script runner (AppTest) leaves the page it ran as ``sys.modules["__main__"]``; a process
+    spawned later (a Dask worker, an extraction worker) would then run that page on start. Restore it."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 def _fresh_pg_url() -> str:
