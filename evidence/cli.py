@@ -159,7 +159,8 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
                                                         "ClinicalTrials.gov JSON")],
             out_file: Annotated[Path | None, typer.Option("--out", help="FILE (jsonl/csv) or DIR (parquet)")] = None,
             fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet")] = None,
-            n_process: Annotated[int, typer.Option("--processes", help="spaCy worker processes")] = 1,
+            n_process: Annotated[int, typer.Option(
+                "--processes", help="processes that run the pipeline, this one included")] = 1,
             engine: Annotated[str, typer.Option("--engine", help="local or dask (dask writes a Parquet folder)")]
             = "local",
             scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler ADDRESS "
