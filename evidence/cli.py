@@ -120,6 +120,8 @@ def _expand(paths: list[Path]) -> list[Path]:
 def _progress(total: int, desc: str):
     from tqdm import tqdm
 
+    # no monitor thread: extraction workers are forked only from a process without other threads
+    tqdm.monitor_interval = 0
     return tqdm(total=total, desc=desc, unit="file", file=sys.stderr, disable=None, dynamic_ncols=True)
 
 
