@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from evidence.vocabulary import VOCAB
 from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
-from extraction.numbers import DIGIT_RE, normalize, parse_number
+from extraction.numbers import digit_spans, normalize, parse_number
 
 _RANDOM_VERB = re.compile(r"\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|assigned|allocated|"
                           r"randomi[sz]ation\s+was)\b", re.I)
@@ -186,10 +186,15 @@ def _count_before(norm: str, pos: int) -> int | None:
 
 
 def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[tuple[int, int]],
-                  mentions: Sequence[Mention]) -> None:
-    """Arm sizes (``246 to pazopanib and 123 to placebo``), totals, subgroup counts, evaluable counts."""
-    for s, e in sentences:
-        if not DIGIT_RE.search(norm, s, e):
+                  mentions: Sequence[Mention], with_digit: Sequence[bool] | None = None) -> None:
+    """Arm sizes (``246 to pazopanib and 123 to placebo``), totals, subgroup counts, evaluable counts.
+
+    ``with_digit``: :func:`~extraction.numbers.digit_spans` of the sentences, when the caller has it.
+    """
+    if with_digit is None:
+        with_digit = digit_spans(norm, sentences)
+    for (s, e), digit in zip(sentences, with_digit, strict=True):
+        if not digit:
             continue
         seg = norm[s:e]
         if ctx.total is None:
@@ -290,8 +295,9 @@ def metadata(ctx: TrialContext, text: str, sentences: Sequence[tuple[int, int]],
 
 
 def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention],
-                  norm: str | None = None) -> TrialContext:
-    """The :class:`TrialContext` of a document (``norm``: ``normalize(text)`` when the caller has it)."""
+                  norm: str | None = None, with_digit: Sequence[bool] | None = None) -> TrialContext:
+    """The :class:`TrialContext` of a document (``norm``: ``normalize(text)``, ``with_digit``:
+    ``digit_spans(norm, sentences)``, when the caller has them)."""
     ctx = TrialContext()
     metadata(ctx, text, sentences, mentions)
     ctx.arms = define_arms(text, sentences, mentions)
@@ -312,5 +318,5 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
             groups = histotype_groups(text, [m for m in mentions if m[0] < early_end])[:1]
         ids = [h for g in groups for h in g[2]]
         ctx.population = most_specific(ids) or ["soft_tissue_sarcoma"]
-    collect_sizes(ctx, text, normalize(text) if norm is None else norm, sentences, mentions)
+    collect_sizes(ctx, text, normalize(text) if norm is None else norm, sentences, mentions, with_digit)
     return ctx

@@ -112,3 +112,11 @@ def test_normalize_is_the_one_to_one_character_map(text):
 
     got = normalize(text)
     assert got == text.translate(_CHAR_MAP) and len(got) == len(text)
+
+
+@given(st.text(alphabet=st.sampled_from("ab .1²٣߀\n-"), max_size=40) | st.text(max_size=40),
+       st.lists(st.tuples(st.integers(0, 45), st.integers(0, 45)), max_size=6))
+def test_digit_spans_is_the_digit_regex_per_span(text, spans):
+    from extraction.numbers import DIGIT_RE, digit_spans
+
+    assert digit_spans(text, spans) == [DIGIT_RE.search(text, s, e) is not None for s, e in spans]

@@ -19,7 +19,7 @@ from extraction.assembly import State, assemble_sentence
 from extraction.components.mentions import read_mentions
 from extraction.components.tokenizer import doc_text, release_text
 from extraction.context import build_context
-from extraction.numbers import DIGIT_RE, normalize
+from extraction.numbers import digit_spans, normalize
 from extraction.sentences import split_sentences
 
 for _name in ("trial", "statistics", "sentences"):
@@ -44,14 +44,15 @@ def statistics_for(text: str, sentences: list[tuple[int, int]],
                    mentions: list[tuple[int, int, str, tuple[str, ...]]]) -> tuple[Any, list[dict[str, Any]]]:
     """Trial context and statistic dicts for a document (pure: text, sentence offsets, mentions)."""
     norm = normalize(text)
-    ctx = build_context(text, sentences, mentions, norm)
+    with_digit = digit_spans(norm, sentences)
+    ctx = build_context(text, sentences, mentions, norm, with_digit)
     starts = [m[0] for m in mentions]
     state = State()
     out: list[dict[str, Any]] = []
-    for idx, (s, e) in enumerate(sentences):
+    for idx, ((s, e), digit) in enumerate(zip(sentences, with_digit, strict=True)):
         state.sentence_index = idx
         i, j = bisect.bisect_left(starts, s), bisect.bisect_left(starts, e)
-        if not DIGIT_RE.search(norm, s, e):  # no value here: only the endpoint named last carries on
+        if not digit:  # no value here: only the endpoint named last carries on
             for _a, b, lab, ids in reversed(mentions[i:j]):
                 if lab == "ENDPOINT" and b <= e:
                     state.last_endpoint = ids[0]
