@@ -25,7 +25,11 @@ ABBREVIATIONS = frozenset({
 # "pts." ends a sentence often enough that we let a capitalised next word decide, see _is_abbrev.
 _SOFT = frozenset({"pts", "etc", "mg", "min", "max", "sec"})
 
-_CANDIDATE = re.compile(r"[.!?](?:[\"'’”)\]]*)(?=\s+[\"'‘“(\[]?[A-Z0-9•\-–])|\n[ \t]*\n\s*|\n(?=[ \t]*[•▪●◦\-–*] )")
+# A sentence end: ``[.!?]`` with closing quotes/brackets before a plausible sentence start, a blank line,
+# or a line break before a bullet. One character class comes first (the branch then checks which character
+# it was), so the regex engine skips to the few candidate characters.
+_CANDIDATE = re.compile(r"[.!?\n](?:(?<=[.!?])[\"'’”)\]]*(?=\s+[\"'‘“(\[]?[A-Z0-9•\-–])|(?<=\n)[ \t]*\n\s*"
+                        r"|(?<=\n)(?=[ \t]*[•▪●◦\-–*] ))")
 _WORD_TAIL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.[\"'’”)\]]*$")
 

@@ -102,7 +102,7 @@ def test_heading_breaks_line_by_line_equal_the_regex():
     texts = [Path(p).read_text(encoding="utf-8") for p in sorted(glob.glob("/work/shared/gold/*/*.txt"))]
     rng = random.Random(11)
     alpha = ["\n", "\n\n", " ", "\t", "Results", "METHODS", "a", "B", "x.", ":", "-", "1", "\x0b", "\x0c", "É",
-             "word " * 7, "Y" * 61, "\r", "\u2028"]
+             "word " * 7, "Y" * 61, "\r", "\u2028", ".", "!", "?", ")", "'", "”", "• ", "– ", "vs.", "(", "0"]
     texts += ["".join(rng.choice(alpha) for _ in range(rng.randint(0, 25))) for _ in range(20000)]
     for text in texts:
         assert _heading_breaks(text) == _heading_breaks_by_regex(text), repr(text)
@@ -112,11 +112,13 @@ def test_heading_breaks_line_by_line_equal_the_regex():
 def _split_by_loops(text):
     """split_sentences with the character loops it had before it trimmed with str.strip."""
     import itertools
+    import re
 
-    from extraction.sentences import _CANDIDATE, _is_abbrev
+    from extraction.sentences import _is_abbrev
 
+    candidate = re.compile(r"[.!?](?:[\"'’”)\]]*)(?=\s+[\"'‘“(\[]?[A-Z0-9•\-–])|\n[ \t]*\n\s*|\n(?=[ \t]*[•▪●◦\-–*] )")
     cuts = {0, len(text)}
-    for m in _CANDIDATE.finditer(text):
+    for m in candidate.finditer(text):
         if not (text[m.start()] == "." and _is_abbrev(text, m.start())):
             cuts.add(m.end())
     cuts.update(_heading_breaks_by_regex(text))
