@@ -52,15 +52,26 @@ CI_RE = re.compile(rf"(?=[\dCc]){_CI_LABEL}\s*[:,=]?\s*(?:of\s+|was\s+|from\s+)?
 BARE_CI_RE = re.compile(rf"\s*(?:,\s*)?[(\[]\s*{RANGE}\s*(?=[;,)\]])")
 COMMA_CI_RE = re.compile(rf",\s*{RANGE}\s*(?=[;,)\]])")
 IQR_RE = re.compile(rf"(?=[IiRr])(?:IQR|interquartile\s+range|range)\s*[:,=]?\s*{RANGE}", re.I)
+# (first character consumed first, as VALUE_RE below; plain form: ``(?<![A-Za-z])(?:(?:two|one)[- ]sided\s+|
+# log[- ]rank\s+|stratified\s+log[- ]rank\s+)?[Pp]…``, checked in tests/test_numbers.py)
 P_RE = re.compile(
-    r"(?<![A-Za-z])(?=[tolsPp])(?:(?:two|one)[- ]sided\s+|log[- ]rank\s+|stratified\s+log[- ]rank\s+)?[Pp]"
+    r"[tolsPp](?<![A-Za-z].)(?:(?<=t)wo[- ]sided\s+[Pp]|(?<=o)ne[- ]sided\s+[Pp]|(?<=l)og[- ]rank\s+[Pp]"
+    r"|(?<=s)tratified\s+log[- ]rank\s+[Pp]|(?<=[Pp]))"
     r"(?:[- ]?values?)?(?P<mid>\s*(?:for|of)\s+(?P<what>interaction|trend|heterogeneity|difference)"
     r"|\s*\(?interaction\)?)?"
     r"\s*(?P<rel><=|>=|=|<|>|≤|≥|\bof\b|\bwas\b|:)\s*(?P<num>\d*\.\d+|\d+(?:\.\d+)?)(?:\s*[x×]\s*10\s*-?\s*(?P<exp>\d+))?")
-VALUE_RE = re.compile(rf"(?=[\d.])(?<![\w])(?<!\d\.)(?<![.,]\d)(?P<num>{NUM})(?!\.\d)(?:\s*(?P<unit>{UNIT}))?")
+# VALUE_RE and TIMEPOINT_RE consume their first character first (one class), then check the characters before
+# it with lookbehinds one longer and dispatch on it with (?<=…): the regex engine then skips straight to the
+# candidate characters. ``tests/test_numbers.py`` checks both against their plain forms:
+# ``(?<![\w])(?<!\d\.)(?<![.,]\d)(?P<num>{NUM})(?!\.\d)(?:\s*(?P<unit>{UNIT}))?`` and
+# ``(?<![\w.])(?P<num>\d+(?:\.\d+)?|one|two|…|twelve)…``.
+VALUE_RE = re.compile(r"(?P<num>[\d.](?<![\w].)(?<!\d\..)(?<![.,]\d.)"
+                      r"(?:(?<=\d)\d{0,2}(?:,\d{3})+(?![\d.])|(?<=\d)\d*(?:\.\d+)?|(?<=\.)\d+))"
+                      rf"(?!\.\d)(?:\s*(?P<unit>{UNIT}))?")
 NOT_REACHED_RE = re.compile(r"\b(?=[wnN])(?:was\s+|were\s+)?(?:not\s+(?:yet\s+)?reached|NR\b|not\s+estimable)")
 TIMEPOINT_RE = re.compile(
-    r"(?<![\w.])(?P<num>\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
+    r"(?P<num>[\dotfsen](?<![\w.].)(?:(?<=\d)\d*(?:\.\d+)?|(?<=o)ne|(?<=t)wo|(?<=t)hree|(?<=f)our|(?<=f)ive"
+    r"|(?<=s)ix|(?<=s)even|(?<=e)ight|(?<=n)ine|(?<=t)en|(?<=t)welve))"
     r"(?:-|\s+)(?P<unit>years?|months?|weeks?|days?)\b(?P<adj>(?=-| (?:overall|progression|disease|"
     r"event|relapse|recurrence|metastasis|local|PFS|OS|DFS|EFS|RFS|MFS|LRFS|DCR|CBR|survival|rate|"
     r"PFR|landmark|estimated|free)))?")

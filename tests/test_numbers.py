@@ -120,3 +120,33 @@ def test_digit_spans_is_the_digit_regex_per_span(text, spans):
     from extraction.numbers import DIGIT_RE, digit_spans
 
     assert digit_spans(text, spans) == [DIGIT_RE.search(text, s, e) is not None for s, e in spans]
+
+
+def test_first_character_forms_of_value_timepoint_and_p_patterns_are_the_plain_ones():
+    """VALUE_RE, TIMEPOINT_RE and P_RE (first character consumed first) match exactly as their plain forms."""
+    import glob
+    import random
+    import re
+
+    from extraction.numbers import NUM, P_RE, TIMEPOINT_RE, UNIT, VALUE_RE
+
+    plain_value = re.compile(rf"(?<![\w])(?<!\d\.)(?<![.,]\d)(?P<num>{NUM})(?!\.\d)(?:\s*(?P<unit>{UNIT}))?")
+    plain_tp = re.compile(TIMEPOINT_RE.pattern.split("(?:-|\\s+)", 1)[1].join(
+        [r"(?<![\w.])(?P<num>\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve)(?:-|\s+)", ""]))
+    plain_p = re.compile(r"(?<![A-Za-z])(?:(?:two|one)[- ]sided\s+|log[- ]rank\s+|stratified\s+log[- ]rank\s+)?[Pp]"
+                         + P_RE.pattern.split("|(?<=[Pp]))", 1)[1])
+    texts = []
+    for path in sorted(glob.glob("/work/shared/gold/*/*.txt")):
+        with open(path, encoding="utf-8") as fh:
+            texts += fh.read().split("\n")
+    rng = random.Random(13)
+    alpha = ["1", "23", ".", ",", "1,234", "0.5", " ", "-", "a", "x", "_", "%", "months", "month", "year", "weeks",
+             "one", "two", "three", "ten", "twelve", "seven", "eight", "nine", "five", "six", "four", "on", "tw",
+             " PFS", " rate", "-year", "\n", "é", "٣", "²", "P", "p", "=", "<", " value", "two-sided ", "log-rank ",
+             "stratified ", "one sided ", "of", " for interaction", "≤", "x", "10", "-5", "s", "l", "o", "t"]
+    texts += ["".join(rng.choice(alpha) for _ in range(rng.randint(0, 14))) for _ in range(30000)]
+    for t in texts:
+        for new, old in ((VALUE_RE, plain_value), (TIMEPOINT_RE, plain_tp), (P_RE, plain_p)):
+            got = [(m.span(), m.groupdict()) for m in new.finditer(t)]
+            want = [(m.span(), m.groupdict()) for m in old.finditer(t)]
+            assert got == want, (t, new.pattern[:20])
