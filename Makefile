@@ -1,7 +1,7 @@
 # The README's two commands: `make run` (the demo on bundled data, then the dashboard) and `make test`.
 # Both create .venv and install the project on first use (and again when pyproject.toml changes).
 # .venv is made from Debian's CPython 3.11 when it is there with venv support: it is built with PGO and LTO,
-# and the extractor runs about 20% faster on it than on a plain source build of 3.11 such as pyenv's
+# and the extractor runs 10–20% faster on it than on a plain source build of 3.11 such as pyenv's
 # (bench/RESULTS.md). Otherwise from python3; `make PYTHON=/path/to/python3` chooses.
 DEBIAN_PY := /usr/bin/python3.11
 PYTHON ?= $(shell $(DEBIAN_PY) -c 'import ensurepip, venv' >/dev/null 2>&1 && echo $(DEBIAN_PY) || echo python3)
