@@ -20,6 +20,8 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -286,7 +288,8 @@ def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, bat
     running there; otherwise this process does it itself, so no core waits while a worker starts
     (:func:`start_method`) and the records made here are never pickled. Finished tasks are
     handed on in input order; at most ``_AHEAD`` tasks wait for an earlier one, so a long list of
-    files is never read ahead whole.
+    files is never read ahead whole. When a worker dies (killed, out of memory), the workers' tasks
+    not yet handed on, and all later ones, are done here: nothing is lost and nothing hangs.
     """
     n_workers = n_process - 1
     method = start_method()
@@ -295,38 +298,46 @@ def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, bat
         from extraction.pipeline import build_pipeline
 
         nlp = build_pipeline()
-    ctx = mp.get_context(method)
+    local = nlp
     # a forked worker inherits this process's pipeline; a spawned one builds (or unpickles) its own
-    pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(nlp if method == "fork" else given,))
-    pending: deque[Any] = deque()  # a finished task's events (list) or a worker's AsyncResult
+    pool = ProcessPoolExecutor(n_workers, mp_context=mp.get_context(method), initializer=_init_worker,
+                               initargs=(nlp if method == "fork" else given,))
+    pending: deque[Any] = deque()  # a finished task's events (list), or (future, paths) of a worker's task
     limit = _AHEAD * n_process
-    ok = False
+    broken = False
 
     def ready(item: Any) -> bool:
-        return isinstance(item, list) or item.ready()
+        return isinstance(item, list) or item[0].done()
 
     def take() -> list[list[Event]]:
+        nonlocal broken
         item = pending.popleft()
-        return item if isinstance(item, list) else item.get()
+        if isinstance(item, list):
+            return item
+        future, batch = item
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            broken = True
+            return [extract_path_events(local, path) for path in batch]
 
     try:
         for batch in _batches(paths, batch_size):
-            running = sum(1 for item in pending if not ready(item))
-            if running < 2 * n_workers:
-                pending.append(pool.apply_async(_worker_task, (batch,)))
-            else:
-                pending.append([extract_path_events(nlp, path) for path in batch])
+            submitted = False
+            if not broken and sum(1 for item in pending if not ready(item)) < 2 * n_workers:
+                try:
+                    pending.append((pool.submit(_worker_task, batch), batch))
+                    submitted = True
+                except BrokenProcessPool:
+                    broken = True
+            if not submitted:
+                pending.append([extract_path_events(local, path) for path in batch])
             while pending and (ready(pending[0]) or len(pending) > limit):
                 yield from take()
         while pending:
             yield from take()
-        ok = True
     finally:
-        if ok:
-            pool.close()
-        else:
-            pool.terminate()
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 #: Tasks per process that may wait, finished, for an earlier task (bounds memory).

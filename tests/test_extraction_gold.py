@@ -152,3 +152,33 @@ def test_both_start_methods_give_the_one_process_records(method, nlp, monkeypatc
     two = list(extract_paths(paths, nlp, n_process=2, batch_size=2))
     assert two == one
     assert 0 < len(local) < len(paths)  # both processes did some of the work
+
+
+def _dying_task(paths):
+    """A worker task that kills its process, as the OOM killer would, the first time it runs."""
+    marker = os.environ["SARCOMA_TEST_KILL_MARKER"]
+    if not os.path.exists(marker):
+        with open(marker, "w") as fh:
+            fh.write(" ".join(paths))
+        os._exit(9)
+    import extraction.extract as ex
+
+    return ex._real_worker_task(paths)
+
+
+@needs_gold
+def test_a_killed_worker_loses_no_file_and_does_not_hang(nlp, monkeypatch, tmp_path):
+    import extraction.extract as ex
+
+    paths = sorted(glob.glob(os.path.join(GOLD, "*", "*.txt")))
+    one = list(extract_paths(paths, nlp))
+    marker = tmp_path / "killed"
+    monkeypatch.setenv("SARCOMA_TEST_KILL_MARKER", str(marker))
+    monkeypatch.setenv("SARCOMA_EVIDENCE_START_METHOD", "fork")  # the worker inherits the patched task
+    monkeypatch.setattr(ex, "_real_worker_task", ex._worker_task, raising=False)
+    monkeypatch.setattr(ex, "_worker_task", _dying_task)
+    t0 = time.perf_counter()
+    two = list(extract_paths(paths, nlp, n_process=2, batch_size=2))
+    assert marker.exists()  # a worker did die, holding a task
+    assert two == one  # its task and every later one were done here
+    assert time.perf_counter() - t0 < 60
