@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,15 @@ class State:
     last_endpoint: str | None = None
     local_frames: list[tuple[int, Frame]] = field(default_factory=list)
     sentence_index: int = 0
+
+    def carry_endpoint(self, mentions: Iterable[Mention]) -> None:
+        """The endpoint named last among a sentence's ``mentions`` carries on to the sentences after it."""
+        last = None
+        for m in mentions:
+            if m[2] == "ENDPOINT":
+                last = m
+        if last is not None:
+            self.last_endpoint = last[3][0]
 
 
 def frame_for(ctx: TrialContext, text: str, mentions: Sequence[Mention], state: State) -> Frame | None:
@@ -231,16 +240,14 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     cues = [m for m in ms if m[2] in ("ENDPOINT", "NON_ENDPOINT")]
     endpoints = [m for m in cues if m[2] == "ENDPOINT"]
     if not DIGIT_RE.search(seg):
-        if endpoints:
-            state.last_endpoint = endpoints[-1][3][0]
+        state.carry_endpoint(endpoints)
         return []
     frame = frame_for(ctx, seg, ms, state)
     inherit = state.last_endpoint if not endpoints and _CORRESPOND.search(seg) else None
     # a value needs an endpoint (named here, or inherited) and arms: without them skip the number scan
     stats, ps, tps = scan_values(seg) if frame is not None and (endpoints or inherit) else ([], [], [])
     if not stats:
-        if endpoints:
-            state.last_endpoint = endpoints[-1][3][0]
+        state.carry_endpoint(endpoints)
         return []
     assert frame is not None
     design = [m for m in ms if m[2] == "DESIGN"]
@@ -269,8 +276,7 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
                 continue
         keep.append(st)
     _histotypes(seg, keep, histotype_groups(seg, ms))
-    if endpoints:
-        state.last_endpoint = endpoints[-1][3][0]
+    state.carry_endpoint(endpoints)
     arm_values = [s for s in keep if s.kind != "ratio"]
     if not _MEDIAN.search(seg):
         arm_values = _paired_only(arm_values, seg)

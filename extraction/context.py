@@ -27,20 +27,26 @@ _N_AFTER = re.compile(r"\s*\(\s*n\s*=\s*(?P<n>\d[\d,]*)\s*\)")
 _PER_GROUP = re.compile(r"(?<![\w.])(?=\d)(?P<n>\d+)\s+(?:patients\s+)?(?:per|to\s+each|in\s+each)\s+(?:group|arm)")
 # Each total pattern with words one of which it needs (lower case; no other letter folds to these under
 # re.I), tested first because most sentences hold none of them.
-_TOTAL_WORDS = (("underw",), ("random", "enrol"), ("pat", "wom", "part"), ("random",), ("random",),
-                ("compr", "clud"), ("total",))
-_TOTALS = [re.compile(p, re.I) for p in (
-    r"(?<![:\d.,])(?=\d)(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients\s+|participants\s+|women\s+|adults\s+)?"
-    r"underwent\s+randomi[sz]ation",
-    r"(?<![:\d.,])(?=\d)(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients|participants|women|adults)\s+(?:were|had\s+been)\s+"
-    r"(?:randomi[sz]ed|randomly\s+assigned|randomly\s+allocated|enrolled)",
-    r"\bof\s+(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:randomi[sz]ed\s+|enrolled\s+)?(?:patients|women|participants)"
-    r"(?:\s+(?:randomi[sz]ed|enrolled))?\b(?!\s+(?:with|who))",
-    r"\bwe\s+randomi[sz]ed\s+(?P<n>\d[\d,]*)",
-    r"randomi[sz]ed\s+population\s+numbered\s+(?P<n>\d[\d,]*)",
-    r"(?:cohort|population)\s+(?:comprised|included)\s+(?P<n>\d[\d,]*)\s+patients",
-    r"\ba\s+total\s+of\s+(?P<n>\d[\d,]*)\s+(?:patients|participants)\s+(?:were\s+)?(?:randomi[sz]ed|enrolled|"
-    r"underwent)")]
+_TOTALS = [(words, re.compile(p, re.I)) for words, p in (
+    (("underw",),
+     r"(?<![:\d.,])(?=\d)(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients\s+|participants\s+|women\s+|adults\s+)?"
+     r"underwent\s+randomi[sz]ation"),
+    (("random", "enrol"),
+     r"(?<![:\d.,])(?=\d)(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:patients|participants|women|adults)\s+(?:were|had\s+been)\s+"
+     r"(?:randomi[sz]ed|randomly\s+assigned|randomly\s+allocated|enrolled)"),
+    (("pat", "wom", "part"),
+     r"\bof\s+(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:randomi[sz]ed\s+|enrolled\s+)?(?:patients|women|participants)"
+     r"(?:\s+(?:randomi[sz]ed|enrolled))?\b(?!\s+(?:with|who))"),
+    (("random",),
+     r"\bwe\s+randomi[sz]ed\s+(?P<n>\d[\d,]*)"),
+    (("random",),
+     r"randomi[sz]ed\s+population\s+numbered\s+(?P<n>\d[\d,]*)"),
+    (("compr", "clud"),
+     r"(?:cohort|population)\s+(?:comprised|included)\s+(?P<n>\d[\d,]*)\s+patients"),
+    (("total",),
+     r"\ba\s+total\s+of\s+(?P<n>\d[\d,]*)\s+(?:patients|participants)\s+(?:were\s+)?(?:randomi[sz]ed|enrolled|"
+     r"underwent)"),
+)]
 _SUBGROUP_COUNT = re.compile(r"(?<![:\d.,%\w])(?P<n>\d+)\s*(?:\(\s*\d+(?:\.\d+)?\s*%\s*\)\s*)?(?:patients\s+)?"
                              r"(?:had\s+|with\s+|were\s+)?(?:an?\s+)?$")
 _EVALUABLE = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+)?(?:[\w-]+\s+){0,9}?(?:were\s+)?(?:evaluable|"
@@ -199,7 +205,7 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
         seg = norm[s:e]
         if ctx.total is None:
             low = seg.lower()
-            for words, rx in zip(_TOTAL_WORDS, _TOTALS, strict=True):
+            for words, rx in _TOTALS:
                 m = rx.search(seg) if any(w in low for w in words) else None
                 if m:
                     ctx.total = int(parse_number(m.group("n")) or 0) or None

@@ -53,10 +53,7 @@ def statistics_for(text: str, sentences: list[tuple[int, int]],
         state.sentence_index = idx
         i, j = bisect.bisect_left(starts, s), bisect.bisect_left(starts, e)
         if not digit:  # no value here: only the endpoint named last carries on
-            for _a, b, lab, ids in reversed(mentions[i:j]):
-                if lab == "ENDPOINT" and b <= e:
-                    state.last_endpoint = ids[0]
-                    break
+            state.carry_endpoint(m for m in mentions[i:j] if m[1] <= e)
             continue
         ms = [(a - s, b - s, lab, ids) for a, b, lab, ids in mentions[i:j] if b <= e]
         for rec in assemble_sentence(text[s:e], norm[s:e], ms, ctx, state):

@@ -52,12 +52,18 @@ def sniff_format(path: str | os.PathLike[str]) -> str:
     IngestError
         When the file cannot be opened.
     """
+    return _sniff(path, keep_text=False)[0]
+
+
+def _sniff(path: str | os.PathLike[str], *, keep_text: bool) -> tuple[str, bytes]:
+    """The format of ``path`` and, for a text file when ``keep_text``, all its bytes (read once)."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(_HEAD)
+            fmt = _format_of(path, head)
+            return fmt, (head + fh.read() if keep_text and fmt == "text" else b"")
     except OSError as exc:
         raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
-    return _format_of(path, head)
 
 
 def _format_of(path: str | os.PathLike[str], head: bytes) -> str:
@@ -102,13 +108,7 @@ def read_documents(path: str | os.PathLike[str]) -> Iterator[Document]:
     ...     [doc.title for doc in read_documents(p)]
     ['Eribulin in liposarcoma']
     """
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(_HEAD)
-            fmt = _format_of(path, head)
-            data = head + fh.read() if fmt == "text" else b""  # a text file is read once
-    except OSError as exc:
-        raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
+    fmt, data = _sniff(path, keep_text=True)
     if fmt == "pdf":
         yield read_pdf(path)
     elif fmt == "pubmed":
