@@ -34,9 +34,9 @@ from evidence.errors import ImportFileError, RecordError
 from evidence.schema import FIELDS, LIST_FIELDS, EvidenceRecord, validate_record
 
 FORMATS = ("csv", "jsonl", "parquet")
-_INT = {"year", "n", "char_start", "char_end", "value_start", "value_end", "page"}
+_INT = {"year", "n", "char_start", "char_end", "value_start", "value_end", "page", "events", "p_sided"}
 _FLOAT = {"value", "ci_low", "ci_high", "ci_level", "p_value", "timepoint_months", "confidence"}
-_BOOL = {"randomized"}
+_BOOL = {"randomized", "adjusted"}
 
 ARROW_SCHEMA = pa.schema([
     pa.field(f, pa.list_(pa.string()) if f in LIST_FIELDS else pa.int64() if f in _INT
