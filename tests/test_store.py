@@ -7,11 +7,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 import evidence
-
 from evidence.errors import ConflictError, NotFoundError
 from evidence.store import Store, resolve_url, schema_revision, upgrade
 from tests.conftest import make_record
-
 
 HEAD = ScriptDirectory(str(Path(evidence.__file__).parent / "migrations")).get_current_head()
 
