@@ -126,3 +126,10 @@ reviews = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),
 )
+
+reviewers = Table(
+    "reviewers", metadata,  # reviewer accounts (migration 0004): who may curate; see evidence.reviewers
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
