@@ -19,11 +19,13 @@ from rich.table import Table
 from evidence.curation_cli import curate_app
 from evidence.errors import EvidenceError, ImportFileError
 from evidence.io import FORMATS, read_records, write_records
+from evidence.living_cli import register as register_living
 from evidence.store import Store, resolve_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn the soft-tissue-sarcoma literature into pooled, auditable evidence.")
 app.add_typer(curate_app, name="curate")
+register_living(app)  # update, changes (evidence/living_cli.py)
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes: wide tables
 err = Console(stderr=True, soft_wrap=True)
 
