@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evidence.vocabulary import VOCAB
-from extraction.arms import Mention, comparator_index, group_mentions, map_mention, parse_arms
+from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
 from extraction.context import TrialContext, histotype_groups, most_specific
 from extraction.numbers import DIGIT_RE, PATIENTS_RE, parse_number
 from extraction.values import Stat, scan_values
@@ -316,9 +316,14 @@ def _assign_contrasts(seg: str, ms: Sequence[Mention], frame: Frame, ratios: lis
         for _a, _b, ids, comb in local[::-1]:
             if comb or map_mention(ids, frame.arms, comparator=frame.comparator) is not None:
                 break
-            if ids and not ids <= {"chemotherapy"} and len(exp) == 1 and ids & frame.arms[exp[0]]:
-                st.extra["intervention"] = VOCAB.join_agents(ids)
+            # a regimen subgroup (``doxorubicin-based monotherapy improved OS (HR ...)``) of an arm named
+            # only generically (``chemotherapy``), or of an arm the regimen is part of
+            if ids and not ids <= {"chemotherapy"} and len(exp) == 1 and (
+                    ids & frame.arms[exp[0]] or frame.arms[exp[0]] <= _NON_DRUG) and not ids & CONTROLS:
+                st.extra["intervention"] = VOCAB.join_agents(ids - _NON_DRUG or ids)
                 break
+        if not local and i and "intervention" in ratios[i - 1].extra:
+            st.extra["intervention"] = ratios[i - 1].extra["intervention"]  # ``… OS (HR 0.78) or DFS (HR 0.94)``
     if len(exp) > 1:
         unresolved = [s for s in ratios if s.arm is None]
         if unresolved and len(unresolved) == len(exp) and _RESPECTIVELY.search(seg):
@@ -375,6 +380,8 @@ def _contrast_n(st: Stat, seg: str, frame: Frame, ctx: TrialContext, subgroup: b
     if counts:
         v = parse_number(counts[-1].group("n"))
         return int(v) if v else None
+    if "intervention" in st.extra:
+        return None  # a regimen subgroup: the text gives no size for it here
     if subgroup:
         hs = st.histotypes or []
         return ctx.subgroup_n.get(hs[0]) if len(hs) == 1 else None
