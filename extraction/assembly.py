@@ -34,6 +34,7 @@ _RATE_ENDPOINTS = ("ORR", "DCR", "CBR")
 _NON_DRUG = frozenset({"chemotherapy", "surgery", "radiotherapy"})
 _BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+(?:arms|groups|cohorts|treatment\s+groups)\b", re.I)
 
+_ONE_SIDED = re.compile(r"\bone[- ]sided\b|\bone[- ]tailed\b", re.I)
 _CORRESPOND = re.compile(r"\bcorrespond", re.I)
 _MEDIAN = re.compile(r"\bmedians?\b", re.I)
 _VERSUS = re.compile(r"\b(?:vs|versus|v|compared|and)\b")
@@ -87,6 +88,14 @@ def frame_for(ctx: TrialContext, text: str, mentions: Sequence[Mention], state: 
         if state.sentence_index - idx <= 2:
             return f
     return None
+
+
+_QUALIFIER = re.compile(r"\b(?:who\s+(?:had|achieved|experienced|showed)|with|without)\s+(?:an?\s+)?(?:\w+\s+)?$", re.I)
+
+
+def population_qualifiers(seg: str, cues: list[Mention]) -> list[Mention]:
+    """Cues without the endpoints that only narrow a population (``among patients who had a response``)."""
+    return [c for c in cues if not (c[2] == "ENDPOINT" and _QUALIFIER.search(seg[max(0, c[0] - 40):c[0]]))]
 
 
 def _cue_endpoint(st: Stat, cues: list[Mention]) -> tuple[str | None, bool]:
@@ -237,7 +246,7 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     ``text`` is the sentence as written, ``seg`` its normalised copy, ``ms`` its mentions with
     sentence-relative offsets.
     """
-    cues = [m for m in ms if m[2] in ("ENDPOINT", "NON_ENDPOINT")]
+    cues = population_qualifiers(seg, [m for m in ms if m[2] in ("ENDPOINT", "NON_ENDPOINT")])
     endpoints = [m for m in cues if m[2] == "ENDPOINT"]
     if not DIGIT_RE.search(seg):
         state.carry_endpoint(endpoints)
@@ -348,6 +357,10 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
         base.update(ci_low=st.ci.low, ci_high=st.ci.high, ci_level=st.ci.level)
     if st.p is not None:
         base.update(p_value=st.p.value, p_relation=st.p.relation)
+        if _ONE_SIDED.search(seg, max(0, st.p.start - 16), st.p.end):
+            base["p_sided"] = 1
+    if st.kind == "rate" and st.events is not None:
+        base["events"] = st.events
     join = VOCAB.join_agents
     comp = join(frame.arms[frame.comparator]) if frame.comparator is not None else None
     score = 0.55 + 0.15 * (st.ci is not None) + 0.1 * (st.p is not None)

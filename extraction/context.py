@@ -368,6 +368,29 @@ def metadata(ctx: TrialContext, text: str, sentences: Sequence[tuple[int, int]],
     ctx.adjuvant = ctx.setting == "adjuvant"
 
 
+_ONE_POPULATION = ("single_arm", "observational", "pooled_analysis")
+
+
+def _treatment_of_cohort(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
+                         ) -> list[frozenset[str]]:
+    """The one treatment of a cohort study or a single-arm trial whose title names no agent
+    (``59 patients received first-line weekly paclitaxel``): the first agent its opening sentences name
+    that is not a previous treatment."""
+    end = sentences[min(12, len(sentences) - 1)][1]
+    for a, b, ids, _comb in group_mentions(text, [m for m in mentions if m[0] < end]):
+        before = text[max(0, a - 40):a]
+        if not ids or ids <= CONTROLS or _PRIOR.search(before):
+            continue
+        specific = ids - {"chemotherapy", "surgery", "radiotherapy"}
+        if specific:
+            return [frozenset(specific)]
+    return []
+
+
+_PRIOR = re.compile(r"\b(?:after|following|previous(?:ly)?|prior|pretreated\s+with|refractory\s+to|failure\s+of|"
+                    r"progress\w*\s+on|naive|resistant\s+to)\b[^.;]*$", re.I)
+
+
 def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention],
                   norm: str | None = None, with_digit: Sequence[bool] | None = None) -> TrialContext:
     """The :class:`TrialContext` of a document (``norm``: ``normalize(text)``, ``with_digit``:
@@ -376,10 +399,12 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
     metadata(ctx, text, sentences, mentions)
     ctx.arms = define_arms(text, sentences, mentions)
     labels = {m[2] for m in mentions}
+    if not ctx.arms and ctx.design in _ONE_POPULATION and sentences:
+        ctx.arms = _treatment_of_cohort(text, sentences, mentions)
     if len(ctx.arms) == 1:
         if ctx.adjuvant and not ctx.arms[0] & CONTROLS:
             ctx.arms.append(frozenset({"observation"}))
-        elif "SINGLE_ARM" in labels or not ctx.randomized:
+        elif "SINGLE_ARM" in labels or not ctx.randomized or ctx.design in _ONE_POPULATION:
             ctx.single_arm = True
         else:
             ctx.arms = []
