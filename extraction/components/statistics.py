@@ -21,7 +21,6 @@ from extraction.components.tokenizer import doc_text, release_text
 from extraction.context import build_context
 from extraction.numbers import digit_spans, normalize
 from extraction.sentences import split_sentences
-from extraction.unlisted import unlisted_agent_mentions
 
 for _name in ("trial", "statistics", "sentences"):
     if not Doc.has_extension(_name):
@@ -44,9 +43,6 @@ def doc_mentions(doc: Doc, span_key: str) -> list[tuple[int, int, str, tuple[str
 def statistics_for(text: str, sentences: list[tuple[int, int]],
                    mentions: list[tuple[int, int, str, tuple[str, ...]]]) -> tuple[Any, list[dict[str, Any]]]:
     """Trial context and statistic dicts for a document (pure: text, sentence offsets, mentions)."""
-    extra = unlisted_agent_mentions(text, mentions, sentences)
-    if extra:
-        mentions = sorted([*mentions, *extra])
     norm = normalize(text)
     with_digit = digit_spans(norm, sentences)
     ctx = build_context(text, sentences, mentions, norm, with_digit)
