@@ -32,7 +32,7 @@ from extraction.values import Stat, scan_values
 
 _RATE_ENDPOINTS = ("ORR", "DCR", "CBR")
 _NON_DRUG = frozenset({"chemotherapy", "surgery", "radiotherapy"})
-_BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+(?:arms|groups|cohorts|treatment\s+groups)\b", re.I)
+_BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+(?:arms|groups|cohorts|(?:treatment|study)\s+(?:groups|arms))\b", re.I)
 
 _ONE_SIDED = re.compile(r"\bone[- ]sided\b|\bone[- ]tailed\b", re.I)
 _CORRESPOND = re.compile(r"\bcorrespond", re.I)

@@ -39,7 +39,7 @@ def _count_grammar() -> dict[str, Any]:
             .read_text(encoding="utf-8").splitlines() if ln.strip()]
     words = next(r["words"] for r in rows if r["kind"] == "number_word")
     rx = {k: [re.compile(r["regex"], re.I) for r in rows if r["kind"] == k]
-          for k in ("total", "evaluable", "arm_size_after")}
+          for k in ("total", "evaluable", "arm_size_after", "dose_arms", "dose_mention")}
     tens = "|".join(w for w, v in words.items() if v >= 20)
     units = "|".join(w for w, v in words.items() if v < 10)
     word_rx = re.compile(rf"\b(?:(?:{tens})(?:[- ](?:{units}))?|{'|'.join(w for w, v in words.items() if v < 20)})\b"
@@ -119,6 +119,7 @@ class TrialContext:
     setting: str = ""
     line: str = ""
     adjuvant: bool = False
+    extra_mentions: list[Mention] = field(default_factory=list)
     design: str = ""
     registry_ids: list[str] = field(default_factory=list)
     year: int | None = None
@@ -371,6 +372,36 @@ def metadata(ctx: TrialContext, text: str, sentences: Sequence[tuple[int, int]],
 _ONE_POPULATION = ("single_arm", "observational", "pooled_analysis")
 
 
+def dose_label(value: str) -> str:
+    """The arm qualifier of a dose (``400`` → ``~400 mg``; ``~`` ids never show in an arm's name)."""
+    v = float(value)
+    return f"~{v:g} mg"
+
+
+def dose_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
+              ) -> tuple[list[frozenset[str]], int, list[Mention]] | None:
+    """Arms of one agent at two doses (``imatinib 400 mg or 800 mg daily``): the arms, the comparator
+    (the lower, standard dose) and a mention for every later ``400 mg`` / ``400-mg arm``."""
+    g = _count_grammar()
+    agents = [m for m in mentions if m[2] == "AGENT" and not set(m[3]) <= CONTROLS]
+    for s, e in [sentences[0], *[(a, b) for a, b in sentences[1:14] if _RANDOM_VERB.search(text, a, b)]]:
+        for rx in g["dose_arms"]:
+            m = rx.search(text, s, e)
+            if not m:
+                continue
+            near = [a for a in agents if m.start() - 60 <= a[1] <= m.start() + 2]
+            if not near or m.group("d1") == m.group("d2"):
+                continue
+            agent = frozenset(near[-1][3])
+            d1, d2 = float(m.group("d1")), float(m.group("d2"))
+            arms = [agent | {dose_label(m.group("d1"))}, agent | {dose_label(m.group("d2"))}]
+            doses = {dose_label(m.group("d1")), dose_label(m.group("d2"))}
+            extra = [(x.start(), x.end(), "AGENT", (dose_label(x.group("d")),))
+                     for rxm in g["dose_mention"] for x in rxm.finditer(text) if dose_label(x.group("d")) in doses]
+            return arms, 0 if d1 < d2 else 1, extra
+    return None
+
+
 def _treatment_of_cohort(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
                          ) -> list[frozenset[str]]:
     """The one treatment of a cohort study or a single-arm trial whose title names no agent
@@ -398,6 +429,11 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
     ctx = TrialContext()
     metadata(ctx, text, sentences, mentions)
     ctx.arms = define_arms(text, sentences, mentions)
+    dosed = dose_arms(text, sentences, mentions) if len(ctx.arms) < 2 else None
+    if dosed:
+        ctx.arms, dose_comparator, ctx.extra_mentions = dosed
+        mentions = sorted([m for m in mentions if not any(m[0] < x[1] and x[0] < m[1] for x in ctx.extra_mentions)]
+                          + ctx.extra_mentions)
     labels = {m[2] for m in mentions}
     if not ctx.arms and ctx.design in _ONE_POPULATION and sentences:
         ctx.arms = _treatment_of_cohort(text, sentences, mentions)
@@ -408,7 +444,7 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
             ctx.single_arm = True
         else:
             ctx.arms = []
-    ctx.comparator = comparator_index(ctx.arms)
+    ctx.comparator = dose_comparator if dosed else comparator_index(ctx.arms)
     ctx.order = list(range(len(ctx.arms)))
     if ctx.comparator == 0 and len(ctx.arms) == 2 and ctx.arms[0] <= CONTROLS:
         ctx.order = [1, 0]  # ``a placebo-controlled trial of X``: results name the experimental arm first

@@ -46,6 +46,9 @@ def statistics_for(text: str, sentences: list[tuple[int, int]],
     norm = normalize(text)
     with_digit = digit_spans(norm, sentences)
     ctx = build_context(text, sentences, mentions, norm, with_digit)
+    if ctx.extra_mentions:  # arm qualifiers the context found (doses): mentions like any other
+        mentions = sorted([m for m in mentions if not any(m[0] < x[1] and x[0] < m[1] for x in ctx.extra_mentions)]
+                          + ctx.extra_mentions)
     starts = [m[0] for m in mentions]
     state = State()
     out: list[dict[str, Any]] = []
