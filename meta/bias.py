@@ -311,7 +311,7 @@ def trim_and_fill(yi: Any, vi: Any, method: str = "REML", estimator: str = "L0",
             w1 = 1.0 / v[0]
             beta = float(((1.0 / np.sqrt(w1)) ** 2 * w1) * y[0])
         else:
-            beta = pool(y[: k - k0], v[: k - k0], method=method, maxiter=MAXITER).estimate
+            beta = pool(y[: k - k0], v[: k - k0], method=method, maxiter=MAXITER, profile_check=False).estimate
         yc = y - beta
         ranks = np.empty(k)
         ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)  # rank(ties="first")
@@ -339,7 +339,7 @@ def trim_and_fill(yi: Any, vi: Any, method: str = "REML", estimator: str = "L0",
         v_all = np.concatenate([v0, v[k - k0:]])
     else:
         y_all, v_all = y0.copy(), v0.copy()
-    res = pool(y_all, v_all, method=method, test="z", maxiter=MAXITER)
+    res = pool(y_all, v_all, method=method, test="z", maxiter=MAXITER, profile_check=False)
     p_k0 = float("nan")
     if estimator == "R0":  # metafor: P(R0 >= k0) under no asymmetry
         m = np.arange(-1, k0)
