@@ -11,7 +11,8 @@ A standalone statistics library on numpy, scipy and pandas: it imports nothing o
 from meta import effect_sizes
 from meta._checks import METHODS, TESTS
 from meta.bias import begg_test, egger_test, trim_and_fill
-from meta.pooling import PoolArrays, PoolResult, __version__, pool, pool_many
+from meta.few_studies import FewStudiesWarning, FewStudyModel, few_study_model
+from meta.pooling import PI_TYPES, POOL_METHODS, PoolArrays, PoolResult, __version__, pool, pool_many
 from meta.regression import meta_regression
 from meta.sensitivity import cumulative, influence, leave_one_out
 from meta.subgroups import subgroup_test
@@ -19,6 +20,11 @@ from meta.table import pool_table, record_effect
 
 __all__ = [
     "METHODS",
+    "PI_TYPES",
+    "POOL_METHODS",
+    "FewStudiesWarning",
+    "FewStudyModel",
+    "few_study_model",
     "TESTS",
     "PoolArrays",
     "PoolResult",
