@@ -20,8 +20,13 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-__all__ = ["FewStudiesWarning", "FewStudyModel", "MIN_STUDIES_SMALL_STUDY_TESTS", "few_study_model",
-           "warn_few_studies"]
+__all__ = [
+    "MIN_STUDIES_SMALL_STUDY_TESTS",
+    "FewStudiesWarning",
+    "FewStudyModel",
+    "few_study_model",
+    "warn_few_studies",
+]
 
 #: Cochrane Handbook v6.4 §13.3.5.4: tests for funnel-plot asymmetry only with at least 10 studies.
 MIN_STUDIES_SMALL_STUDY_TESTS = 10
