@@ -11,6 +11,7 @@ A standalone statistics library on numpy, scipy and pandas: it imports nothing o
 from meta import effect_sizes
 from meta._checks import METHODS, TESTS
 from meta.bias import begg_test, egger_test, trim_and_fill
+from meta.nma import NMAResult, nma
 from meta.pooling import PoolArrays, PoolResult, __version__, pool, pool_many
 from meta.regression import meta_regression
 from meta.sensitivity import cumulative, influence, leave_one_out
@@ -19,6 +20,7 @@ from meta.table import pool_table, record_effect
 
 __all__ = [
     "METHODS",
+    "NMAResult",
     "TESTS",
     "PoolArrays",
     "PoolResult",
@@ -30,6 +32,7 @@ __all__ = [
     "influence",
     "leave_one_out",
     "meta_regression",
+    "nma",
     "pool",
     "pool_many",
     "pool_table",
