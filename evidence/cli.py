@@ -7,6 +7,7 @@ failed).
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,11 +19,15 @@ from rich.table import Table
 from evidence.curation_cli import curate_app
 from evidence.errors import EvidenceError, ImportFileError
 from evidence.io import FORMATS, read_records, write_records
+from evidence.living_cli import register as register_living
+from evidence.reviewers_cli import reviewers_app
 from evidence.store import Store, resolve_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn the soft-tissue-sarcoma literature into pooled, auditable evidence.")
 app.add_typer(curate_app, name="curate")
+app.add_typer(reviewers_app, name="reviewers")
+register_living(app)  # update, changes (evidence/living_cli.py)
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes: wide tables
 err = Console(stderr=True, soft_wrap=True)
 
@@ -228,26 +233,49 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="documents or folder
                   + ", ".join(f"{counts[k]} {k}" for k in ("inserted", "refreshed", "kept_curated")), markup=False)
     if not paths:
         return
-    from extraction.extract import extract_document
-    from extraction.ingest import IngestError, read_documents
-    from extraction.pipeline import build_pipeline
-
     files = _expand(paths)
     if not files:
         fail("no input file given")
     store = Store(db)
+    got = ingest_documents(store, files)
+    out.print(f"stored {got['documents']} documents and {got['records']} records from "
+              f"{len(files) - len(got['failed'])} of {len(files)} files in {store.url}", markup=False)
+    if got["failed"]:
+        raise typer.Exit(2 if len(got["failed"]) == len(files) else 1)
+
+
+def ingest_documents(store: Store, files: list[Path], *, skip_unchanged: bool = False) -> dict:
+    """Read, extract and store each document, one transaction per document (``ingest``, ``update``).
+
+    With ``skip_unchanged`` a document already in the store with the same text is neither re-extracted
+    nor stored again. Returns counts ``documents``, ``records``, ``inserted``, ``unchanged`` (documents
+    skipped) and ``failed`` (the files that could not be read, each named on stderr).
+    """
+    from sqlalchemy import select
+
+    from evidence.tables import sources
+    from extraction.extract import extract_document
+    from extraction.ingest import IngestError, read_documents
+    from extraction.pipeline import build_pipeline
+
     nlp = build_pipeline()
-    failed, n_docs, n_recs = [], 0, 0
+    got: dict = {"documents": 0, "records": 0, "inserted": 0, "unchanged": 0, "failed": []}
     with _progress(len(files), "ingesting") as bar:
         for f in files:
             try:
                 docs = list(read_documents(f))
             except IngestError as exc:
-                failed.append(str(f))
+                got["failed"].append(str(f))
                 err.print(f"error: {exc}", markup=False, highlight=False)
                 bar.update(1)
                 continue
             for doc in docs:
+                if skip_unchanged:
+                    with store.engine.connect() as conn:
+                        sha = conn.scalar(select(sources.c.sha256).where(sources.c.source_id == doc.source_id))
+                    if sha == hashlib.sha256(doc.text.encode("utf-8")).hexdigest():
+                        got["unchanged"] += 1
+                        continue
                 # ClinicalTrials.gov results are structured: their records come with the document
                 recs = doc.meta.get("records") or extract_document(nlp, doc)
                 with store.engine.begin() as conn:
@@ -255,14 +283,11 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="documents or folder
                                         "title": doc.title, "year": doc.year, "text": doc.text,
                                         "meta": {k: v for k, v in doc.meta.items() if k != "records"}}],
                                       conn=conn)
-                    store.add_records(recs, conn=conn)
-                n_docs += 1
-                n_recs += len(recs)
+                    got["inserted"] += store.add_records(recs, conn=conn)["inserted"]
+                got["documents"] += 1
+                got["records"] += len(recs)
             bar.update(1)
-    out.print(f"stored {n_docs} documents and {n_recs} records from {len(files) - len(failed)} of "
-              f"{len(files)} files in {store.url}", markup=False)
-    if failed:
-        raise typer.Exit(2 if len(failed) == len(files) else 1)
+    return got
 
 
 def _summary_table(store: Store, title: str) -> Table:

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from evidence.errors import ConflictError, NotFoundError
-from evidence.schema import CURATABLE_FIELDS, FIELDS, EvidenceRecord, validate_record
+from evidence.schema import CURATABLE_FIELDS, FIELDS, LIST_FIELDS, EvidenceRecord, validate_record
 from evidence.tables import audit_log, records, reviews, sources
 
 DEFAULT_URL = "sqlite:///evidence.db"
@@ -398,8 +398,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _row(rec: EvidenceRecord) -> dict[str, Any]:
     d = rec.to_dict()
-    d["histotypes"] = list(d["histotypes"])
-    d["flags"] = list(d["flags"])
+    for key in LIST_FIELDS:
+        d[key] = list(d[key])
     return d
 
 
