@@ -20,6 +20,7 @@ from evidence.curation_cli import curate_app
 from evidence.errors import EvidenceError, ImportFileError
 from evidence.io import FORMATS, read_records, write_records
 from evidence.living_cli import register as register_living
+from evidence.nma_cli import register as register_nma
 from evidence.reviewers_cli import reviewers_app
 from evidence.store import Store, resolve_url
 
@@ -28,6 +29,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 app.add_typer(curate_app, name="curate")
 app.add_typer(reviewers_app, name="reviewers")
 register_living(app)  # update, changes (evidence/living_cli.py)
+register_nma(app)  # nma (evidence/nma_cli.py)
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes: wide tables
 err = Console(stderr=True, soft_wrap=True)
 

@@ -12,6 +12,7 @@ from meta import effect_sizes
 from meta._checks import METHODS, TESTS
 from meta.bias import begg_test, egger_test, trim_and_fill
 from meta.nma import NMAResult, nma
+from meta.nma_records import nma_from_records
 from meta.pooling import PoolArrays, PoolResult, __version__, pool, pool_many
 from meta.regression import meta_regression
 from meta.sensitivity import cumulative, influence, leave_one_out
@@ -20,8 +21,8 @@ from meta.table import pool_table, record_effect
 
 __all__ = [
     "METHODS",
-    "NMAResult",
     "TESTS",
+    "NMAResult",
     "PoolArrays",
     "PoolResult",
     "__version__",
@@ -33,6 +34,7 @@ __all__ = [
     "leave_one_out",
     "meta_regression",
     "nma",
+    "nma_from_records",
     "pool",
     "pool_many",
     "pool_table",
