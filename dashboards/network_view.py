@@ -100,12 +100,13 @@ def network_graph(nodes: pd.DataFrame, edges: pd.DataFrame, *, title: str = "") 
     size = 18 + 42 * np.sqrt(np.nan_to_num(pts) / big)
     fig.add_trace(go.Scatter(
         x=[pos[t][0] for t in names], y=[pos[t][1] for t in names], mode="markers+text", text=names,
-        textposition="top center", marker={"size": size, "color": "#2e86c1", "line": {"width": 1, "color": "white"}},
+        textposition=["top center" if pos[t][1] >= 0 else "bottom center" for t in names],
+        marker={"size": size, "color": "#2e86c1", "line": {"width": 1, "color": "white"}},
         hovertext=[f"{t}: {int(p)} patients, {k} trial(s)" for t, p, k in
                    zip(names, np.nan_to_num(pts), nodes["trials"], strict=True)],
         hoverinfo="text", showlegend=False))
-    fig.update_layout(title=title, xaxis={"visible": False, "range": [-1.5, 1.5]},
-                      yaxis={"visible": False, "range": [-1.4, 1.5], "scaleanchor": "x"},
+    fig.update_layout(title=title, xaxis={"visible": False, "range": [-1.7, 1.7]},
+                      yaxis={"visible": False, "range": [-1.6, 1.6], "scaleanchor": "x"},
                       height=460, margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white")
     return fig
 

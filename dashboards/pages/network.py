@@ -47,7 +47,7 @@ nodes = nodes[nodes["component"] == comp]
 edges = net.edges()
 edges = edges[edges["treat1"].isin(treatments)]
 g1, g2 = st.columns([1, 1])
-g1.plotly_chart(nv.network_graph(nodes, edges, title="Network (node area ∝ patients, line width ∝ trials)"),
+g1.plotly_chart(nv.network_graph(nodes, edges, title="Node area ∝ patients, width ∝ trials"),
                 key="nma_graph")
 g2.plotly_chart(nv.forest_vs_reference(res, measure), key="nma_forest")
 tabs = st.tabs(["League table", "P-scores", "Inconsistency", "Contrasts used"])
