@@ -23,6 +23,7 @@ from evidence.extract_cli import expand_paths as _expand
 from evidence.extract_cli import progress as _progress
 from evidence.io import FORMATS, read_records, write_records
 from evidence.living_cli import register as register_living
+from evidence.nma_cli import register as register_nma
 from evidence.reviewers_cli import reviewers_app
 from evidence.store import Store, resolve_url
 
@@ -43,6 +44,7 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="show the trace
 
 
 app.command("extract")(extract)  # its own light module: `extract` starts without the store (evidence/launcher.py)
+register_nma(app)  # nma (evidence/nma_cli.py)
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes: wide tables
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store "

@@ -12,6 +12,8 @@ from meta import effect_sizes
 from meta._checks import METHODS, TESTS
 from meta.bias import begg_test, egger_test, trim_and_fill
 from meta.few_studies import FewStudiesWarning, FewStudyModel, few_study_model
+from meta.nma import NMAResult, nma
+from meta.nma_records import nma_from_records
 from meta.pooling import PI_TYPES, POOL_METHODS, PoolArrays, PoolResult, __version__, pool, pool_many
 from meta.regression import meta_regression
 from meta.sensitivity import cumulative, influence, leave_one_out
@@ -25,6 +27,7 @@ __all__ = [
     "TESTS",
     "FewStudiesWarning",
     "FewStudyModel",
+    "NMAResult",
     "PoolArrays",
     "PoolResult",
     "__version__",
@@ -36,6 +39,8 @@ __all__ = [
     "influence",
     "leave_one_out",
     "meta_regression",
+    "nma",
+    "nma_from_records",
     "pool",
     "pool_many",
     "pool_table",
