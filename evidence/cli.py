@@ -25,6 +25,7 @@ from evidence.io import FORMATS, read_records, write_records
 from evidence.living_cli import register as register_living
 from evidence.nma_cli import register as register_nma
 from evidence.reviewers_cli import reviewers_app
+from evidence.sof_cli import register as register_sof
 from evidence.store import Store, resolve_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -45,6 +46,7 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="show the trace
 
 app.command("extract")(extract)  # its own light module: `extract` starts without the store (evidence/launcher.py)
 register_nma(app)  # nma (evidence/nma_cli.py)
+register_sof(app)  # sof (evidence/sof_cli.py)
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes: wide tables
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store "

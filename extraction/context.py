@@ -384,6 +384,8 @@ def dose_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequenc
     (the lower, standard dose) and a mention for every later ``400 mg`` / ``400-mg arm``."""
     g = _count_grammar()
     agents = [m for m in mentions if m[2] == "AGENT" and not set(m[3]) <= CONTROLS]
+    if not sentences:  # an empty document
+        return None
     for s, e in [sentences[0], *[(a, b) for a, b in sentences[1:14] if _RANDOM_VERB.search(text, a, b)]]:
         for rx in g["dose_arms"]:
             m = rx.search(text, s, e)
