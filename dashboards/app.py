@@ -18,7 +18,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 if (_ROOT / "evidence" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from dashboards import data, widgets  # noqa: E402  (after the sys.path fix above)
+from dashboards import auth, data, widgets  # noqa: E402  (after the sys.path fix above)
 
 st.set_page_config(page_title="Sarcoma evidence", page_icon="📊", layout="wide")
 url = data.store_url()
@@ -34,5 +34,10 @@ pages = [
 page = st.navigation(pages)
 widgets.current_view()
 widgets.sidebar_filters(url)
-page.run()
+auth.sidebar(data.get_store(url))
+st.session_state[auth.IN_APP] = True
+try:
+    page.run()
+finally:
+    st.session_state.pop(auth.IN_APP, None)
 widgets.sync_url()

@@ -387,26 +387,38 @@ def pool(db: DbOption = None,
 # -- dashboard -------------------------------------------------------------------------------------
 @app.command()
 def dashboard(db: DbOption = None,
-              port: Annotated[int, typer.Option(help="port of the web server")] = 8501):
-    """Start the Streamlit dashboard on the store (runs until Ctrl+C)."""
-    import subprocess
+              host: Annotated[str, typer.Option(help="address to bind (default: this machine only; 0.0.0.0 "
+                                                     "exposes the dashboard to the network)")] = "127.0.0.1",
+              port: Annotated[int, typer.Option(help="port of the web server (0: any free port)")] = 8501):
+    """Start the Streamlit dashboard on the store (runs until Ctrl+C or SIGTERM); read-only until a
+    reviewer signs in."""
     from importlib import resources
 
     from sqlalchemy.engine import make_url
 
+    from evidence.dashboard_server import free_port, serve, streamlit_command
+
     url = existing_store_url(db)
-    if not 0 < port < 65536:
-        fail(f"--port {port} must lie in 1..65535")
-    app_path = Path(str(resources.files("dashboards") / "app.py"))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", "--db", url]
-    shown = make_url(url).render_as_string(hide_password=True)
-    out.print(f"dashboard of {shown} at http://localhost:{port}/  (Ctrl+C to stop)", markup=False)
+    if not 0 <= port < 65536:
+        fail(f"--port {port} must lie in 0..65535")
     try:
-        code = subprocess.call(cmd)
-    except KeyboardInterrupt:
-        code = 0
+        port = port or free_port(host)
+    except OSError as exc:
+        fail(f"--host {host}: cannot bind there ({exc.strerror or exc})")
+    app_path = Path(str(resources.files("dashboards") / "app.py"))
+    shown = make_url(url).render_as_string(hide_password=True)
+
+    def announce(address: str) -> None:
+        out.print(f"dashboard of {shown} at {address}/  (Ctrl+C to stop)", markup=False, highlight=False)
+        sys.stdout.flush()
+
+    try:
+        code = serve(streamlit_command(app_path, url, host, port), announce,
+                     lambda line: err.print(line, markup=False, highlight=False))
+    except RuntimeError as exc:
+        fail(str(exc))
     raise typer.Exit(code)
+
 
 def main() -> None:
     """Console-script entry point: user-facing errors become one line and exit code 2; anything else
