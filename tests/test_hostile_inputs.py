@@ -70,8 +70,8 @@ def test_one_hostile_file_never_stops_a_batch(tmp_path, store_url):
 def test_gzip_bomb_fails_with_one_line_and_bounded_memory(tmp_path):
     """~300 KB of gzip that inflates to 300 MB of words: one clear line, peak RSS under 1 GB."""
     bomb = tmp_path / "bomb.xml.gz"
-    head = ("<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>7</PMID><Article><ArticleTitle>T"
-            "</ArticleTitle><Abstract><AbstractText>").encode()
+    head = (b"<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>7</PMID><Article><ArticleTitle>T"
+            b"</ArticleTitle><Abstract><AbstractText>")
     chunk = b"sarcoma " * 131072  # 1 MiB
     with gzip.open(bomb, "wb", compresslevel=9) as fh:
         fh.write(head)
@@ -161,5 +161,5 @@ def test_unexpected_error_exits_3_with_one_line_and_debug_shows_traceback(tmp_pa
     assert res.returncode == 3
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "RuntimeError: planted\\nbug" in lines[0] and "--debug" in lines[0]
-    res = subprocess.run(args[:3] + ["--debug"] + args[3:], capture_output=True, text=True, timeout=120)
+    res = subprocess.run([*args[:3], "--debug", *args[3:]], capture_output=True, text=True, timeout=120)
     assert res.returncode == 3 and "Traceback" in res.stderr and "planted" in res.stderr

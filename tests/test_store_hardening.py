@@ -71,7 +71,7 @@ def test_read_only_store_is_never_migrated_or_written(tmp_path):
     db = _store_with_records(tmp_path / "e.db")
     s = Store(db, read_only=True)
     assert s.count() == 2
-    with pytest.raises(Exception, match="readonly|read-only|query_only|attempt to write"):
+    with pytest.raises(Exception, match=r"readonly|read-only|query_only|attempt to write"):
         s.add_records([make_record(source_id="PMID:5")])
 
 
