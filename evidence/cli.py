@@ -62,8 +62,21 @@ def existing_store_url(db: str | None, alternative: str = "--db") -> str:
 
 
 def existing_store(db: str | None) -> Store:
-    """The store at ``db`` (see :func:`existing_store_url`)."""
-    return Store(existing_store_url(db))
+    """The store at ``db`` (see :func:`existing_store_url`), for reading only: opened read-only, without
+    migration, when it is at this program's schema (a read-only file or file system still exports)."""
+    return read_store(existing_store_url(db))
+
+
+def read_store(url: str) -> Store:
+    """A store to read from: read-only when its schema is current, else opened normally (migrated)."""
+    from evidence.errors import StoreSchemaError
+
+    try:
+        return Store(url, read_only=True)
+    except StoreSchemaError as exc:
+        if "newer than this program" in str(exc):
+            raise
+        return Store(url)
 
 
 @app.command("import")
@@ -364,7 +377,7 @@ def pool(db: DbOption = None,
         frame, source = pd.DataFrame(recs, columns=list(FIELDS)), str(input_file)
     else:
         url = existing_store_url(db, "--input")
-        frame, source = Store(url).records_frame(status=statuses), url
+        frame, source = read_store(url).records_frame(status=statuses), url
     options = {"by": keys, "method": method, "test": test, "level": level, "rollup": rollup,
                "parents": VOCAB.parents if rollup else None, "statuses": statuses}
     try:
