@@ -11,8 +11,10 @@ A standalone statistics library on numpy, scipy and pandas: it imports nothing o
 from meta import effect_sizes
 from meta._checks import METHODS, TESTS
 from meta.bias import begg_test, egger_test, trim_and_fill
+from meta.counts import pool_counts
 from meta.few_studies import FewStudiesWarning, FewStudyModel, few_study_model
 from meta.pooling import PI_TYPES, POOL_METHODS, PoolArrays, PoolResult, __version__, pool, pool_many
+from meta.proportions import pool_proportions
 from meta.regression import meta_regression
 from meta.sensitivity import cumulative, influence, leave_one_out
 from meta.subgroups import subgroup_test
@@ -37,7 +39,9 @@ __all__ = [
     "leave_one_out",
     "meta_regression",
     "pool",
+    "pool_counts",
     "pool_many",
+    "pool_proportions",
     "pool_table",
     "record_effect",
     "subgroup_test",
