@@ -146,7 +146,8 @@ def se_uncertainty_from_p(hr: ArrayLike, p_value: ArrayLike, p_sided: ArrayLike 
     SE = |log HR| / z with z = Φ⁻¹(1 − p/2) (two-sided) or Φ⁻¹(1 − p) (one-sided). Taking each
     reported number as exact to half a unit in its last printed decimal (δ_HR, δ_p), first-order
     propagation gives ``u = δ_HR / (HR |log HR|) + δ_p / (s φ(z) z)`` with s = 2 for two-sided p, 1 for
-    one-sided (at least 2 decimals are assumed for each number). With HR ≈ 1 and p ≈ 1 both terms blow up: HR 0.99 at p = 0.95 gives u ≈ 0.6.
+    one-sided (at least 2 decimals are assumed for each number). With HR ≈ 1 and p ≈ 1 both
+    terms blow up: HR 0.99 at p = 0.95 gives u ≈ 0.6.
 
     Examples
     --------
