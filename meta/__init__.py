@@ -10,6 +10,7 @@ A standalone statistics library on numpy, scipy and pandas: it imports nothing o
 
 from meta import effect_sizes
 from meta._checks import METHODS, TESTS
+from meta.bayes import BayesPoolResult, bayes_pool
 from meta.bias import begg_test, egger_test, trim_and_fill
 from meta.counts import pool_counts
 from meta.few_studies import FewStudiesWarning, FewStudyModel, few_study_model
@@ -25,11 +26,13 @@ __all__ = [
     "PI_TYPES",
     "POOL_METHODS",
     "TESTS",
+    "BayesPoolResult",
     "FewStudiesWarning",
     "FewStudyModel",
     "PoolArrays",
     "PoolResult",
     "__version__",
+    "bayes_pool",
     "begg_test",
     "cumulative",
     "effect_sizes",
