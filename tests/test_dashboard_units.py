@@ -135,7 +135,7 @@ def test_filters(records):
     f = views.filter_records(records, ViewState(agents=("dacarbazine",)))
     assert set(f["comparator"]) == {"dacarbazine"}
     f = views.filter_records(records, ViewState(phases=("na",)))
-    assert f["phase"].isna().all() and len(f) == 6  # the two bundled meta-analyses
+    assert f["phase"].isna().all() and len(f) == 11  # the three bundled meta-analyses (3 + 3 + 5 records)
     assert len(views.filter_records(records, ViewState(statuses=()))) == len(records)
 
 
