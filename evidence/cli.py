@@ -219,7 +219,7 @@ def demo(db: DbOption = None):
     store = Store(url)
     if store.count():  # a server database that held an earlier demo: start afresh
         fail(f"{url} already holds a demo store; drop and recreate that database, or pass another --db")
-    docs = corpus_documents()
+    docs = corpus_documents() + corpus_documents(practice=True)  # practice reports: left for the Curation page
     store.add_sources(docs)
     counts = store.import_records(curated_records(), reviewer="demo-curator")
     extracted = _demo_extract(store, docs)
