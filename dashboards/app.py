@@ -28,6 +28,7 @@ pages = [
     st.Page("pages/network.py", title="Network", url_path="network"),
     st.Page("pages/evidence_table.py", title="Evidence table", url_path="table"),
     st.Page("pages/export.py", title="Export", url_path="export"),
+    st.Page("pages/prognostic.py", title="Prognostic factors", url_path="prognostic"),
     st.Page("pages/curation.py", title="Curation", url_path="curation"),
 ]
 page = st.navigation(pages)

@@ -32,7 +32,7 @@ _JOIN_GAP = re.compile(r"(?:plus|\+|-|/|with|combined with|in combination with|a
 _SEP = re.compile(r"\b(?:versus|vs|v|or|compared\s+(?:with|to)|than|against)\b|\bto\b|,\s*or\b")
 _JOIN = re.compile(r"\b(?:plus|combined\s+with|combination\s+with|in\s+combination|added\s+to|with|"
                    r"together\s+with|and)\b|[+/]|^\s*-\s*$|-based|-containing")
-_WITH_OR_WITHOUT = re.compile(r"\bwith\s+or\s+without\b|\balone\s+or\s+(?:with|in\s+combination\s+with|"
+_WITH_OR_WITHOUT = re.compile(r"±|\+/-|\bwith\s+or\s+without\b|\balone\s+or\s+(?:with|in\s+combination\s+with|"
                               r"combined\s+with|plus)\b|\bor\s+without\b")
 _EITHER = re.compile(r"\b(?:plus|with|and)\s+either\b")
 _TEMPORAL = re.compile(r"\b(?:after|following|before|prior\s+to|previous|progress\w*\s+on|failure\s+of|"

@@ -66,6 +66,7 @@ class Stat:
     ci: Interval | None = None
     p: PValue | None = None
     n_of: int | None = None
+    events: int | None = None
     endpoint: str | None = None
     timepoint: float | None = None
     histotypes: list[str] | None = None
@@ -131,6 +132,26 @@ def extra_masks(seg: str) -> list[tuple[int, int]]:
     return out
 
 
+# how the patients behind a rate are printed: ``6 of 17 patients (35%)``, ``35% (6/17)``, ``23.7% (n=14)``
+_EVENTS_BEFORE = re.compile(r"(?<![\w.])(?P<x>\d+)\s*(?:of|/)\s*(?P<n>\d+)\b(?:\s+[\w-]+){0,3}?\s*[(\[]\s*$")
+_EVENTS_AFTER = re.compile(r"\s*%\s*[(\[]\s*(?:(?P<x>\d+)\s*(?:/|of)\s*(?P<n>\d+)|[nN]\s*=\s*(?P<k>\d+))\s*[)\],;]")
+
+
+def rate_counts(seg: str, start: int, end: int) -> tuple[int | None, int | None]:
+    """(events, n) printed with the percentage at ``seg[start:end]``, where stated (else None)."""
+    after = _EVENTS_AFTER.match(seg, end)
+    if after:
+        if after.group("k"):
+            return int(after.group("k")), None
+        x, n = int(after.group("x")), int(after.group("n"))
+        return (x, n) if 0 <= x <= n and n > 0 else (None, None)
+    before = _EVENTS_BEFORE.search(seg, max(0, start - 60), start)
+    if before:
+        x, n = int(before.group("x")), int(before.group("n"))
+        return (x, n) if 0 <= x <= n and n > 0 else (None, None)
+    return None, None
+
+
 def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, int, int]]]:
     """Candidates, p values and timepoints ``(months, start, end)`` of one normalised sentence.
 
@@ -156,8 +177,12 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
         if v is None:
             continue
         unit = unit_of(m.group("unit"))
-        raw.append(Stat("bare" if unit is None else ("rate" if unit == "percent" else "median"), v,
-                        m.start("num"), m.end("num"), m.end(), unit=unit, n_of=count_of.get(m.start("num"))))
+        st = Stat("bare" if unit is None else ("rate" if unit == "percent" else "median"), v,
+                  m.start("num"), m.end("num"), m.end(), unit=unit, n_of=count_of.get(m.start("num")))
+        if unit == "percent":
+            st.events, n_stated = rate_counts(seg, m.start("num"), m.end("num"))
+            st.n_of = st.n_of or n_stated
+        raw.append(st)
     if "reached" in seg or "NR" in seg or "estimable" in seg:  # NOT_REACHED_RE's words (case-sensitive)
         for m in NOT_REACHED_RE.finditer(seg):
             if not overlaps(m.start(), m.end()):
