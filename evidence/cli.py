@@ -2,12 +2,11 @@
 
 Exit codes (DESIGN.md): 0 success; 1 some inputs failed (each named on stderr) while the rest were
 processed; 2 the call itself is unusable (bad arguments, a malformed file for ``import``, every input
-failed).
+failed); 3 an unexpected error (a bug): one line, and ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,12 +19,23 @@ from evidence.curation_cli import curate_app
 from evidence.errors import EvidenceError, ImportFileError
 from evidence.io import FORMATS, read_records, write_records
 from evidence.living_cli import register as register_living
+from evidence.reviewers_cli import reviewers_app
 from evidence.store import Store, resolve_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn the soft-tissue-sarcoma literature into pooled, auditable evidence.")
 app.add_typer(curate_app, name="curate")
+app.add_typer(reviewers_app, name="reviewers")
 register_living(app)  # update, changes (evidence/living_cli.py)
+EXIT_UNEXPECTED = 3
+_debug = {"on": False}
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="show the traceback of an unexpected error")]
+             = False) -> None:
+    """Turn the soft-tissue-sarcoma literature into pooled, auditable evidence."""
+    _debug["on"] = debug
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes: wide tables
 err = Console(stderr=True, soft_wrap=True)
 
@@ -109,15 +119,20 @@ def export(db: DbOption = None,
         err.print(f"wrote {n} records to {out_file}", markup=False)
 
 
-def _expand(paths: list[Path]) -> list[Path]:
-    """Files named on the command line, folders expanded to their files (sorted, hidden ones skipped)."""
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
-        else:
-            files.append(p)
-    return files
+FollowLinks = Annotated[bool, typer.Option("--follow-links", help="follow symbolic links met inside folders "
+                                           "(default: skip them)")]
+
+
+def _expand(paths: list[Path], follow_links: bool = False) -> list[Path]:
+    """Files named on the command line, folders expanded to their files (evidence.inputs: links inside
+    folders skipped unless ``follow_links``, hidden files skipped)."""
+    from evidence.inputs import expand_paths
+    from evidence.safe_text import escaped
+
+    def skipped(path: Path, reason: str) -> None:
+        err.print(f"note: {escaped(path)}: {reason}", markup=False, highlight=False)
+
+    return expand_paths(paths, follow_links=follow_links, on_skip=skipped)
 
 
 def _progress(total: int, desc: str):
@@ -170,7 +185,8 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
             = "local",
             scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler ADDRESS "
                                                           "(default: a LocalCluster)")] = None,
-            workers: Annotated[int | None, typer.Option("--workers", help="LocalCluster worker processes")] = None):
+            workers: Annotated[int | None, typer.Option("--workers", help="LocalCluster worker processes")] = None,
+            follow_links: FollowLinks = False):
     """Documents → evidence records (stdout JSONL by default)."""
     from extraction.extract import extract_paths
 
@@ -185,15 +201,19 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
     fmt = fmt or (Path(out_file).suffix.lstrip(".") if out_file and Path(out_file).suffix else "jsonl")
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    files = _expand(paths)
+    from evidence.safe_text import escaped, one_line
+
+    files = _expand(paths, follow_links)
     missing = [f for f in files if not f.exists()]
     if not files or len(missing) == len(files):
-        fail("no input file: " + (", ".join(map(str, missing)) or "none given"))
+        fail("no input file: " + (", ".join(map(escaped, missing)) or "none given"))
     failed: list[str] = []
 
     def on_error(path: object, exc: BaseException) -> None:
         failed.append(str(path))
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        msg = one_line(str(exc))
+        named = escaped(str(path))
+        err.print(f"error: {msg if msg.startswith(named) else f'{named}: {msg}'}", markup=False, highlight=False)
 
     recs = []
     with _progress(len(files), "extracting") as bar:
@@ -216,10 +236,12 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
 
 @app.command()
 def ingest(paths: Annotated[list[Path], typer.Argument(help="documents or folders")],
-           db: DbOption = None):
+           db: DbOption = None, follow_links: FollowLinks = False):
     """Documents → the store: each document and its extracted records, one transaction per document.
 
-    An ``extract`` output folder (part-*.parquet + manifest.json) is loaded in batches of records instead."""
+    Documents are streamed from each file; a file or document that cannot be used is named on stderr
+    and the rest stored (evidence/ingest_cli.py). An ``extract`` output folder (part-*.parquet +
+    manifest.json) is loaded in batches of records instead."""
     from evidence.bulk import is_extract_folder, load_parquet_folder
 
     for folder in [p for p in paths if is_extract_folder(p)]:
@@ -231,61 +253,33 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="documents or folder
                   + ", ".join(f"{counts[k]} {k}" for k in ("inserted", "refreshed", "kept_curated")), markup=False)
     if not paths:
         return
-    files = _expand(paths)
+    files = _expand(paths, follow_links)
     if not files:
         fail("no input file given")
     store = Store(db)
-    got = ingest_documents(store, files)
-    out.print(f"stored {got['documents']} documents and {got['records']} records from "
-              f"{len(files) - len(got['failed'])} of {len(files)} files in {store.url}", markup=False)
-    if got["failed"]:
-        raise typer.Exit(2 if len(got["failed"]) == len(files) else 1)
+    rep = ingest_documents(store, files)
+    out.print(f"stored {rep.documents} documents and {rep.records} records from {len(files) - len(rep.failed_files)}"
+              f" of {len(files)} files in {store.url}"
+              + (f"; {rep.failed_documents} documents not stored" if rep.failed_documents else ""), markup=False)
+    if rep.exit_code:
+        raise typer.Exit(rep.exit_code)
 
 
-def ingest_documents(store: Store, files: list[Path], *, skip_unchanged: bool = False) -> dict:
+def ingest_documents(store: Store, files: list[Path], *, skip_unchanged: bool = False):
     """Read, extract and store each document, one transaction per document (``ingest``, ``update``).
 
-    With ``skip_unchanged`` a document already in the store with the same text is neither re-extracted
-    nor stored again. Returns counts ``documents``, ``records``, ``inserted``, ``unchanged`` (documents
-    skipped) and ``failed`` (the files that could not be read, each named on stderr).
+    With ``skip_unchanged`` a document already in the store with the same text is neither re-extracted nor
+    stored again. Returns the :class:`evidence.ingest_cli.IngestReport`; each failure is named on stderr.
     """
-    from sqlalchemy import select
-
-    from evidence.tables import sources
+    from evidence.ingest_cli import ingest_files
     from extraction.extract import extract_document
-    from extraction.ingest import IngestError, read_documents
     from extraction.pipeline import build_pipeline
 
     nlp = build_pipeline()
-    got: dict = {"documents": 0, "records": 0, "inserted": 0, "unchanged": 0, "failed": []}
     with _progress(len(files), "ingesting") as bar:
-        for f in files:
-            try:
-                docs = list(read_documents(f))
-            except IngestError as exc:
-                got["failed"].append(str(f))
-                err.print(f"error: {exc}", markup=False, highlight=False)
-                bar.update(1)
-                continue
-            for doc in docs:
-                if skip_unchanged:
-                    with store.engine.connect() as conn:
-                        sha = conn.scalar(select(sources.c.sha256).where(sources.c.source_id == doc.source_id))
-                    if sha == hashlib.sha256(doc.text.encode("utf-8")).hexdigest():
-                        got["unchanged"] += 1
-                        continue
-                # ClinicalTrials.gov results are structured: their records come with the document
-                recs = doc.meta.get("records") or extract_document(nlp, doc)
-                with store.engine.begin() as conn:
-                    store.add_sources([{"source_id": doc.source_id, "source_file": doc.source_file,
-                                        "title": doc.title, "year": doc.year, "text": doc.text,
-                                        "meta": {k: v for k, v in doc.meta.items() if k != "records"}}],
-                                      conn=conn)
-                    got["inserted"] += store.add_records(recs, conn=conn)["inserted"]
-                got["documents"] += 1
-                got["records"] += len(recs)
-            bar.update(1)
-    return got
+        return ingest_files(files, store, say=lambda line: err.print(line, markup=False, highlight=False),
+                            extract=lambda doc: extract_document(nlp, doc), step=lambda: bar.update(1),
+                            skip_unchanged=skip_unchanged)
 
 
 def _summary_table(store: Store, title: str) -> Table:
@@ -532,12 +526,23 @@ def dashboard(db: DbOption = None,
     raise typer.Exit(code)
 
 def main() -> None:
-    """Console-script entry point: user-facing errors become one line and exit code 2."""
+    """Console-script entry point: user-facing errors become one line and exit code 2; anything else
+    (a bug) one line, a hint to rerun with ``--debug`` (which prints the traceback) and exit code 3."""
+    from evidence.safe_text import one_line
+
     try:
         app()
     except EvidenceError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {one_line(str(exc))}", markup=False, highlight=False)
         sys.exit(2)
+    except Exception as exc:  # the boundary: no traceback unless asked for
+        if _debug["on"] or "--debug" in sys.argv[1:]:
+            import traceback
+
+            traceback.print_exc()
+        err.print(f"error: unexpected {type(exc).__name__}: {one_line(str(exc))[:300]} (a bug, please report it; "
+                  "rerun with --debug for the traceback)", markup=False, highlight=False)
+        sys.exit(EXIT_UNEXPECTED)
 
 
 if __name__ == "__main__":

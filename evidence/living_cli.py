@@ -72,10 +72,10 @@ def _ingest(store: Store, paths: list[Path]) -> dict:
         _err.print(f"error: {f}: no such file", markup=False, highlight=False)
     files = [f for f in files if f.exists()]
     if files:
-        docs = cli.ingest_documents(store, files, skip_unchanged=True)
+        rep = cli.ingest_documents(store, files, skip_unchanged=True)
         for k in ("documents", "unchanged", "inserted", "records"):
-            got[k] += docs[k]
-        got["failed"] += docs["failed"]
+            got[k] += getattr(rep, k)
+        got["failed"] += sorted(rep.failed_files)
     got["failed"] += [str(f) for f in missing]
     got["files"] += len(files) + len(missing)
     return got

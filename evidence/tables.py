@@ -80,6 +80,19 @@ records = Table(
     Column("reviewer", Text),
     Column("note", Text),
     Column("updated_at", DateTime(timezone=True)),
+    # round 2 (migration 0003)
+    Column("design", String(20)),
+    Column("registry_ids", JSON, nullable=False),
+    Column("subgroup", Text),
+    Column("subgroup_label", Text),
+    Column("events", Integer),
+    Column("p_sided", Integer, nullable=False),
+    Column("question", String(12), nullable=False),
+    Column("factor", Text),
+    Column("factor_level", Text),
+    Column("factor_reference", Text),
+    Column("adjusted", Boolean),
+    Column("covariates", JSON, nullable=False),
     # curation bookkeeping
     Column("version", Integer, nullable=False),
     Column("original", JSON),
@@ -112,6 +125,13 @@ reviews = Table(
     Column("reason", Text),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),
+)
+
+reviewers = Table(
+    "reviewers", metadata,  # reviewer accounts (migration 0004): who may curate; see evidence.reviewers
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 # -- living evidence (migration 0005): dated snapshots of every pooled question -------------------

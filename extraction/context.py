@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from evidence.vocabulary import VOCAB
 from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
 from extraction.numbers import digit_spans, normalize, parse_number
+from extraction.study import study_facts
 
 _RANDOM_VERB = re.compile(r"\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|assigned|allocated|"
                           r"randomi[sz]ation\s+was)\b", re.I)
@@ -78,6 +79,9 @@ class TrialContext:
     setting: str = ""
     line: str = ""
     adjuvant: bool = False
+    design: str = ""
+    registry_ids: list[str] = field(default_factory=list)
+    year: int | None = None
 
     def role(self, i: int) -> str:
         """``intervention``, ``comparator`` or ``single`` for arm ``i``."""
@@ -98,6 +102,7 @@ class TrialContext:
     def as_dict(self) -> dict[str, object]:
         """Plain, serialisable view (``doc._.trial``; msgpack-safe for ``nlp.pipe(n_process=2)``)."""
         return {"title": self.title, "trial": self.trial, "phase": self.phase, "randomized": self.randomized,
+                "design": self.design, "registry_ids": list(self.registry_ids), "year": self.year,
                 "setting": self.setting, "line": self.line, "arms": [sorted(a) for a in self.arms],
                 "comparator": self.comparator, "single_arm": self.single_arm,
                 "sizes": {str(k): v for k, v in self.sizes.items()}, "total": self.total,
@@ -294,6 +299,9 @@ def metadata(ctx: TrialContext, text: str, sentences: Sequence[tuple[int, int]],
             if best:
                 setattr(ctx, attr, best)
                 break
+    facts = study_facts(text, ctx.title, ctx.trial)
+    ctx.design, ctx.registry_ids, ctx.trial = facts["design"], facts["registry_ids"], facts["trial"]
+    ctx.year = facts.get("cite_year")
     title_setting = next((name for name, rx in _SETTING_WORDS if rx.search(ctx.title)), "")
     if title_setting in ("neoadjuvant", "adjuvant"):
         ctx.setting = title_setting

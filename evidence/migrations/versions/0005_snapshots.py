@@ -1,18 +1,14 @@
 """Living evidence: dated snapshots of every pooled question (tables snapshots, snapshot_questions).
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 """
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-# The brief chains this after 0003; the lead re-chains at merge. Until a 0003 migration is in the tree
-# (it is on another branch), it follows 0002 so that this branch's stores open.
-down_revision = "0003" if any(Path(__file__).parent.glob("0003_*.py")) else "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
