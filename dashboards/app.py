@@ -30,6 +30,7 @@ pages = [
     st.Page("pages/export.py", title="Export", url_path="export"),
     st.Page("pages/prognostic.py", title="Prognostic factors", url_path="prognostic"),
     st.Page("pages/curation.py", title="Curation", url_path="curation"),
+    st.Page("pages/what_changed.py", title="What changed", url_path="changes"),
 ]
 page = st.navigation(pages)
 widgets.current_view()
