@@ -25,9 +25,12 @@ url = data.store_url()
 pages = [
     st.Page("pages/evidence_map.py", title="Evidence map", default=True),
     st.Page("pages/pooled_estimate.py", title="Pooled estimate", url_path="pooled"),
+    st.Page("pages/network.py", title="Network", url_path="network"),
     st.Page("pages/evidence_table.py", title="Evidence table", url_path="table"),
     st.Page("pages/export.py", title="Export", url_path="export"),
+    st.Page("pages/prognostic.py", title="Prognostic factors", url_path="prognostic"),
     st.Page("pages/curation.py", title="Curation", url_path="curation"),
+    st.Page("pages/what_changed.py", title="What changed", url_path="changes"),
 ]
 page = st.navigation(pages)
 widgets.current_view()

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from evidence.errors import EvidenceError
-from evidence.reviewers import Reviewers, ReviewerError
+from evidence.reviewers import ReviewerError, Reviewers
 from evidence.store import Store
 
 PASSWORD_ENV = "SARCOMA_EVIDENCE_REVIEWER_PASSWORD"

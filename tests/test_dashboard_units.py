@@ -132,19 +132,22 @@ def test_default_view_has_an_empty_url_and_defaults():
 def test_filters(records):
     """Histotype matches any of a record's histotypes, agent either arm, phase 'na' the missing phase."""
     f = views.filter_records(records, ViewState(histotypes=("liposarcoma",)))
-    assert set(f["trial"]) == {"ET743-SAR-3007"}
+    assert set(f["trial"]) == {"ET743-SAR-3007", "Study 309", "T-SAR", "SARC028"}  # L-sarcoma trials and subgroups
     f = views.filter_records(records, ViewState(agents=("dacarbazine",)))
     assert set(f["comparator"]) == {"dacarbazine"}
     f = views.filter_records(records, ViewState(phases=("na",)))
-    assert f["phase"].isna().all() and len(f) == 3
+    assert f["phase"].isna().all() and len(f) == 11  # the three bundled meta-analyses (3 + 3 + 5 records)
     assert len(views.filter_records(records, ViewState(statuses=()))) == len(records)
 
 
 def test_cell_table_counts_trials_once(records):
     """Each map row counts trials once (a trial's later report supersedes an earlier one) and sums patients."""
     t = views.map_table(records, "OS", "HR")
-    row = views.cell_row(t, "soft_tissue_sarcoma|doxorubicin+olaratumab|doxorubicin|OS|HR|contrast")
-    assert row["k"] == 2 and row["n_total"] == 642 and row["pooled"]
+    row = views.cell_row(t, "soft_tissue_sarcoma|doxorubicin_plus_agent|doxorubicin|OS|HR|contrast")
+    assert row["k"] == 4 and row["n_total"] == 133 + 509 + 447 + 640 and row["pooled"]
+    # SSG XVIII reported RFS twice (2012, 2020): the 10-year report supersedes the first, k stays 1
+    ssg = views.cell_row(views.map_table(records, "RFS", "HR"), "gist|imatinib|imatinib|RFS|HR|contrast")
+    assert ssg["k"] == 1 and ssg["estimate"] == 0.66
     single = views.cell_row(t, "leiomyosarcoma|eribulin|dacarbazine|OS|HR|contrast")
     assert single["k"] == 1 and single["estimate"] == 0.93 and not single["pooled"]
     dup = pd.concat([records, records[records["trial"] == "SYN-2"].assign(record_id="dup", year=2022, value=0.8,

@@ -3,14 +3,14 @@
 Only a signed-in reviewer may curate (dashboard and ``curate``); the audit log carries the account name.
 
 Revision ID: 0004
-Revises: 0003 (re-chained at merge; see down_revision)
+Revises: 0003
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"  # TODO(lead): "0003" once 0003_round2_fields is on main
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
