@@ -294,7 +294,8 @@ def evidence_map(table: pd.DataFrame, *, measure: str, favours: tuple[str, str] 
     ]  # fmt: skip
     line_w = [3.0 if c == selected else 0.8 for c in t["cell"]]
     fig.add_trace(go.Scatter(
-        x=[plotly(c) for c in t["comparison"]], y=[plotly(h) for h in t["histotype_label"]], mode="markers+text", text=[f"{k}" for k in t["k"]],
+        x=[plotly(c) for c in t["comparison"]], y=[plotly(h) for h in t["histotype_label"]],
+        mode="markers+text", text=[f"{k}" for k in t["k"]],
         textfont=dict(color="black", size=11), customdata=np.stack([t["cell"]], axis=1),
         hovertext=hover, hoverinfo="text",
         marker=dict(size=size, color=color, colorscale=scale, cmid=cmid, cmin=cmin, cmax=cmax,

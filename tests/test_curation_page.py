@@ -144,7 +144,7 @@ def three(store, monkeypatch):
 
 def test_link_opens_a_pending_record_that_is_not_first(three):
     """Issue 12: ?record=ID opens that record even when it is pending and not first."""
-    at, _, (a, b, c) = three
+    at, _, (_, b, _) = three
     at.query_params["record"] = b
     at.run()
     assert not at.exception and at.selectbox(key="record").value == b
@@ -180,7 +180,7 @@ def test_after_a_decision_the_page_moves_to_the_next_pending_record(three):
 def test_a_save_sends_only_the_changed_field_and_checks_the_version(three):
     """Only the field the reviewer changed is sent; a save over someone else's newer version is refused
     (nothing written) and the form offers to reload."""
-    at, store, (a, b, c) = three
+    at, store, (a, _, _) = three
     at.run()
     sign_in(at)
     Curation(store).edit(a, {"n": 300, "trial": "T-other"}, reviewer="bo", reason="registry")  # meanwhile

@@ -104,7 +104,8 @@ def test_document_and_url_text_shows_literally_and_loads_nothing(tmp_path):
                 ticks = page.locator(".js-plotly-plot .xtick text").evaluate_all("els => els.map(e => e.textContent)")
                 assert any("eribulin <b>x</b> **y**" in t for t in ticks), ticks
                 assert page.locator(".js-plotly-plot a").count() == 0
-                assert page.locator(".js-plotly-plot .xtick text b, .js-plotly-plot .xtick tspan[style*=bold]").count() == 0
+                bold = ".js-plotly-plot .xtick text b, .js-plotly-plot .xtick tspan[style*=bold]"
+                assert page.locator(bold).count() == 0
             finally:
                 browser.close()
     finally:
