@@ -210,3 +210,16 @@ def test_changes_from_texts_sends_only_what_changed():
     assert cv.changes_from_texts(rec, shown, {**shown, "n": "460", "value": "0.770"}) == {"n": 460}
     other = make_record(n=999, trial="X")  # the record changed meanwhile: untouched fields are not sent
     assert cv.changes_from_texts(other, shown, {**shown, "value": "0.8"}) == {"value": 0.8}
+
+
+def test_a_record_opened_again_is_read_afresh(three):
+    """Leaving a record and coming back shows its current values and version (no stale form)."""
+    at, store, (a, b, _) = three
+    at.run()
+    sign_in(at)
+    assert at.text_input(key=cv.widget_key(a, "trial")).value == "T-501"
+    at.selectbox(key="record").set_value(b).run()
+    store.update_record(a, {"trial": "T-501b"}, reviewer="extractor", version=1, status="extracted",
+                        action="refresh")  # still pending, a new version
+    at.selectbox(key="record").set_value(a).run()
+    assert not at.warning and at.text_input(key=cv.widget_key(a, "trial")).value == "T-501b"
