@@ -17,7 +17,7 @@ import pandas as pd
 from dashboards.analysis import CellPool
 from dashboards.sources import source_url
 from evidence.csv_cells import frame_csv
-from evidence.schema import FIELDS
+from evidence.schema import FIELDS, LIST_FIELDS
 
 POOLED_COLUMNS = (
     "histotype", "intervention", "comparator", "endpoint", "measure", "arm", "rollup", "k", "n_total",
@@ -37,7 +37,7 @@ def _json_list(v: Any) -> Any:
 def records_csv(df: pd.DataFrame) -> bytes:
     """The records as CSV (schema columns, lists as JSON arrays) plus a ``source_url`` column."""
     out = df.reindex(columns=list(FIELDS)).copy()
-    for col in ("histotypes", "flags"):
+    for col in LIST_FIELDS:
         out[col] = [_json_list(v) for v in out[col]]
     out["source_url"] = [source_url(s) for s in out["source_id"]]
     return frame_csv(out).encode("utf-8")

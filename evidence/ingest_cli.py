@@ -44,6 +44,8 @@ class IngestReport:
     records: int = 0
     failed_documents: int = 0
     bugs: int = 0
+    inserted: int = 0  # records new to the store
+    unchanged: int = 0  # documents skipped because the store holds the same text (``skip_unchanged``)
 
     @property
     def exit_code(self) -> int:
@@ -80,13 +82,14 @@ def _db_reason(exc: SQLAlchemyError) -> str:
 
 
 def ingest_files(files: Sequence[Path], store: Store, *, say: Callable[[str], None],
-                 extract: Callable[[Any], list[dict[str, Any]]], step: Callable[[], None] = lambda: None
-                 ) -> IngestReport:
+                 extract: Callable[[Any], list[dict[str, Any]]], step: Callable[[], None] = lambda: None,
+                 skip_unchanged: bool = False) -> IngestReport:
     """Store every document of ``files`` with its records; ``say`` prints one stderr line.
 
     ``extract(document)`` gives a document's records (ClinicalTrials.gov documents bring theirs in
     ``meta["records"]``). :class:`~evidence.errors.StoreBusyError` is not caught: a locked store stops
-    the run with the one message that says so.
+    the run with the one message that says so. With ``skip_unchanged`` (``update``), a document whose
+    text the store already holds under its id is skipped and counted in ``unchanged``.
     """
     from extraction.ingest import IngestError, read_documents
 
@@ -95,6 +98,9 @@ def ingest_files(files: Sequence[Path], store: Store, *, say: Callable[[str], No
         name = escaped(f)
         try:
             for doc in read_documents(f):
+                if skip_unchanged and _stored_unchanged(store, doc):
+                    rep.unchanged += 1
+                    continue
                 _ingest_document(doc, name, store, say, extract, rep)
         except IngestError as exc:
             rep.failed_files.add(str(f))
@@ -111,6 +117,17 @@ def ingest_files(files: Sequence[Path], store: Store, *, say: Callable[[str], No
                 "(a bug, please report it; rerun with --debug for the traceback)")
         step()
     return rep
+
+
+def _stored_unchanged(store: Store, doc: Any) -> bool:
+    """Whether the store holds this document's text under its id already."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    with store.engine.connect() as conn:
+        sha = conn.scalar(select(sources.c.sha256).where(sources.c.source_id == doc.source_id))
+    return sha is not None and sha == hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
 
 
 def _ingest_document(doc: Any, name: str, store: Store, say: Callable[[str], None],
@@ -141,7 +158,7 @@ def _ingest_document(doc: Any, name: str, store: Store, say: Callable[[str], Non
                 plain = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in recs]
                 recs = [validate_record({**r, "source_id": sid, "record_id": "",
                                          "flags": [*(r.get("flags") or []), CLASH_FLAG]}) for r in plain]
-            store.add_records(recs, conn=conn)
+            rep.inserted += store.add_records(recs, conn=conn)["inserted"]
     except StoreBusyError:
         raise
     except RecordError as exc:

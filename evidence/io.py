@@ -36,9 +36,9 @@ from evidence.errors import ImportFileError, RecordError
 from evidence.schema import FIELDS, LIST_FIELDS, EvidenceRecord, validate_record
 
 FORMATS = ("csv", "jsonl", "parquet")
-_INT = {"year", "n", "char_start", "char_end", "value_start", "value_end", "page"}
+_INT = {"year", "n", "char_start", "char_end", "value_start", "value_end", "page", "events", "p_sided"}
 _FLOAT = {"value", "ci_low", "ci_high", "ci_level", "p_value", "timepoint_months", "confidence"}
-_BOOL = {"randomized"}
+_BOOL = {"randomized", "adjusted"}
 #: CSV columns written as numbers: never prefixed against formulas (evidence.csv_cells)
 NUMERIC = frozenset(_INT | _FLOAT)
 #: The store's integer columns are 32-bit on PostgreSQL: a larger integer is refused on import

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import ExceptionContext
 
 from evidence.errors import ConflictError, NotFoundError, StoreBusyError, StoreSchemaError
-from evidence.schema import CURATABLE_FIELDS, FIELDS, EvidenceRecord, validate_record
+from evidence.schema import CURATABLE_FIELDS, FIELDS, LIST_FIELDS, EvidenceRecord, validate_record
 from evidence.tables import audit_log, records, reviews, sources
 
 DEFAULT_URL = "sqlite:///evidence.db"
@@ -512,8 +512,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _row(rec: EvidenceRecord) -> dict[str, Any]:
     d = rec.to_dict()
-    d["histotypes"] = list(d["histotypes"])
-    d["flags"] = list(d["flags"])
+    for key in LIST_FIELDS:
+        d[key] = list(d[key])
     return d
 
 
