@@ -373,6 +373,34 @@ def metadata(ctx: TrialContext, text: str, sentences: Sequence[tuple[int, int]],
 _ONE_POPULATION = ("single_arm", "observational", "pooled_analysis")
 
 
+@functools.lru_cache(maxsize=1)
+def _role_grammar() -> list[tuple[str, re.Pattern[str]]]:
+    rows = [json.loads(ln) for ln in (resources.files("extraction") / "patterns" / "arm_roles.jsonl")
+            .read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return [(r["role"], re.compile(r["regex"], re.I)) for r in rows]
+
+
+def role_mentions(text: str, ctx: TrialContext, mentions: Sequence[Mention]) -> list[Mention]:
+    """Arms named by their role (``the control group``, ``the experimental arm``, ``monotherapy`` beside a
+    combination) in a two-arm trial, as mentions of that arm's agents."""
+    if len(ctx.arms) != 2 or ctx.comparator is None:
+        return []
+    comp = ctx.arms[ctx.comparator]
+    exp = ctx.arms[1 - ctx.comparator]
+    ids = {"comparator": comp, "intervention": exp,
+           "single_agent": comp if comp < exp else exp if exp < comp else None}
+    taken = [(m[0], m[1]) for m in mentions]
+    out: list[Mention] = []
+    for role, rx in _role_grammar():
+        arm = ids[role]
+        if not arm:
+            continue
+        for m in rx.finditer(text):
+            if not any(m.start() < e and s < m.end() for s, e in taken):
+                out.append((m.start(), m.end(), "AGENT", tuple(sorted(arm))))
+    return out
+
+
 def dose_label(value: str) -> str:
     """The arm qualifier of a dose (``400`` → ``~400 mg``; ``~`` ids never show in an arm's name)."""
     v = float(value)
@@ -449,6 +477,10 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
             ctx.arms = []
     ctx.comparator = dose_comparator if dosed else comparator_index(ctx.arms)
     ctx.order = list(range(len(ctx.arms)))
+    roles = role_mentions(text, ctx, mentions)
+    if roles:
+        ctx.extra_mentions = [*ctx.extra_mentions, *roles]
+        mentions = sorted([*mentions, *roles])
     if ctx.comparator == 0 and len(ctx.arms) == 2 and ctx.arms[0] <= CONTROLS:
         ctx.order = [1, 0]  # ``a placebo-controlled trial of X``: results name the experimental arm first
     if sentences:

@@ -225,3 +225,16 @@ def test_issue_13_agents_outside_the_vocabulary_keep_their_own_label(nlp):
     assert {(r["arm"], r["intervention"], r["comparator"]) for r in recs} == {
         ("intervention", "xyz-123", "placebo"), ("comparator", "xyz-123", "placebo"), ("contrast", "xyz-123", "placebo")}
     assert all("unknown_agent" in r["flags"] for r in recs)
+
+
+def test_issue_13_arms_named_by_their_role(nlp):
+    title = "Regorafenib versus placebo in liposarcoma: a randomised phase 2 trial"
+    recs = _recs(nlp, "Median PFS was 4.1 months in the experimental arm and 1.2 months in the control group.",
+                 title=title)
+    assert _keys(recs) == {("PFS", "median", "intervention", 4.1), ("PFS", "median", "comparator", 1.2)}
+
+
+def test_issue_13_a_bound_is_not_a_result(nlp):
+    recs = _recs(nlp, "Objective response rates were less than 5% in both treatment arms. Median OS was 9.0 months "
+                      "with sunitinib and 7.5 months with placebo.")
+    assert {r["endpoint"] for r in recs} == {"OS"}
