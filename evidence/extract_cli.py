@@ -41,15 +41,20 @@ def check_out(out_file: Path | None) -> None:
         fail(f"--out {out_file}: folder {Path(out_file).resolve().parent} does not exist")
 
 
-def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files named on the command line, folders expanded to their files (sorted, hidden ones skipped)."""
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith(".")))
-        else:
-            files.append(p)
-    return files
+FollowLinks = Annotated[bool, typer.Option("--follow-links", help="follow symbolic links met inside folders "
+                                           "(default: skip them)")]
+
+
+def expand_paths(paths: list[Path], follow_links: bool = False) -> list[Path]:
+    """Files named on the command line, folders expanded to their files (:mod:`evidence.inputs`: links inside
+    folders skipped unless ``follow_links``, hidden files skipped; each skipped link named, escaped)."""
+    from evidence.inputs import expand_paths as walk
+    from evidence.safe_text import escaped
+
+    def skipped(path: Path, reason: str) -> None:
+        err.print(f"note: {escaped(path)}: {reason}", markup=False, highlight=False)
+
+    return walk(paths, follow_links=follow_links, on_skip=skipped)
 
 
 def progress(total: int, desc: str):
@@ -97,12 +102,14 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
             out_file: Annotated[Path | None, typer.Option("--out", help="FILE (jsonl/csv) or DIR (parquet)")] = None,
             fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet")] = None,
             n_process: Annotated[int, typer.Option(
-                "--processes", help="processes that run the pipeline, this one included (default: the machine's cores)")] = DEFAULT_PROCESSES,
+                "--processes", help="processes that run the pipeline, this one included (default: the machine's cores)"
+            )] = DEFAULT_PROCESSES,
             engine: Annotated[str, typer.Option("--engine", help="local or dask (dask writes a Parquet folder)")]
             = "local",
             scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler ADDRESS "
                                                           "(default: a LocalCluster)")] = None,
-            workers: Annotated[int | None, typer.Option("--workers", help="LocalCluster worker processes")] = None):
+            workers: Annotated[int | None, typer.Option("--workers", help="LocalCluster worker processes")] = None,
+            follow_links: FollowLinks = False):
     """Documents → evidence records (stdout JSONL by default)."""
     from evidence.io import FORMATS, write_records
     from extraction.extract import extract_paths
@@ -118,15 +125,19 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
     fmt = fmt or (Path(out_file).suffix.lstrip(".") if out_file and Path(out_file).suffix else "jsonl")
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    files = expand_paths(paths)
+    from evidence.safe_text import escaped, one_line
+
+    files = expand_paths(paths, follow_links)
     missing = [f for f in files if not f.exists()]
     if not files or len(missing) == len(files):
-        fail("no input file: " + (", ".join(map(str, missing)) or "none given"))
+        fail("no input file: " + (", ".join(map(escaped, missing)) or "none given"))
     failed: list[str] = []
 
     def on_error(path: object, exc: BaseException) -> None:
         failed.append(str(path))
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        msg = one_line(str(exc))
+        named = escaped(str(path))
+        err.print(f"error: {msg if msg.startswith(named) else f'{named}: {msg}'}", markup=False, highlight=False)
 
     recs = []
     with progress(len(files), "extracting") as bar:

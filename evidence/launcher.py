@@ -25,6 +25,12 @@ def main() -> None:
         except EvidenceError as exc:
             err.print(f"error: {exc}", markup=False, highlight=False)
             sys.exit(2)
+        except Exception as exc:  # a bug: one line and exit 3 (1 means "some inputs failed"), as evidence.cli.main
+            from evidence.safe_text import one_line
+
+            err.print(f"error: unexpected {type(exc).__name__}: {one_line(str(exc))[:300]} (a bug, please report it; "
+                      "rerun as `sarcoma-evidence --debug extract …` for the traceback)", markup=False, highlight=False)
+            sys.exit(3)
         return
     from evidence.cli import main as full_main
 

@@ -29,7 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evidence.errors import RecordError
 
-ENDPOINTS = ("OS", "PFS", "ORR", "DFS", "RFS", "MFS", "LRFS", "EFS", "DCR", "CBR", "TTP")
+#: DM and LR are cumulative incidences (the share of patients with distant metastasis / local recurrence), the
+#: outcomes prognostic studies report as rates ("27% vs 23% developed metastases"); their ratios are MFS/LRFS.
+ENDPOINTS = ("OS", "PFS", "ORR", "DFS", "RFS", "MFS", "LRFS", "EFS", "DCR", "CBR", "TTP", "DM", "LR")
 MEASURES = ("HR", "OR", "RR", "median", "rate")
 RATIO_MEASURES = ("HR", "OR", "RR")
 ARMS = ("intervention", "comparator", "contrast", "single")
@@ -90,7 +92,7 @@ class EvidenceRecord(BaseModel):
     intervention: str | None = None
     comparator: str | None = None
     arm: Literal["intervention", "comparator", "contrast", "single"]
-    endpoint: Literal["OS", "PFS", "ORR", "DFS", "RFS", "MFS", "LRFS", "EFS", "DCR", "CBR", "TTP"]
+    endpoint: Literal["OS", "PFS", "ORR", "DFS", "RFS", "MFS", "LRFS", "EFS", "DCR", "CBR", "TTP", "DM", "LR"]
     measure: Literal["HR", "OR", "RR", "median", "rate"]
     value: Finite
     unit: str = ""

@@ -38,7 +38,7 @@ def test_migrations_up_from_empty(store_url):
     upgrade(engine)
     assert schema_revision(engine) == HEAD
     tables = set(inspect(engine).get_table_names())
-    assert {"sources", "records", "audit_log", "alembic_version"} <= tables
+    assert {"sources", "records", "audit_log", "reviewers", "alembic_version"} <= tables
     cols = {c["name"] for c in inspect(engine).get_columns("records")}
     assert {"record_id", "histotypes", "version", "original", "updated_at"} <= cols
     upgrade(engine)  # idempotent
@@ -171,6 +171,8 @@ def test_import_never_undoes_curation_or_an_adjudication(store):
     store.add_records([a, b])
     store.update_record(a.record_id, {"value": 0.78}, reviewer="ana", version=1, reason="table 2")
     cur = Curation(store)
+    cur.review(b.record_id, "accepted", reviewer="ana")  # a disagreement, so there is something to adjudicate
+    cur.review(b.record_id, "rejected", reviewer="bo", reason="duplicate")
     cur.adjudicate(b.record_id, "accepted", {}, adjudicator="eve", reason="final")
     fresh = make_record(source_id="PMID:3")
     counts = store.import_records([a, b.model_copy(update={"value": 0.5, "ci_low": 0.4, "ci_high": 0.6}), fresh],
