@@ -199,8 +199,34 @@ def _definition_segment(text: str, start: int, end: int) -> int:
     return to.start() if to else m.end()
 
 
+_ROLE_DEFINITION = re.compile(r"\b(?P<role>test|experimental|study|treatment|intervention|investigational|control|standard|"
+                              r"reference)\s+(?:group|arm)s?\s*(?:\([^)]{0,30}\)\s*)?(?:received|was\s+given|were\s+given|"
+                              r"was\s+treated\s+with|were\s+treated\s+with|consisted\s+of|:)\s*", re.I)
+
+
+def role_defined_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
+                      ) -> list[frozenset[str]]:
+    """``Patients in the test group received X combined with Y ... the control group received Y``: arms
+    defined by what each role's group received (experimental first, control last)."""
+    found: dict[str, frozenset[str]] = {}
+    for s, e in sentences[1:16]:
+        for m in _ROLE_DEFINITION.finditer(text, s, e):
+            stop = re.compile(r"[;.]|\b(?:and|while|whereas)\s+(?:patients\s+in\s+)?the\s+\w+\s+(?:group|arm)").search(
+                text, m.end(), e)
+            end = stop.start() if stop else e
+            groups = group_mentions(text, in_range(mentions, m.end(), end))
+            ids = frozenset().union(*(g[2] for g in groups if g[2])) if groups else frozenset()
+            role = "control" if m.group("role").lower() in ("control", "standard", "reference") else "exp"
+            if ids and role not in found:
+                found[role] = ids
+    if len(found) == 2 and found["exp"] != found["control"]:
+        return [found["exp"], found["control"]]
+    return []
+
+
 def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]) -> list[frozenset[str]]:
-    """Arms from the title, or a richer definition in the first randomisation sentence."""
+    """Arms from the title, or a richer definition in the first randomisation sentence (else what the
+    test and control groups received)."""
     title = parse_arms(text[sentences[0][0]:sentences[0][1]],
                        [(a - sentences[0][0], b - sentences[0][0], lab, ids)
                         for a, b, lab, ids in in_range(mentions, *sentences[0])]) if sentences else []
@@ -221,6 +247,10 @@ def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Seque
         methods = []
     if methods and len(title) < 2:
         return methods
+    if len(title) < 2 and not methods:
+        roles = role_defined_arms(text, sentences, mentions)
+        if roles:
+            return roles
     if methods and title:
         t_union = frozenset().union(*title) - CONTROLS
         m_union = frozenset().union(*methods)

@@ -238,3 +238,15 @@ def test_issue_13_a_bound_is_not_a_result(nlp):
     recs = _recs(nlp, "Objective response rates were less than 5% in both treatment arms. Median OS was 9.0 months "
                       "with sunitinib and 7.5 months with placebo.")
     assert {r["endpoint"] for r in recs} == {"OS"}
+
+
+def test_issue_13_arms_defined_by_what_each_group_received(nlp):
+    title = "A randomised phase 3 study in metastatic leiomyosarcoma"
+    recs = _recs(nlp, "Patients were randomized 2:1 to a test group and a control group. Patients in the test group "
+                      "received trabectedin combined with doxorubicin. Patients in the control group received "
+                      "doxorubicin. The median PFS of the test group was longer than that of the control group, 12.0 "
+                      "months vs 6.2 months (HR=0.41; 95% CI, 0.29-0.58).", title=title)
+    assert {(r["arm"], r["value"], r["intervention"], r["comparator"]) for r in recs} == {
+        ("intervention", 12.0, "doxorubicin+trabectedin", "doxorubicin"),
+        ("comparator", 6.2, "doxorubicin+trabectedin", "doxorubicin"),
+        ("contrast", 0.41, "doxorubicin+trabectedin", "doxorubicin")}
