@@ -224,6 +224,14 @@ def role_defined_arms(text: str, sentences: Sequence[tuple[int, int]], mentions:
     return []
 
 
+def _without_bare_controls(arms: list[frozenset[str]]) -> list[frozenset[str]]:
+    """Drop a control named alone when an arm pairs it with a backbone (``a placebo-controlled trial of X
+    plus Y vs placebo plus Y``: the arms are X+Y and placebo+Y)."""
+    if arms and arms[0] <= CONTROLS and any(arms[0] < b for b in arms[1:]):
+        return arms[1:]
+    return arms
+
+
 def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]) -> list[frozenset[str]]:
     """Arms from the title, or a richer definition in the first randomisation sentence (else what the
     test and control groups received)."""
@@ -239,7 +247,7 @@ def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Seque
             continue
         seg = _definition_segment(text, s, e)
         ms = [(a - seg, b - seg, lab, ids) for a, b, lab, ids in in_range(mentions, seg, e)]
-        arms = parse_arms(text[seg:e], ms)
+        arms = _without_bare_controls(parse_arms(text[seg:e], ms))
         if 2 <= len(arms) <= 4:
             methods = arms
             break
@@ -254,7 +262,9 @@ def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Seque
     if methods and title:
         t_union = frozenset().union(*title) - CONTROLS
         m_union = frozenset().union(*methods)
-        if t_union <= m_union and len(methods) == len(title):
+        # the richer definition wins (``X plus Y vs placebo plus Y`` over ``X plus Y or placebo``)
+        if t_union <= m_union and len(methods) == len(title) and \
+                sum(map(len, methods)) >= sum(map(len, title)):
             return methods
     return title
 

@@ -250,3 +250,13 @@ def test_issue_13_arms_defined_by_what_each_group_received(nlp):
         ("intervention", 12.0, "doxorubicin+trabectedin", "doxorubicin"),
         ("comparator", 6.2, "doxorubicin+trabectedin", "doxorubicin"),
         ("contrast", 0.41, "doxorubicin+trabectedin", "doxorubicin")}
+
+
+def test_issue_13_a_placebo_controlled_trial_with_a_shared_backbone(nlp):
+    title = "Regorafenib in leiomyosarcoma"
+    recs = _recs(nlp, "This was a randomized, placebo-controlled, double-blind phase 3 trial of regorafenib plus "
+                      "doxorubicin vs placebo plus doxorubicin. Median PFS was 7.7 months with regorafenib plus "
+                      "doxorubicin and 5.1 months with placebo plus doxorubicin.", title=title)
+    assert {(r["arm"], r["value"], r["intervention"], r["comparator"]) for r in recs} == {
+        ("intervention", 7.7, "doxorubicin+regorafenib", "doxorubicin"),
+        ("comparator", 5.1, "doxorubicin+regorafenib", "doxorubicin")}
