@@ -236,7 +236,7 @@ def bayes_pool(
     --------
     >>> r = bayes_pool([-0.36, -0.10, -0.22], [0.02, 0.03, 0.05])
     >>> round(r.estimate, 3), r.k
-    (-0.244, 3)
+    (-0.24, 3)
     """
     y, v = check_yi_vi(yi, vi)
     r = bayes_pool_many(y[None, :], v[None, :], tau_prior, tau_scale, level)
