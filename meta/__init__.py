@@ -14,6 +14,8 @@ from meta.bayes import BayesPoolResult, bayes_pool
 from meta.bias import begg_test, egger_test, trim_and_fill
 from meta.counts import pool_counts
 from meta.few_studies import FewStudiesWarning, FewStudyModel, few_study_model
+from meta.nma import NMAResult, nma
+from meta.nma_records import nma_from_records
 from meta.pooling import PI_TYPES, POOL_METHODS, PoolArrays, PoolResult, __version__, pool, pool_many
 from meta.proportions import pool_proportions
 from meta.regression import meta_regression
@@ -29,6 +31,7 @@ __all__ = [
     "BayesPoolResult",
     "FewStudiesWarning",
     "FewStudyModel",
+    "NMAResult",
     "PoolArrays",
     "PoolResult",
     "__version__",
@@ -41,6 +44,8 @@ __all__ = [
     "influence",
     "leave_one_out",
     "meta_regression",
+    "nma",
+    "nma_from_records",
     "pool",
     "pool_counts",
     "pool_many",
