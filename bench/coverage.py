@@ -26,8 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from meta import few_study_model, pool_many  # noqa: E402
-from meta.bayes import bayes_pool_many  # noqa: E402
+from meta import few_study_model, pool_many
+from meta.bayes import bayes_pool_many
 
 MU = -0.2
 KS = (2, 3, 5)

@@ -163,7 +163,8 @@ def bayes_pool_many(
         lo0 = (mu - 12 * sd_pred).min(axis=1)
         hi0 = (mu + 12 * sd_pred).max(axis=1)
 
-        for sd, names in ((sd_mu, ("ci_low", "estimate", "ci_high")), (sd_pred, ("pi_low", None, "pi_high")))[: 2 if predictive else 1]:
+        wanted = ((sd_mu, ("ci_low", "estimate", "ci_high")), (sd_pred, ("pi_low", None, "pi_high")))
+        for sd, names in wanted[: 2 if predictive else 1]:
             sd_all = np.sqrt((p * (sd**2 + mu**2)).sum(axis=1) - m1**2)
             for name, q in zip(names, (a, 0.5, 1 - a), strict=True):
                 if name is not None:
