@@ -1,6 +1,7 @@
 """Every view is also an export: the filtered evidence table, the pooled results, a cell's studies.
 
-CSV follows DESIGN.md: the schema's columns in order, a list as a JSON array, an empty cell for null.
+CSV follows DESIGN.md: the schema's columns in order, a list as a JSON array, an empty cell for null;
+text cells are neutralised against spreadsheet formulas (:mod:`evidence.csv_cells`).
 Pooled results carry the estimator, the test and the ``meta`` version that made them, and the
 record_ids behind each number, so every exported number traces back to its source sentences.
 """
@@ -15,7 +16,8 @@ import pandas as pd
 
 from dashboards.analysis import CellPool
 from dashboards.sources import source_url
-from evidence.schema import FIELDS
+from evidence.csv_cells import frame_csv
+from evidence.schema import FIELDS, LIST_FIELDS
 
 POOLED_COLUMNS = (
     "histotype", "intervention", "comparator", "endpoint", "measure", "arm", "rollup", "k", "n_total",
@@ -35,10 +37,10 @@ def _json_list(v: Any) -> Any:
 def records_csv(df: pd.DataFrame) -> bytes:
     """The records as CSV (schema columns, lists as JSON arrays) plus a ``source_url`` column."""
     out = df.reindex(columns=list(FIELDS)).copy()
-    for col in ("histotypes", "flags"):
+    for col in LIST_FIELDS:
         out[col] = [_json_list(v) for v in out[col]]
     out["source_url"] = [source_url(s) for s in out["source_id"]]
-    return out.to_csv(index=False).encode("utf-8")
+    return frame_csv(out).encode("utf-8")
 
 
 def pooled_csv(table: pd.DataFrame, *, method: str, test: str, version: str) -> bytes:
@@ -48,7 +50,7 @@ def pooled_csv(table: pd.DataFrame, *, method: str, test: str, version: str) -> 
     out = out.reindex(columns=list(POOLED_COLUMNS))
     for col in ("record_ids", "trials"):
         out[col] = [_json_list(v) for v in out[col]]
-    return out.to_csv(index=False).encode("utf-8")
+    return frame_csv(out).encode("utf-8")
 
 
 def cell_csv(cp: CellPool, *, cell: str) -> bytes:
@@ -68,4 +70,4 @@ def cell_csv(cp: CellPool, *, cell: str) -> bytes:
                f"p_Q={r.q_p:.6g}; I2={r.i2:.6g}%; stat={r.stat:.6g}; p={r.p_value:.6g}; version={r.version}"}
         s = pd.concat([s, pd.DataFrame([pooled, pi, het])], ignore_index=True)
     s["cell"] = cell
-    return s.to_csv(index=False).encode("utf-8")
+    return frame_csv(s).encode("utf-8")

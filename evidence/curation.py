@@ -266,7 +266,15 @@ class Curation:
 
     def adjudicate(self, record_id: str, decision: str, values: Mapping[str, Any] | None, adjudicator: str,
                    reason: str | None, version: int | None = None) -> EvidenceRecord:
-        """Decide a record for good (audit action ``adjudicate``); a reason is always required."""
+        """Decide a disagreement for good (audit action ``adjudicate``); a reason is always required.
+
+        Raises
+        ------
+        CurationError
+            Without a reason, on a record already adjudicated, or on a record with no conflict (both
+            reviewers of its source must have finished and disagree on it: see :meth:`conflicts`);
+            a record without a conflict is decided with accept/edit/reject or by the reviewers' agreement.
+        """
         rec, current = self.store.get(record_id)
         if not (reason and reason.strip()):
             raise CurationError(f"record {record_id}: an adjudication needs a reason")
@@ -274,6 +282,10 @@ class Curation:
         with self.store.engine.begin() as c:
             self._lock_source(c, rec.source_id)
             self._refuse_if_final(c, record_id)
+            if record_id not in self._conflicted(c, rec.source_id):
+                raise CurationError(f"record {record_id} has no conflict to adjudicate (an adjudicator decides "
+                                    "where two reviewers who finished the source disagree; see `curate "
+                                    "conflicts`); decide it with accept, edit or reject instead")
             return self.store.update_record(record_id, changes, reviewer=adjudicator,
                                             version=current if version is None else version, reason=reason,
                                             status=decision, action="adjudicate", conn=c)
@@ -341,6 +353,12 @@ class Curation:
             return False
         latest = self._latest_in(c, source_id)
         return all(set(pair) <= set(latest.get(r["record_id"], {})) for r in self._open(c, source_id))
+
+    def _conflicted(self, c: Connection, source_id: str) -> set[str]:
+        """Ids of the records of a source on which its two finished reviewers disagree."""
+        if not self._both_done(c, source_id):
+            return set()
+        return {rec.record_id for rec, _, _ in self._pairs(c, source_id)}
 
     def _pairs(self, c: Connection, source_id: str) -> list[tuple[EvidenceRecord, Review, Review]]:
         """Open records of a finished source with both reviewers' latest decisions, when they disagree."""

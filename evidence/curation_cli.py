@@ -5,6 +5,10 @@ changes the record only when both reviewers agree (:mod:`evidence.curation`). Li
 tab-separated text (header first), so they can be piped to ``cut`` or read by a spreadsheet. A
 conflict (someone saved the record since you read it) or a refused step prints one line on stderr
 and exits with code 2.
+
+Every step that writes (accept, edit, reject, adjudicate) needs a reviewer account
+(``sarcoma-evidence reviewers add NAME``): the password is asked at a terminal, else read from
+``$SARCOMA_EVIDENCE_REVIEWER_PASSWORD``; the audit log carries the account's name.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from rich.console import Console
 from evidence.curation import DECISIONS, Curation
 from evidence.errors import EvidenceError
 from evidence.field_values import parse_assignments
+from evidence.reviewers_cli import signed_in
 from evidence.store import Store
 
 curate_app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -30,7 +35,9 @@ _err = Console(stderr=True, soft_wrap=True)
 Db = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store "
                                         "(default: $SARCOMA_EVIDENCE_DB, else sqlite:///evidence.db)")]
 RecordId = Annotated[str, typer.Argument(help="the record's id (see `curate pending`)")]
-Reviewer = Annotated[str, typer.Option("--reviewer", help="your name, as the audit log shows it")]
+Reviewer = Annotated[str, typer.Option("--reviewer", help="your reviewer account (password: asked at a terminal, "
+                                        "else $SARCOMA_EVIDENCE_REVIEWER_PASSWORD)")]
+Name = Annotated[str, typer.Option("--reviewer", help="whose pending records to list")]
 Version = Annotated[int | None, typer.Option("--version", help="the version you read (from `curate pending`); "
                                              "a newer one in the store is a conflict")]
 Reason = Annotated[str | None, typer.Option("--reason", help="why (required for edit, reject, adjudicate)")]
@@ -64,10 +71,13 @@ def _tsv(frame: pd.DataFrame) -> None:
         sys.stdout.write("\t".join(cell(v) for v in row) + "\n")
 
 
-def _run(db: str | None, step: Callable[[Curation], Any]) -> Any:
+def _run(db: str | None, step: Callable[[Curation], Any], account: str | None = None) -> Any:
+    """Run ``step`` on the store; with ``account``, only once that reviewer has signed in."""
     with _one_line_errors():
         store = Store(db)
         try:
+            if account is not None:
+                signed_in(store, account)
             return step(Curation(store))
         finally:
             store.close()
@@ -78,7 +88,7 @@ def _done(rec: Any, what: str) -> None:
 
 
 @curate_app.command()
-def pending(reviewer: Reviewer, source: Annotated[str | None, typer.Option("--source", help="only this source")]
+def pending(reviewer: Name, source: Annotated[str | None, typer.Option("--source", help="only this source")]
             = None, db: Db = None):
     """Records still waiting for REVIEWER (never another reviewer's choices)."""
     frame = _run(db, lambda cur: cur.pending(reviewer, source))
@@ -101,7 +111,7 @@ def _decide(db: str | None, record_id: str, decision: str, reviewer: str, reason
         else:
             _done(cur.edit(record_id, values, reviewer=reviewer, reason=reason, version=version), "edited")
 
-    _run(db, step)
+    _run(db, step, account=reviewer)
 
 
 @curate_app.command()
@@ -135,7 +145,8 @@ def conflicts(source: Annotated[str | None, typer.Option("--source", help="only 
 
 @curate_app.command()
 def adjudicate(record_id: RecordId,
-               adjudicator: Annotated[str, typer.Option("--adjudicator", help="your name")],
+               adjudicator: Annotated[str, typer.Option("--adjudicator", help="your reviewer account (password as "
+                                                         "for --reviewer)")],
                decision: Annotated[str, typer.Option("--decision", help=" | ".join(DECISIONS))],
                sets: Sets = None, reason: Reason = None, version: Version = None, db: Db = None):
     """Decide a record for good (final; audited as 'adjudicate')."""
@@ -144,7 +155,7 @@ def adjudicate(record_id: RecordId,
                              version=version)
         _done(rec, "adjudicated")
 
-    _run(db, step)
+    _run(db, step, account=adjudicator)
 
 
 @curate_app.command()

@@ -35,3 +35,14 @@ class NotFoundError(EvidenceError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; we want it plain
         return str(self.args[0]) if self.args else ""
+
+
+class StoreBusyError(EvidenceError):
+    """A write waited its bounded time for another writer's lock (CLI and dashboard show the message)."""
+
+    def __init__(self, message: str = "the store is busy (another import is running); try again"):
+        super().__init__(message)
+
+
+class StoreSchemaError(EvidenceError):
+    """A store whose schema this program cannot use (newer than it knows, or older and read-only)."""

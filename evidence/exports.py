@@ -32,6 +32,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
+from evidence.csv_cells import frame_csv, restore
 from evidence.schema import EvidenceRecord
 
 MEASURE_NAMES = {"HR": "Hazard Ratio", "OR": "Odds Ratio", "RR": "Risk Ratio"}
@@ -146,10 +147,12 @@ def _trial_identity(r: EvidenceRecord) -> str:
 
 
 def _write(frame: pd.DataFrame, out: str | Path | TextIO) -> int:
+    """CSV with text cells neutralised against spreadsheet formulas (:mod:`evidence.csv_cells`)."""
+    text = frame_csv(frame)
     if isinstance(out, str | Path):
-        frame.to_csv(out, index=False, lineterminator="\r\n", encoding="utf-8")
+        Path(out).write_bytes(text.encode("utf-8"))
     else:
-        out.write(frame.to_csv(index=False, lineterminator="\r\n"))
+        out.write(text)
     return len(frame)
 
 
@@ -175,7 +178,7 @@ def read_audit(path: str | Path | TextIO) -> pd.DataFrame:
     """Read an audit CSV written by :func:`write_audit` (empty cells are null, text stays text)."""
     text = path.read() if hasattr(path, "read") else Path(path).read_text(encoding="utf-8")  # type: ignore[union-attr]
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    return pd.DataFrame([{k: (v if v != "" else None) for k, v in r.items()} for r in rows],
+    return pd.DataFrame([{k: (restore(v) if v != "" else None) for k, v in r.items()} for r in rows],
                         columns=list(AUDIT_COLUMNS))
 
 

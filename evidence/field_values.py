@@ -21,8 +21,8 @@ from typing import Any
 from evidence.schema import CURATABLE_FIELDS, LIST_FIELDS
 
 FLOAT_FIELDS = ("value", "ci_low", "ci_high", "ci_level", "p_value", "timepoint_months")
-INT_FIELDS = ("n",)
-BOOL_FIELDS = ("randomized",)
+INT_FIELDS = ("n", "events", "p_sided")
+BOOL_FIELDS = ("randomized", "adjusted")
 _TRUE = ("true", "yes", "1", "y")
 _FALSE = ("false", "no", "0", "n")
 

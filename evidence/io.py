@@ -22,6 +22,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -30,13 +31,22 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from evidence.csv_cells import neutralise, restore
 from evidence.errors import ImportFileError, RecordError
 from evidence.schema import FIELDS, LIST_FIELDS, EvidenceRecord, validate_record
 
 FORMATS = ("csv", "jsonl", "parquet")
-_INT = {"year", "n", "char_start", "char_end", "value_start", "value_end", "page"}
+_INT = {"year", "n", "char_start", "char_end", "value_start", "value_end", "page", "events", "p_sided"}
 _FLOAT = {"value", "ci_low", "ci_high", "ci_level", "p_value", "timepoint_months", "confidence"}
-_BOOL = {"randomized"}
+_BOOL = {"randomized", "adjusted"}
+#: CSV columns written as numbers: never prefixed against formulas (evidence.csv_cells)
+NUMERIC = frozenset(_INT | _FLOAT)
+#: The store's integer columns are 32-bit on PostgreSQL: a larger integer is refused on import
+INT_RANGE = (-(2**31), 2**31 - 1)
+#: Largest CSV cell read (the csv module's default, 128 KiB, is less than a long evidence_text)
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 ARROW_SCHEMA = pa.schema([
     pa.field(f, pa.list_(pa.string()) if f in LIST_FIELDS else pa.int64() if f in _INT
@@ -76,7 +86,7 @@ def _csv_cell(field: str, v: Any) -> str:
         return repr(v)
     if isinstance(v, datetime):
         return v.isoformat()
-    return str(v)
+    return str(v) if field in NUMERIC else neutralise(str(v))
 
 
 def write_records(recs: Iterable[EvidenceRecord | dict[str, Any]], path: str | Path | None,
@@ -94,9 +104,9 @@ def write_records(recs: Iterable[EvidenceRecord | dict[str, Any]], path: str | P
     fh = open(path, "w", encoding="utf-8", newline="") if own else stream  # type: ignore[arg-type]
     try:
         if fmt == "csv":
-            w = csv.writer(fh)  # RFC 4180 \r\n rows: a cell holding \r or \n is quoted
+            w = csv.writer(fh, lineterminator="\r\n")  # RFC 4180 rows: a cell holding \r or \n is quoted
             w.writerow(FIELDS)
-            for r in rows:
+            for r in rows:  # text cells neutralised against formulas (evidence.csv_cells), numbers not
                 w.writerow([_csv_cell(f, r[f]) for f in FIELDS])
         else:
             for r in rows:
@@ -109,8 +119,46 @@ def write_records(recs: Iterable[EvidenceRecord | dict[str, Any]], path: str | P
 
 
 # -- reading -------------------------------------------------------------------------------------
+def _number(field: str, v: Any) -> Any:
+    """A numeric field's value, strictly: digits only (no ``1_0``), never a boolean, in the store's range."""
+    if isinstance(v, bool):
+        raise ValueError(f"{field}={v!r}: must be a number, not true/false")
+    if isinstance(v, str):
+        t = v.strip()
+        if field in _INT:
+            if not _INT_TEXT.fullmatch(t):
+                raise ValueError(f"{field}={v!r}: must be a whole number written with digits")
+            v = int(t)
+        else:
+            if not _FLOAT_TEXT.fullmatch(t):
+                raise ValueError(f"{field}={v!r}: must be a number written with digits (such as 0.77)")
+            v = float(t)
+    if isinstance(v, int) and field in _INT and not INT_RANGE[0] <= v <= INT_RANGE[1]:
+        raise ValueError(f"{field}={v}: beyond the store's integer range ({INT_RANGE[0]}..{INT_RANGE[1]})")
+    if isinstance(v, int) and field in _FLOAT:
+        try:
+            v = float(v)
+        except OverflowError:
+            raise ValueError(f"{field}={v}: beyond the range of a floating-point number") from None
+    return v
+
+
+def _no_surrogates(field: str, v: Any) -> None:
+    """Refuse text the store cannot encode (a lone UTF-16 surrogate, e.g. ``"\\ud800"`` in JSON)."""
+    for s in (v if isinstance(v, list) else [v]):
+        if isinstance(s, str):
+            try:
+                s.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"{field}: holds a lone surrogate (U+{ord(s[exc.start]):04X}) at character "
+                                 f"{exc.start}, which is not text") from None
+
+
 def _coerce(field: str, v: Any) -> Any:
-    """A CSV cell (a string) to the schema's type; leaves other types for pydantic to check."""
+    """A cell to the schema's type (a CSV cell is a string); numbers are parsed strictly, bad text refused."""
+    _no_surrogates(field, v)
+    if field in NUMERIC and v is not None and v != "":
+        return _number(field, v)
     if not isinstance(v, str):
         return v
     if v == "":
@@ -164,6 +212,8 @@ def iter_rows(path: str | Path, fmt: str | None = None) -> Iterator[tuple[str, d
                 raise ImportFileError(f"{path}: line {i}: expected a JSON object, got {type(obj).__name__}")
             yield f"line {i}", obj
         return
+    if csv.field_size_limit() < CSV_FIELD_LIMIT:  # the product's own long evidence texts must re-import
+        csv.field_size_limit(CSV_FIELD_LIMIT)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames or []
     unknown = [h for h in header if h not in FIELDS]
@@ -172,7 +222,8 @@ def iter_rows(path: str | Path, fmt: str | None = None) -> Iterator[tuple[str, d
     for i, row in enumerate(reader, 2):  # row 1 is the header
         if None in row:
             raise ImportFileError(f"{path}: row {i}: more cells than columns")
-        yield f"row {i}", dict(row)
+        # undo the product's own formula prefix (evidence.csv_cells); numbers are never prefixed
+        yield f"row {i}", {k: v if k in NUMERIC or v is None else restore(v) for k, v in row.items()}
 
 
 def read_records(path: str | Path, fmt: str | None = None) -> list[EvidenceRecord]:
@@ -181,11 +232,21 @@ def read_records(path: str | Path, fmt: str | None = None) -> list[EvidenceRecor
     Raises :class:`ImportFileError` naming the file, the row and the field on the first bad row.
     """
     out = []
-    for where, raw in iter_rows(path, fmt):
-        try:
-            raw = {k: _coerce(k, v) if isinstance(v, str) else v for k, v in raw.items()}
-            out.append(validate_record(raw, row=where, add_flags=False))
-        except (RecordError, ValueError) as exc:
-            msg = str(exc)
-            raise ImportFileError(f"{path}: {msg if msg.startswith(where) else f'{where}: {msg}'}") from None
+    seen: dict[str, str] = {}
+    where = "row 1"
+    try:
+        for where, raw in iter_rows(path, fmt):
+            try:
+                raw = {k: _coerce(k, v) for k, v in raw.items()}
+                rec = validate_record(raw, row=where, add_flags=False)
+            except (RecordError, ValueError) as exc:
+                msg = str(exc)
+                raise ImportFileError(f"{path}: {msg if msg.startswith(where) else f'{where}: {msg}'}") from None
+            if rec.record_id in seen:
+                raise ImportFileError(f"{path}: {where}: record_id={rec.record_id!r} repeats {seen[rec.record_id]}; "
+                                      "each record may appear once")
+            seen[rec.record_id] = where
+            out.append(rec)
+    except csv.Error as exc:
+        raise ImportFileError(f"{path}: after {where}: not a readable CSV row ({exc})") from None
     return out

@@ -29,7 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evidence.errors import RecordError
 
-ENDPOINTS = ("OS", "PFS", "ORR", "DFS", "RFS", "MFS", "LRFS", "EFS", "DCR", "CBR", "TTP")
+#: DM and LR are cumulative incidences (the share of patients with distant metastasis / local recurrence), the
+#: outcomes prognostic studies report as rates ("27% vs 23% developed metastases"); their ratios are MFS/LRFS.
+ENDPOINTS = ("OS", "PFS", "ORR", "DFS", "RFS", "MFS", "LRFS", "EFS", "DCR", "CBR", "TTP", "DM", "LR")
 MEASURES = ("HR", "OR", "RR", "median", "rate")
 RATIO_MEASURES = ("HR", "OR", "RR")
 ARMS = ("intervention", "comparator", "contrast", "single")
@@ -39,6 +41,10 @@ SETTINGS = ("advanced", "adjuvant", "neoadjuvant", "localized", "")
 LINES = ("first", "second_plus", "")
 TIME_UNITS = ("months", "weeks", "days", "years")
 P_RELATIONS = ("=", "<", "<=", ">", ">=")
+DESIGNS = ("rct", "single_arm", "nonrandomized", "observational", "pooled_analysis", "meta_analysis", "")
+#: Designs whose numbers are syntheses of other studies: shown beside pooled estimates, never pooled as trials.
+SYNTHESIS_DESIGNS = ("pooled_analysis", "meta_analysis")
+QUESTIONS = ("treatment", "prognostic")
 
 #: Every field, in the order of DESIGN.md (CSV column order).
 FIELDS: tuple[str, ...] = (
@@ -47,14 +53,19 @@ FIELDS: tuple[str, ...] = (
     "value", "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n",
     "timepoint_months", "evidence_text", "char_start", "char_end", "value_start", "value_end", "page",
     "flags", "extractor", "confidence", "status", "reviewer", "note", "updated_at",
+    # round 2 (DESIGN.md): study design, registry ids, subgroups, events, sidedness, prognostic factors
+    "design", "registry_ids", "subgroup", "subgroup_label", "events", "p_sided", "question", "factor",
+    "factor_level", "factor_reference", "adjusted", "covariates",
 )
-LIST_FIELDS = ("histotypes", "flags")
+LIST_FIELDS = ("histotypes", "flags", "registry_ids", "covariates")
 _FIELD_SET = frozenset(FIELDS)
 #: Fields a curator may change (the rest identify where the value came from).
 CURATABLE_FIELDS = (
     "trial", "phase", "randomized", "setting", "line", "histotypes", "intervention", "comparator",
     "arm", "endpoint", "measure", "value", "unit", "ci_low", "ci_high", "ci_level", "p_value",
     "p_relation", "n", "timepoint_months",
+    "design", "registry_ids", "subgroup", "subgroup_label", "events", "p_sided", "question", "factor",
+    "factor_level", "factor_reference", "adjusted", "covariates",
 )
 
 
@@ -81,7 +92,7 @@ class EvidenceRecord(BaseModel):
     intervention: str | None = None
     comparator: str | None = None
     arm: Literal["intervention", "comparator", "contrast", "single"]
-    endpoint: Literal["OS", "PFS", "ORR", "DFS", "RFS", "MFS", "LRFS", "EFS", "DCR", "CBR", "TTP"]
+    endpoint: Literal["OS", "PFS", "ORR", "DFS", "RFS", "MFS", "LRFS", "EFS", "DCR", "CBR", "TTP", "DM", "LR"]
     measure: Literal["HR", "OR", "RR", "median", "rate"]
     value: Finite
     unit: str = ""
@@ -105,6 +116,20 @@ class EvidenceRecord(BaseModel):
     reviewer: str | None = None
     note: str | None = None
     updated_at: datetime | None = None
+    # round 2
+    design: Literal["rct", "single_arm", "nonrandomized", "observational", "pooled_analysis", "meta_analysis",
+                    ""] | None = None
+    registry_ids: list[str] = []
+    subgroup: str | None = None
+    subgroup_label: str | None = None
+    events: Annotated[int, Field(ge=0)] | None = None
+    p_sided: Annotated[int, Field(ge=1, le=2)] = 2  # 1 = one-sided p, 2 = two-sided
+    question: Literal["treatment", "prognostic"] = "treatment"
+    factor: str | None = None
+    factor_level: str | None = None
+    factor_reference: str | None = None
+    adjusted: bool | None = None
+    covariates: list[str] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -187,6 +212,19 @@ def _check_consistency(r: EvidenceRecord) -> list[str]:
         errs.append(f"p_value={r.p_value!r}: a p value lies in (0, 1]")
     if r.p_value is not None and r.p_relation is None:
         errs.append("p_relation is empty while p_value is set: say '=', '<' or '>'")
+    if r.events is not None and r.n is not None and r.events > r.n:
+        errs.append(f"events={r.events} > n={r.n}: more patients with the event than patients")
+    if r.question == "prognostic":
+        if not r.factor:
+            errs.append("factor is empty: a prognostic record names its factor (e.g. 'margin', 'grade')")
+        if r.intervention or r.comparator:
+            errs.append("intervention/comparator set on a prognostic record: a prognostic record compares "
+                        "factor levels (factor_level vs factor_reference), not treatments")
+    elif r.factor or r.factor_level or r.factor_reference:
+        errs.append(f"factor={r.factor!r} on a treatment record: set question='prognostic' for a prognostic factor")
+    if r.subgroup_label and not r.subgroup:
+        errs.append(f"subgroup_label={r.subgroup_label!r} without subgroup: say what narrows the population "
+                    "(e.g. subgroup='histotype')")
     if r.timepoint_months is not None and r.timepoint_months <= 0:
         errs.append(f"timepoint_months={r.timepoint_months!r}: must be > 0")
     for a, b in (("char_start", "char_end"), ("value_start", "value_end")):
@@ -253,7 +291,7 @@ def _validated(data: dict[str, Any] | EvidenceRecord, row: str | None,
         data["unit"] = _default_unit(str(data["measure"]))
     if data.get("ci_level") is None:
         data.pop("ci_level", None)
-    for key in ("status", "record_id"):
+    for key in ("status", "record_id", "p_sided", "question"):
         if data.get(key) is None:
             data.pop(key, None)
     try:
@@ -306,8 +344,8 @@ def validate_record_dict(data: dict[str, Any] | EvidenceRecord, *, row: str | No
     rec, updates = _validated(data, row, add_flags)
     values = rec.__dict__  # pydantic keeps the validated field values here, in field order
     out = dict(values) if _DICT_IN_FIELD_ORDER else {f: values[f] for f in FIELDS}
-    out["histotypes"] = list(out["histotypes"])
-    out["flags"] = list(out["flags"])
+    for key in LIST_FIELDS:
+        out[key] = list(out[key])
     out.update(updates)
     return out
 

@@ -26,12 +26,55 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import ExceptionContext
 
-from evidence.errors import ConflictError, NotFoundError
-from evidence.schema import CURATABLE_FIELDS, FIELDS, EvidenceRecord, validate_record
+from evidence.errors import ConflictError, NotFoundError, StoreBusyError, StoreSchemaError
+from evidence.schema import CURATABLE_FIELDS, FIELDS, LIST_FIELDS, EvidenceRecord, validate_record
 from evidence.tables import audit_log, records, reviews, sources
 
 DEFAULT_URL = "sqlite:///evidence.db"
+#: Seconds a write waits (retrying) for another writer's lock before "the store is busy"
+LOCK_TIMEOUT_ENV = "SARCOMA_EVIDENCE_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 15.0
+
+
+def lock_timeout() -> float:
+    """The bounded wait for a lock, in seconds (``$SARCOMA_EVIDENCE_LOCK_TIMEOUT``, default 15)."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_LOCK_TIMEOUT
+    except ValueError:
+        return DEFAULT_LOCK_TIMEOUT
+
+
+def _is_lock_error(exc: BaseException | None) -> bool:
+    """SQLite's "database is locked"/"busy", PostgreSQL's lock_not_available (55P03)."""
+    if exc is None:
+        return False
+    if getattr(exc, "sqlstate", None) == "55P03":
+        return True
+    msg = str(exc).lower()
+    return type(exc).__name__ == "OperationalError" and ("database is locked" in msg or "database is busy" in msg)
+
+
+def _busy(context: ExceptionContext) -> BaseException | None:
+    """SQLAlchemy ``handle_error`` hook: a lock wait that ran out becomes :class:`StoreBusyError`."""
+    if _is_lock_error(context.original_exception):
+        return StoreBusyError()
+    return None
+
+
+def head_revision() -> str:
+    """The newest schema revision this program knows."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("evidence") / "migrations"))
+    return str(ScriptDirectory.from_config(cfg).get_current_head())
+
+
+def _known_revisions() -> set[str]:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("evidence") / "migrations"))
+    return {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -63,7 +106,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         current = MigrationContext.configure(conn).get_current_revision()
         if revision == "head" and current == script.get_current_head():
             return
+        _check_known(current)
         command.upgrade(_alembic_config(conn), revision)
+
+
+def _check_known(current: str | None) -> None:
+    """Refuse a store written by a newer program (a schema revision this one does not know)."""
+    if current is not None and current not in _known_revisions():
+        raise StoreSchemaError(f"the store's schema is at revision {current}, newer than this program "
+                               f"supports (revisions up to {head_revision()}); upgrade sarcoma-evidence")
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -91,17 +142,48 @@ class Store:
         :func:`resolve_url` for the default.
     """
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True):
+    def __init__(self, url: str | None = None, *, migrate: bool = True, read_only: bool = False):
         self.url = resolve_url(url)
+        self.read_only = read_only
         self.skipped: list[str] = []  # rows the last import_records refused, each with its reason
         kwargs: dict[str, Any] = {"future": True}
+        wait = lock_timeout()
+        engine_url = self.url
         if self.url.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": 30}
-        self.engine = create_engine(self.url, **kwargs)
+            kwargs["connect_args"] = {"timeout": wait}  # SQLite's busy handler retries for this long
+            if read_only and self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
+                path = self.url.removeprefix("sqlite:///")
+                engine_url = f"sqlite:///file:{path}?mode=ro&uri=true"
+        elif self.url.startswith("postgresql"):
+            kwargs["connect_args"] = {"options": f"-c lock_timeout={int(wait * 1000)}"
+                                      + (" -c default_transaction_read_only=on" if read_only else "")}
+        self.engine = create_engine(engine_url, **kwargs)
+        event.listen(self.engine, "handle_error", _busy)
         if self.url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        if migrate:
+            event.listen(self.engine, "connect", _sqlite_read_only if read_only else _sqlite_pragmas)
+        if read_only:
+            self._check_read_only_schema()
+        elif migrate:
             upgrade(self.engine)
+
+    def _check_read_only_schema(self) -> None:
+        """A read-only store must already be at this program's schema (it cannot be migrated)."""
+        try:
+            current = schema_revision(self.engine)
+        except Exception as exc:
+            if self.url.startswith("sqlite:///"):  # a WAL file on a read-only file system: open it immutable
+                self.engine.dispose()
+                path = self.url.removeprefix("sqlite:///")
+                self.engine = create_engine(f"sqlite:///file:{path}?immutable=1&uri=true", future=True)
+                event.listen(self.engine, "handle_error", _busy)
+                current = schema_revision(self.engine)
+            else:
+                raise StoreSchemaError(f"cannot read the store {self!r} ({type(exc).__name__})") from None
+        _check_known(current)
+        if current != head_revision():
+            raise StoreSchemaError(f"the store's schema is at revision {current}, older than this program's "
+                                   f"{head_revision()}, and it is opened read-only so it cannot be upgraded; "
+                                   "open it once with write access (e.g. `sarcoma-evidence import`)")
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -128,6 +210,32 @@ class Store:
             if new:
                 c.execute(insert(sources), new)
         return len(rows)
+
+    def add_source(self, doc: dict[str, Any], *, conn: Connection | None = None) -> str:
+        """Store one ingested document under its own identity; returns the source_id it is stored under.
+
+        The document's id (its PMID/DOI header line, or its file hash) is used when no source holds
+        it, or when the source holding it has the same text (a re-ingest refreshes it). A source with
+        that id and a *different* text is another document claiming the same identity (two texts
+        citing one DOI): this one is stored under ``file:`` + the sha256 of its text instead, with
+        ``meta["source_id_clash"]`` naming the id it claimed — two documents never share a row.
+        """
+        text = doc.get("text") or ""
+        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        sid = doc["source_id"]
+        meta = dict(doc.get("meta") or {})
+        with self._tx(conn) as c:
+            held = c.scalar(select(sources.c.sha256).where(sources.c.source_id == sid))
+            if held is not None and held != sha:
+                meta["source_id_clash"] = sid
+                sid = "file:" + sha[:12]
+            row = {"source_id": sid, "source_file": doc.get("source_file"), "title": doc.get("title"),
+                   "year": doc.get("year"), "text": text, "sha256": sha, "meta": meta, "ingested_at": now()}
+            if c.scalar(select(sources.c.source_id).where(sources.c.source_id == sid)) is None:
+                c.execute(insert(sources).values(**row))
+            else:
+                c.execute(update(sources).where(sources.c.source_id == sid).values(**row))
+        return sid
 
     def source(self, source_id: str) -> dict[str, Any]:
         """One document (text included); :class:`NotFoundError` when absent."""
@@ -388,6 +496,12 @@ def _import_refusal(old: dict[str, Any] | None, rec: EvidenceRecord, adjudicated
     return ""
 
 
+def _sqlite_read_only(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
@@ -398,8 +512,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _row(rec: EvidenceRecord) -> dict[str, Any]:
     d = rec.to_dict()
-    d["histotypes"] = list(d["histotypes"])
-    d["flags"] = list(d["flags"])
+    for key in LIST_FIELDS:
+        d[key] = list(d[key])
     return d
 
 

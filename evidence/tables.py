@@ -80,6 +80,19 @@ records = Table(
     Column("reviewer", Text),
     Column("note", Text),
     Column("updated_at", DateTime(timezone=True)),
+    # round 2 (migration 0003)
+    Column("design", String(20)),
+    Column("registry_ids", JSON, nullable=False),
+    Column("subgroup", Text),
+    Column("subgroup_label", Text),
+    Column("events", Integer),
+    Column("p_sided", Integer, nullable=False),
+    Column("question", String(12), nullable=False),
+    Column("factor", Text),
+    Column("factor_level", Text),
+    Column("factor_reference", Text),
+    Column("adjusted", Boolean),
+    Column("covariates", JSON, nullable=False),
     # curation bookkeeping
     Column("version", Integer, nullable=False),
     Column("original", JSON),
@@ -112,4 +125,73 @@ reviews = Table(
     Column("reason", Text),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("version", Integer, nullable=False),
+)
+
+reviewers = Table(
+    "reviewers", metadata,  # reviewer accounts (migration 0004): who may curate; see evidence.reviewers
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# -- living evidence (migration 0005): dated snapshots of every pooled question -------------------
+# ``snapshots`` is one row per snapshot (when, why, which inputs, a fingerprint of its content);
+# ``snapshot_questions`` one row per pooled question in it (keys, k, trials, estimate, CI, PI, τ²,
+# model, certainty, records waiting for review). Both are append-only (evidence.snapshots).
+snapshots = Table(
+    "snapshots", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text),
+    Column("fingerprint", String(64), nullable=False),
+    Column("n_questions", Integer, nullable=False),
+    Column("inputs", JSON, nullable=False),
+)
+
+snapshot_questions = Table(
+    "snapshot_questions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id"), nullable=False, index=True),
+    Column("question", String(400), nullable=False, index=True),
+    Column("keys", JSON, nullable=False),
+    Column("k", Integer, nullable=False),
+    Column("scale", String(10)),
+    Column("estimate", Float),
+    Column("ci_low", Float),
+    Column("ci_high", Float),
+    Column("pi_low", Float),
+    Column("pi_high", Float),
+    Column("tau2", Float),
+    Column("i2", Float),
+    Column("model", Text),
+    Column("certainty", String(20)),
+    Column("waiting", Integer, nullable=False),
+    Column("studies", JSON, nullable=False),
+)
+
+# -- risk of bias and GRADE judgements (migration 0006): append-only, the latest row per key counts ---------
+# ``rob_judgements``: one RoB 2 domain judgement of one study (its trial identity) for one endpoint;
+# ``certainty_judgements``: a reviewer's confirmation or override of one GRADE domain of one pooled question
+# (``question`` is the question's key text, e.g. "soft_tissue_sarcoma|eribulin|dacarbazine|advanced|second_plus|OS|HR").
+rob_judgements = Table(
+    "rob_judgements", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("study", String(200), nullable=False, index=True),
+    Column("endpoint", String(8), nullable=False),
+    Column("domain", String(40), nullable=False),
+    Column("judgement", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+certainty_judgements = Table(
+    "certainty_judgements", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("question", String(400), nullable=False, index=True),
+    Column("domain", String(40), nullable=False),
+    Column("judgement", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )

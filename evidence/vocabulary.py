@@ -41,6 +41,13 @@ _KEYS = {
 _TERM_FIELDS = ("label", "synonyms", "brands", "codes")
 
 CONTROL_AGENTS = ("placebo", "best_supportive_care", "observation")
+_TRIAL_KEYS = {"name", "aliases", "registry_ids", "histotypes", "agents"}
+_REGISTRY_FORMS = (  # registry id as printed → canonical form (DESIGN.md: ``NCT…``, ``EudraCT …``, ``ISRCTN…``, ``jRCT…``)
+    (re.compile(r"^NCT\s*-?\s*(\d{8})$", re.I), "NCT{}"),
+    (re.compile(r"^(?:EudraCT\s*(?:no\.?|number)?\s*:?\s*)?(\d{4}-\d{6}-\d{2})$", re.I), "EudraCT {}"),
+    (re.compile(r"^ISRCTN\s*-?\s*(\d{8})$", re.I), "ISRCTN{}"),
+    (re.compile(r"^jRCT\s*-?\s*([a-z]?\d{9,10})$", re.I), "jRCT{}"),
+)
 
 
 def fold(text: str) -> str:
@@ -57,7 +64,7 @@ def fold(text: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _join_agent_set(agents: frozenset[str]) -> str:
     """:meth:`Vocabulary.join_agents` of a set (arms repeat: cached)."""
-    ids = sorted(a for a in agents if a)
+    ids = sorted(a for a in agents if a and not a.startswith("~"))  # ``~400 mg``: a dose that tells arms apart
     if len(ids) > 1 and "placebo" in ids:
         ids.remove("placebo")
     return "+".join(ids)
@@ -111,8 +118,65 @@ def _load_jsonl(kind: str, text: str, source: str) -> list[Entry]:
     return entries
 
 
+def normalize_registry_id(text: str | None) -> str | None:
+    """Canonical registry id (``nct 00753688`` → ``NCT00753688``, ``2009-014907-29`` → ``EudraCT
+    2009-014907-29``), or None when ``text`` is not one.
+
+    >>> normalize_registry_id("EudraCT no 2009-014907-29"), normalize_registry_id("jRCTs031180003")
+    ('EudraCT 2009-014907-29', 'jRCTs031180003')
+    """
+    t = " ".join((text or "").split())
+    for rx, form in _REGISTRY_FORMS:
+        m = rx.match(t)
+        if m:
+            return form.format(m.group(1))
+    return None
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A named sarcoma trial of ``trials.jsonl``: its name, aliases, registry ids, population and agents."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    registry_ids: tuple[str, ...] = ()
+    histotypes: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+
+
+def _trial_key(name: str) -> str:
+    """A trial name folded for identity: case, spaces, hyphens and the words trial/study dropped."""
+    return fold(re.sub(r"\b(?:trial|study)\b", " ", name, flags=re.I))
+
+
+def load_trials(text: str, source: str = "trials.jsonl") -> list[Trial]:
+    """Parse ``trials.jsonl`` (unknown keys, a missing name and a malformed registry id are errors)."""
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise VocabularyError(f"{source}:{lineno}: not JSON ({exc.msg})") from None
+        unknown = set(row) - _TRIAL_KEYS
+        if unknown:
+            raise VocabularyError(f"{source}:{lineno}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_TRIAL_KEYS)}")
+        if not row.get("name"):
+            raise VocabularyError(f"{source}:{lineno}: trial has no 'name'")
+        ids = []
+        for rid in row.get("registry_ids", ()):
+            canon = normalize_registry_id(rid)
+            if canon is None:
+                raise VocabularyError(f"{source}:{lineno}: {rid!r} is not a registry id (NCT, EudraCT, ISRCTN, jRCT)")
+            ids.append(canon)
+        out.append(Trial(row["name"], tuple(row.get("aliases", ())), tuple(ids), tuple(row.get("histotypes", ())),
+                         tuple(row.get("agents", ()))))
+    return out
+
+
 class Vocabulary:
-    """The three vocabularies with their look-up tables."""
+    """The three vocabularies with their look-up tables (and the named trials, loaded on first use)."""
 
     def __init__(self, histotypes: list[Entry], agents: list[Entry], endpoints: list[Entry]):
         self.histotypes = {e.id: e for e in histotypes}
@@ -155,6 +219,38 @@ class Vocabulary:
             path = base / f"{kind}.jsonl"
             parts[kind] = _load_jsonl(kind, path.read_text(encoding="utf-8"), f"{kind}.jsonl")
         return cls(**parts)
+
+    @cached_property
+    def trials(self) -> list[Trial]:
+        """The named trials of ``evidence/vocab/trials.jsonl`` (agents and histotypes checked)."""
+        text = (resources.files("evidence") / "vocab" / "trials.jsonl").read_text(encoding="utf-8")
+        trials = load_trials(text)
+        for t in trials:
+            for a in t.agents:
+                if a not in self.agents:
+                    raise VocabularyError(f"trials.jsonl: {t.name!r} has unknown agent {a!r}")
+            for h in t.histotypes:
+                if h not in self.histotypes:
+                    raise VocabularyError(f"trials.jsonl: {t.name!r} has unknown histotype {h!r}")
+        return trials
+
+    @cached_property
+    def _trial_index(self) -> dict[str, Trial]:
+        index: dict[str, Trial] = {}
+        for t in self.trials:
+            for key in (t.name, *t.aliases, *t.registry_ids):
+                k = _trial_key(key)
+                if index.get(k, t) is not t:
+                    raise VocabularyError(f"trials.jsonl: {key!r} names both {index[k].name!r} and {t.name!r}")
+                index[k] = t
+        return index
+
+    def trial(self, text: str | None) -> Trial | None:
+        """The named trial a name, alias or registry id refers to (``EORTC 62072`` → PALETTE), or None."""
+        if not text or not text.strip():
+            return None
+        rid = normalize_registry_id(text)
+        return self._trial_index.get(_trial_key(rid or text))
 
     # -- look-ups ---------------------------------------------------------------------------------
     def _lookup(self, kind: str, text: str | None) -> str | None:

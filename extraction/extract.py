@@ -30,9 +30,11 @@ from spacy.language import Language
 from evidence import __version__
 from evidence.errors import RecordError
 from evidence.schema import FIELDS, validate_record_dict
+from evidence.vocabulary import VOCAB
 
 EXTRACTOR = f"sarcoma-evidence-spacy/{__version__}"
 _FIELD_SET = frozenset(FIELDS)
+_NOT_TRIALS = frozenset({"meta_analysis", "pooled_analysis", "observational"})
 #: Texts longer than this are split (spaCy refuses texts over ``nlp.max_length``, 1,000,000 by default).
 CHUNK_LIMIT = 900_000
 
@@ -132,8 +134,12 @@ def finalize(stats: list[dict[str, Any]], document: Any, trial: dict[str, Any] |
         rec.update(
             source_id=document.source_id, source_file=getattr(document, "source_file", None) or None,
             source_title=(getattr(document, "title", "") or trial.get("title") or None),
-            year=getattr(document, "year", None), trial=trial.get("trial") or None,
-            phase=trial.get("phase") or None, randomized=trial.get("randomized"),
+            year=getattr(document, "year", None) or trial.get("year"), trial=trial.get("trial") or None,
+            design=trial.get("design") or None, registry_ids=list(trial.get("registry_ids") or ()),
+            phase=trial.get("phase") or None,
+            # a synthesis (meta-analysis, pooled analysis) or a cohort study is not itself a randomised trial
+            randomized=None if trial.get("design") in _NOT_TRIALS else False if trial.get("design") == "single_arm"
+            else trial.get("randomized"),
             setting=trial.get("setting") or None, line=trial.get("line") or None,
             char_start=cs, char_end=ce, value_start=st["value_start"] + offset,
             value_end=st["value_end"] + offset, evidence_text=text[cs:ce], page=_page(document, cs),
@@ -141,6 +147,9 @@ def finalize(stats: list[dict[str, Any]], document: Any, trial: dict[str, Any] |
         lo, hi = rec.get("ci_low"), rec.get("ci_high")
         if lo is not None and hi is not None and not lo <= rec["value"] <= hi:
             rec["flags"] = [*rec.get("flags", []), "value_outside_ci"]
+        if any(a and a not in VOCAB.agents for f in ("intervention", "comparator")
+               for a in str(rec.get(f) or "").split("+")):
+            rec["flags"] = [*rec.get("flags", []), "unknown_agent"]
         if trial.get("arm_n_sum"):
             rec["flags"] = [*rec.get("flags", []), "arm_n_sum"]
         try:

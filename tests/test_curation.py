@@ -168,3 +168,23 @@ def test_parse_assignments_errors():
         parse_assignments(["value=abc"])
     with pytest.raises(ValueError, match="write field=value"):
         parse_assignments(["value"])
+
+
+def test_adjudicate_refuses_a_record_without_a_conflict(two):
+    """Issue 12: adjudication decides disagreements only; a pending record, one reviewer's record, or an
+    agreed one is refused with a message that says why, and nothing is written."""
+    cur, a, b = two
+    with pytest.raises(CurationError, match="no conflict to adjudicate"):
+        cur.adjudicate(a, "accepted", None, "cy", "looks fine")  # nobody reviewed it
+    cur.review(a, "accepted", reviewer="ana")
+    with pytest.raises(CurationError, match="no conflict to adjudicate"):
+        cur.adjudicate(a, "accepted", None, "cy", "looks fine")  # one reviewer only
+    cur.review(b, "accepted", reviewer="ana")
+    cur.review(a, "accepted", reviewer="bo")
+    cur.review(b, "rejected", reviewer="bo", reason="duplicate")
+    assert set(cur.conflicts()["record_id"]) == {b}
+    with pytest.raises(CurationError, match="no conflict"):
+        cur.adjudicate(a, "rejected", None, "cy", "x")  # agreed (already accepted by consensus)
+    assert cur.store.get(a)[0].status == "accepted"
+    assert "adjudicate" not in set(cur.store.audit(a)["action"])
+    assert cur.adjudicate(b, "rejected", None, "cy", "duplicate of PMID:1").status == "rejected"

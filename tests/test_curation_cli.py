@@ -4,13 +4,22 @@ import pytest
 from typer.testing import CliRunner
 
 from evidence.cli import app
+from evidence.reviewers import Reviewers
+from evidence.reviewers_cli import PASSWORD_ENV
 from tests.conftest import make_record
+
+PW = "a long passphrase"
 
 
 @pytest.fixture
 def cli(store, monkeypatch):
-    """Run ``sarcoma-evidence curate …`` in-process against the test store; returns (run, store, ids)."""
+    """Run ``sarcoma-evidence curate …`` in-process against the test store; returns (run, store, ids).
+
+    Accounts ana, bo, cy and dee share one password, given by the environment (no terminal here)."""
     monkeypatch.delenv("SARCOMA_EVIDENCE_DB", raising=False)
+    monkeypatch.setenv(PASSWORD_ENV, PW)
+    for name in ("ana", "bo", "cy", "dee"):
+        Reviewers(store).add(name, PW)
     a = make_record()
     b = make_record(endpoint="PFS", value=0.6, ci_low=0.5, ci_high=0.8, value_start=60, value_end=63,
                     p_value=None, p_relation=None)
@@ -91,3 +100,34 @@ def test_dual_conflicts_and_adjudication(cli):
     assert "adjudicate" in {h["action"] for h in hist} and "review" in {h["action"] for h in hist}
     res = run("adjudicate", a, "--adjudicator", "dee", "--decision", "rejected", "--reason", "no")
     assert res.exit_code == 2 and "final" in res.stderr
+
+
+def test_writing_needs_a_signed_in_account(cli, monkeypatch):
+    """Issue 12: a wrong or missing password, or an unknown account, is one line and exit 2, and nothing
+    is written; the audit log carries the account name."""
+    run, store, (a, _) = cli
+    monkeypatch.setenv(PASSWORD_ENV, "not the password")
+    res = run("accept", a, "--reviewer", "ana")
+    assert res.exit_code == 2 and res.stderr.strip().count("\n") == 0 and "wrong password" in res.stderr
+    monkeypatch.delenv(PASSWORD_ENV)
+    res = run("edit", a, "--reviewer", "ana", "--set", "value=0.78", "--reason", "table 2")
+    assert res.exit_code == 2 and res.stderr.strip().count("\n") == 0 and PASSWORD_ENV in res.stderr
+    monkeypatch.setenv(PASSWORD_ENV, PW)
+    res = run("accept", a, "--reviewer", "mallory")
+    assert res.exit_code == 2 and "unknown account" in res.stderr
+    res = run("adjudicate", a, "--adjudicator", "mallory", "--decision", "accepted", "--reason", "x")
+    assert res.exit_code == 2 and "unknown account" in res.stderr
+    assert store.get(a)[0].status == "extracted" and list(store.audit(a)["action"]) == ["insert"]
+    assert run("pending", "--reviewer", "anyone").exit_code == 0  # reading needs no account
+    assert run("accept", a, "--reviewer", "ana").exit_code == 0
+    audit = store.audit(a)
+    assert list(audit.loc[audit["action"] == "accept", "reviewer"]) == ["ana"]
+
+
+def test_adjudicate_without_a_conflict_is_refused(cli):
+    """Issue 12: adjudicating a record nobody disagrees on is refused with a clear line, exit 2."""
+    run, store, (a, _) = cli
+    res = run("adjudicate", a, "--adjudicator", "cy", "--decision", "accepted", "--reason", "fine")
+    assert res.exit_code == 2 and res.stderr.strip().count("\n") == 0
+    assert "no conflict to adjudicate" in res.stderr and "curate conflicts" in res.stderr
+    assert store.get(a)[0].status == "extracted"

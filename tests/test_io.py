@@ -42,7 +42,7 @@ def records(draw):
         "histotypes": draw(st.lists(st.text(string.ascii_lowercase + "_", min_size=1, max_size=12), max_size=3)),
         "intervention": draw(opt_text), "comparator": draw(opt_text), "arm": arm,
         "endpoint": draw(st.sampled_from(["OS", "PFS", "ORR", "DFS", "RFS", "MFS", "LRFS", "EFS", "DCR",
-                                          "CBR", "TTP"])),
+                                          "CBR", "TTP", "DM", "LR"])),
         "measure": measure, "value": value,
         "unit": draw(st.sampled_from(["months", "weeks", "days", "years"])) if measure == "median" else None,
         "ci_low": lo, "ci_high": hi, "ci_level": draw(st.sampled_from([0.95, 0.9, 0.99])),
@@ -58,13 +58,29 @@ def records(draw):
         "reviewer": draw(opt_text), "note": draw(opt_text),
         "updated_at": draw(st.none() | st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
                                                      timezones=st.just(UTC))),
+        # round 2
+        "design": draw(st.sampled_from([None, "rct", "single_arm", "observational", "meta_analysis"])),
+        "registry_ids": draw(st.lists(st.sampled_from(["NCT00753688", "EudraCT 2004-001234-56", "ISRCTN1"]),
+                                      max_size=2, unique=True)),
+        "p_sided": draw(st.sampled_from([1, 2])),
+        "adjusted": draw(st.none() | st.booleans()),
     }
+    if draw(st.booleans()):  # a subgroup result
+        d["subgroup"], d["subgroup_label"] = "histotype", draw(text.filter(lambda s: s != ""))
+    if measure == "rate" and d["n"] is not None:
+        d["events"] = draw(st.none() | st.integers(0, d["n"]))
+    if draw(st.booleans()):  # a prognostic-factor record: levels instead of treatments
+        d.update(question="prognostic", intervention=None, comparator=None,
+                 factor=draw(st.sampled_from(["margin", "grade", "size"])),
+                 factor_level=draw(st.sampled_from(["R1", "grade 3", "> 5 cm"])),
+                 factor_reference=draw(st.sampled_from(["R0", "grade 1", "≤ 5 cm", None])),
+                 covariates=draw(st.lists(st.sampled_from(["age", "depth", "size, in cm"]), max_size=2, unique=True)))
     return validate_record(d, add_flags=False)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(recs=st.lists(records(), max_size=5))
+@given(recs=st.lists(records(), max_size=5, unique_by=lambda r: r.record_id))  # import refuses a repeated id
 def test_round_trip_is_lossless(tmp_path, fmt, recs):
     path = tmp_path / f"r.{fmt}"
     write_records(recs, path)

@@ -13,9 +13,42 @@ def rec(**kw):
     return validate_record({**BASE, **kw})
 
 
+ROUND2 = ("design", "registry_ids", "subgroup", "subgroup_label", "events", "p_sided", "question", "factor",
+          "factor_level", "factor_reference", "adjusted", "covariates")
+
+
 def test_fields_are_exactly_the_design_fields():
-    assert len(FIELDS) == len(set(FIELDS)) == 38
-    assert FIELDS[0] == "record_id" and FIELDS[-1] == "updated_at"
+    # 38 round-1 fields, then the round-2 fields; `adjusted` and `covariates` carry what issue 18 asks of a
+    # prognostic estimate (multivariable or crude, and what it was adjusted for)
+    assert len(FIELDS) == len(set(FIELDS)) == 38 + len(ROUND2)
+    assert FIELDS[0] == "record_id" and FIELDS[37] == "updated_at" and FIELDS[38:] == ROUND2
+
+
+def test_round2_defaults():
+    r = rec()
+    assert (r.design, r.registry_ids, r.subgroup, r.events, r.p_sided, r.question) == (None, [], None, None, 2,
+                                                                                       "treatment")
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"design": "cohort"}, "design='cohort': must be one of rct"),
+    ({"p_sided": 3}, "p_sided=3"),
+    ({"measure": "rate", "arm": "single", "value": 0.3, "ci_low": None, "ci_high": None, "p_value": None,
+      "p_relation": None, "n": 10, "events": 11}, "events=11 > n=10"),
+    ({"question": "prognostic"}, "factor is empty"),
+    ({"question": "prognostic", "factor": "margin", "intervention": "doxorubicin"}, "intervention/comparator set"),
+    ({"factor": "grade"}, "set question='prognostic'"),
+    ({"subgroup_label": "women"}, "subgroup_label='women' without subgroup"),
+])
+def test_round2_rules(kw, message):
+    with pytest.raises(RecordError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        rec(**kw)
+
+
+def test_prognostic_record_is_valid():
+    r = rec(question="prognostic", factor="margin", factor_level="R1", factor_reference="R0", adjusted=True,
+            covariates=["grade", "size"])
+    assert r.question == "prognostic" and r.covariates == ["grade", "size"]
 
 
 def test_valid_record_gets_id_unit_and_defaults():

@@ -1,20 +1,44 @@
 """The store: migrations from empty, transactions, curation primitives and their audit trail."""
 
-import pytest
-from sqlalchemy import create_engine, inspect
+from pathlib import Path
 
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+import evidence
 from evidence.errors import ConflictError, NotFoundError
 from evidence.store import Store, resolve_url, schema_revision, upgrade
 from tests.conftest import make_record
+
+HEAD = ScriptDirectory(str(Path(evidence.__file__).parent / "migrations")).get_current_head()
+
+
+def test_round2_migration_keeps_records_and_fills_defaults(store_url):
+    """A store made before round 2 (revision 0002) upgrades in place; old rows read with the new defaults."""
+    engine = create_engine(store_url)
+    upgrade(engine, "0002")
+    with engine.begin() as c:
+        c.execute(text(
+            "INSERT INTO records (record_id, source_id, histotypes, arm, endpoint, measure, value, unit, ci_level,"
+            " flags, status, version) VALUES ('r1', 'PMID:1', '[]', 'contrast', 'OS', 'HR', 0.8, 'ratio', 0.95,"
+            " '[]', 'accepted', 1)"))
+    upgrade(engine)
+    engine.dispose()
+    store = Store(store_url)
+    rec, version = store.get("r1")
+    store.close()
+    assert (rec.value, rec.status, version) == (0.8, "accepted", 1)
+    assert (rec.registry_ids, rec.covariates, rec.p_sided, rec.question, rec.design) == ([], [], 2, "treatment", None)
 
 
 def test_migrations_up_from_empty(store_url):
     engine = create_engine(store_url)
     assert schema_revision(engine) is None
     upgrade(engine)
-    assert schema_revision(engine) == "0002"
+    assert schema_revision(engine) == HEAD
     tables = set(inspect(engine).get_table_names())
-    assert {"sources", "records", "audit_log", "alembic_version"} <= tables
+    assert {"sources", "records", "audit_log", "reviewers", "alembic_version"} <= tables
     cols = {c["name"] for c in inspect(engine).get_columns("records")}
     assert {"record_id", "histotypes", "version", "original", "updated_at"} <= cols
     upgrade(engine)  # idempotent
@@ -147,6 +171,8 @@ def test_import_never_undoes_curation_or_an_adjudication(store):
     store.add_records([a, b])
     store.update_record(a.record_id, {"value": 0.78}, reviewer="ana", version=1, reason="table 2")
     cur = Curation(store)
+    cur.review(b.record_id, "accepted", reviewer="ana")  # a disagreement, so there is something to adjudicate
+    cur.review(b.record_id, "rejected", reviewer="bo", reason="duplicate")
     cur.adjudicate(b.record_id, "accepted", {}, adjudicator="eve", reason="final")
     fresh = make_record(source_id="PMID:3")
     counts = store.import_records([a, b.model_copy(update={"value": 0.5, "ci_low": 0.4, "ci_high": 0.6}), fresh],

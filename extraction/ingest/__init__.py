@@ -16,7 +16,9 @@ plain text              everything else                             :func:`~.tex
 ======================  ==========================================  ===================================
 
 Every reader raises :class:`IngestError` (one line, naming the file) for input it cannot use, and
-nothing else; a streamed PubMed file yields the articles before a break and then raises.
+nothing else; a streamed PubMed file yields the articles before a break and then raises. Input past
+the size limits of :mod:`~extraction.ingest.limits` (50 MB of text per document, 1 GB per file after
+decompression, by default) is refused the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Iterator
 
 from extraction.ingest.ctgov import read_ctgov, records_from_study
 from extraction.ingest.document import Document, IngestError, page_of
+from extraction.ingest.limits import check_document, check_file, limits_from
 from extraction.ingest.pdf import read_pdf
 from extraction.ingest.pubmed import iter_articles
 from extraction.ingest.text import read_text, text_document
@@ -61,6 +64,13 @@ def _sniff(path: str | os.PathLike[str], *, keep_text: bool) -> tuple[str, bytes
         with open(path, "rb") as fh:
             head = fh.read(_HEAD)
             fmt = _format_of(path, head)
+            if fmt == "pubmed":  # streamed, counted as it inflates (extraction.ingest.limits)
+                return fmt, b""
+            size = os.fstat(fh.fileno()).st_size
+            limits = limits_from()
+            check_file(path, size, limits)
+            if fmt == "text":
+                check_document(path, size, limits)  # one text file is one document
             return fmt, (head + fh.read() if keep_text and fmt == "text" else b"")
     except OSError as exc:
         raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None

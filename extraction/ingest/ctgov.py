@@ -42,6 +42,41 @@ from evidence.vocabulary import normalize_histotype
 from extraction.ingest import ctgov_fields as f
 from extraction.ingest.ctgov_study import EXTRACTOR, Study, denoms, get, items, text
 from extraction.ingest.document import Document, IngestError
+from extraction.ingest.limits import check_document, check_file, limits_from
+
+#: Digits of the longest integer read from JSON (a float holds about 308; no registry count needs 19)
+MAX_INT_DIGITS = 18
+
+
+class _HostileJSON(ValueError):
+    """A JSON value no study holds (a huge integer, a lone surrogate, a NUL character)."""
+
+
+def _parse_int(s: str) -> int:
+    digits = len(s.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _HostileJSON(f"an integer of {digits} digits, beyond the range of a number")
+    return int(s)
+
+
+def _check_strings(obj: Any) -> None:
+    """Refuse strings that are not text: lone surrogates (``"\\ud800"``) and NUL characters."""
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, dict):
+            stack.extend(o.keys())
+            stack.extend(o.values())
+        elif isinstance(o, list):
+            stack.extend(o)
+        elif isinstance(o, str):
+            if "\x00" in o:
+                raise _HostileJSON("a string holds a NUL character, which is not text")
+            try:
+                o.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise _HostileJSON(f"a string holds a lone surrogate (U+{ord(o[exc.start]):04X}), "
+                                   "which is not text") from None
 
 __all__ = ["EXTRACTOR", "document_from_study", "load_studies", "read_ctgov", "records_from_study"]
 
@@ -345,7 +380,12 @@ def load_studies(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         For unreadable or invalid JSON, or JSON that holds no v2 study.
     """
     try:
-        data = json.loads(Path(path).read_bytes())
+        raw = Path(path).read_bytes()
+        check_file(path, len(raw), limits_from())
+        data = json.loads(raw, parse_int=_parse_int)
+        _check_strings(data)
+    except _HostileJSON as exc:
+        raise IngestError(path, f"not usable JSON ({exc})") from None
     except OSError as exc:
         raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
@@ -369,9 +409,11 @@ def read_ctgov(path: str | os.PathLike[str]) -> Iterator[Document]:
     IngestError
         See :func:`load_studies`; and for a study without an NCT id or with an unexpected structure.
     """
+    limits = limits_from()
     for i, study in enumerate(load_studies(path), start=1):
         try:
             doc = _render(study, os.fspath(path))[0]
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        except (ValueError, TypeError, AttributeError, KeyError, ArithmeticError, RecursionError) as exc:
             raise IngestError(path, f"study {i}: {exc}") from None
+        check_document(path, len(doc.text), limits)
         yield doc

@@ -18,6 +18,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
+from evidence.safe_text import escaped
+
 #: A page span: (1-based page number, char_start, char_end) with ``text[char_start:char_end]`` the page.
 PageSpan = tuple[int, int, int]
 #: A section span: (label, char_start, char_end) with ``text[char_start:char_end]`` the section.
@@ -74,7 +76,8 @@ class IngestError(Exception):
     path : str or os.PathLike
         The input file, as given by the caller.
     reason : str
-        What is wrong, human-readable; newlines are folded so the message stays on one line.
+        What is wrong, human-readable; newlines are folded so the message stays on one line, and the
+        path is shown escaped (a newline or control character in a file name cannot forge a log line).
 
     Examples
     --------
@@ -84,8 +87,8 @@ class IngestError(Exception):
 
     def __init__(self, path: str | os.PathLike[str], reason: str):
         self.path = os.fspath(path)
-        self.reason = " ".join(str(reason).split())
-        super().__init__(f"{self.path}: {self.reason}")
+        self.reason = escaped(" ".join(str(reason).split()))
+        super().__init__(f"{escaped(self.path)}: {self.reason}")
 
 
 def file_source_id(data: bytes) -> str:

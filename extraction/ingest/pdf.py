@@ -7,7 +7,8 @@ Line ends inside a page are normalised to ``\\n`` as for plain text.
 
 Title is the metadata ``/Title`` when set, else the first non-empty line. Year and DOI are read from
 the first page with the plain-text rules (:func:`~extraction.ingest.text.year_from_text`,
-:func:`~extraction.ingest.text.doi_from_text`); a DOI found there becomes the ``source_id``.
+:func:`~extraction.ingest.text.doi_from_text`); a PMID or DOI line there becomes the ``source_id``
+(:func:`~extraction.ingest.text.header_source_id`).
 
 pypdf reports recoverable problems through ``logging`` and ``PdfReadWarning``; both are captured
 while the file is read and listed in ``meta["warnings"]`` instead (the capture swaps global warning
@@ -30,7 +31,8 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError
 
 from extraction.ingest.document import Document, IngestError, PageSpan, file_source_id, page_of
-from extraction.ingest.text import doi_from_text, first_line, normalize_newlines, year_from_text
+from extraction.ingest.limits import check_document, check_file, limits_from
+from extraction.ingest.text import doi_from_text, first_line, header_source_id, normalize_newlines, year_from_text
 
 __all__ = ["PAGE_SEPARATOR", "page_of", "read_pdf"]
 
@@ -103,11 +105,15 @@ def _page_texts(path: str | os.PathLike[str], reader: PdfReader) -> list[str]:
     if n == 0:
         raise IngestError(path, "PDF has no pages")
     texts = []
+    limits, size = limits_from(), 0
     for i in range(n):
         try:
-            texts.append(normalize_newlines(reader.pages[i].extract_text() or ""))
+            # a NUL is not text (PostgreSQL refuses it): U+FFFD keeps every offset
+            texts.append(normalize_newlines(reader.pages[i].extract_text() or "").replace("\x00", "\ufffd"))
         except Exception as exc:  # see module docstring
             raise IngestError(path, f"page {i + 1}: {_reason(exc)}") from None
+        size += len(texts[-1])
+        check_document(path, size, limits)
     return texts
 
 
@@ -150,6 +156,7 @@ def read_pdf(path: str | os.PathLike[str]) -> Document:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise IngestError(path, f"cannot read file ({exc.strerror or exc})") from None
+    check_file(path, len(data), limits_from())
     captured: list[str] = []
     with _captured(captured):
         reader = _open(path, data)
@@ -168,7 +175,7 @@ def read_pdf(path: str | os.PathLike[str]) -> Document:
     first = next(t for t in texts if t.strip())
     doi = doi_from_text(first)
     return Document(
-        source_id=f"DOI:{doi}" if doi else file_source_id(data),
+        source_id=header_source_id(first) or file_source_id(data),
         source_file=os.fspath(path),
         title=title or first_line(first),
         year=year_from_text(first),

@@ -15,7 +15,10 @@ One Document per article:
 * ``sections``: ``("TITLE", …)`` then one span per ``AbstractText`` (its label, or ``"ABSTRACT"``),
   each covering its whole paragraph;
 * ``meta``: ``journal``, ``journal_abbrev``, ``mesh`` (descriptor names), ``publication_types``,
-  ``keywords``, ``format``.
+  ``keywords``, ``format``; ``warnings`` when a value was left out (a ``<Year>`` that is not one).
+
+Limits (:mod:`~extraction.ingest.limits`): the decompressed bytes of the file and of each article are
+counted as they are parsed; past either limit the reader raises :class:`IngestError`.
 
 Broken input (truncated file, malformed XML, corrupt gzip): the articles parsed before the break are
 yielded, then :class:`IngestError` is raised ("…: malformed XML at line N: <lxml message>"). The
@@ -34,9 +37,12 @@ from typing import IO
 from lxml import etree
 
 from extraction.ingest.document import Document, IngestError, SectionSpan, file_source_id
+from extraction.ingest.limits import LimitedReader, limits_from
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_YEAR = re.compile(r"(?:19|20)\d{2}")
+_YEAR = re.compile(r"(?:19|20)[0-9]{2}")
+#: Years outside this range are not publication years (a 20-digit <Year> is hostile input)
+YEAR_RANGE = (1500, 2999)
 _NCT = re.compile(r"NCT\d{8}")
 _POSITION = re.compile(r",\s*line \d+, column \d+\s*$")
 
@@ -48,17 +54,32 @@ def _flat(elem: etree._Element | None) -> str:
     return " ".join("".join(elem.itertext()).split())
 
 
-def _year(article: etree._Element) -> int | None:
+def _as_year(text: str | None) -> int | None:
+    """A ``<Year>`` text as a year: ASCII digits only (``²⁰¹⁶`` is not a year) within :data:`YEAR_RANGE`."""
+    t = (text or "").strip()
+    if not (t.isascii() and t.isdigit() and len(t) <= 4):
+        return None
+    year = int(t)
+    return year if YEAR_RANGE[0] <= year <= YEAR_RANGE[1] else None
+
+
+def _year(article: etree._Element, warnings: list[str]) -> int | None:
     pub = article.find("Journal/JournalIssue/PubDate")
+    candidates = []
     if pub is not None:
-        year = pub.findtext("Year")
-        if year and year.strip().isdigit():
-            return int(year)
+        candidates.append(pub.findtext("Year"))
         m = _YEAR.search(pub.findtext("MedlineDate") or "")
         if m:
-            return int(m.group())
-    year = article.findtext("ArticleDate/Year")
-    return int(year) if year and year.strip().isdigit() else None
+            candidates.append(m.group())
+    candidates.append(article.findtext("ArticleDate/Year"))
+    for raw in candidates:
+        if raw is None or not raw.strip():
+            continue
+        year = _as_year(raw)
+        if year is not None:
+            return year
+        warnings.append(f"year {raw.strip()[:40]!r} is not a publication year; left empty")
+    return None
 
 
 def _doi(elem: etree._Element, article: etree._Element | None) -> str | None:
@@ -113,7 +134,11 @@ def article_document(elem: etree._Element, source_file: str) -> Document:
         source_id = f"DOI:{doi}"
     else:
         source_id = file_source_id(etree.tostring(elem))
+    warnings: list[str] = []
+    year = _year(article, warnings) if article is not None else None
     meta: dict[str, object] = {"format": "pubmed"}
+    if warnings:
+        meta["warnings"] = warnings
     if article is not None:
         meta["journal"] = _flat(article.find("Journal/Title"))
         meta["journal_abbrev"] = _flat(article.find("Journal/ISOAbbreviation"))
@@ -123,7 +148,7 @@ def article_document(elem: etree._Element, source_file: str) -> Document:
         meta["keywords"] = [_flat(k) for k in citation.iterfind("KeywordList/Keyword")]
     return Document(
         source_id=source_id, source_file=source_file, title=title,
-        year=_year(article) if article is not None else None, text=text, sections=tuple(sections),
+        year=year, text=text, sections=tuple(sections),
         doi=doi, pmid=pmid or None, nct_id=_nct_id(article), meta=meta,
     )
 
@@ -146,7 +171,9 @@ def _open(path_or_fileobj: str | os.PathLike[str] | IO[bytes]) -> tuple[IO[bytes
     if head == _GZIP_MAGIC or (not peek and name.endswith(".gz")):
         stream = gzip.GzipFile(fileobj=stream, mode="rb")
         opened.insert(0, stream)
-    return stream, name, opened
+    # decompressed bytes are counted: a gzip bomb stops at the file or the article limit
+    limited = LimitedReader(stream, name, limits_from())
+    return limited, name, opened
 
 
 def iter_articles(path_or_fileobj: str | os.PathLike[str] | IO[bytes]) -> Iterator[Document]:
@@ -176,6 +203,7 @@ def iter_articles(path_or_fileobj: str | os.PathLike[str] | IO[bytes]) -> Iterat
         try:
             for _, elem in parser:
                 doc = article_document(elem, name)
+                stream.mark()
                 elem.clear(keep_tail=True)
                 parent = elem.getparent()
                 if parent is not None:

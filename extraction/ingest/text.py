@@ -16,6 +16,8 @@ the decoded file with its line ends normalised.
 
 Title is the first non-empty line (stripped). Year and DOI are read only from the head of the file
 (first 60 lines), never from a reference list: see :func:`year_from_text` and :func:`doi_from_text`.
+The ``source_id`` is the document's own identity: a PMID or DOI *line* of the header
+(:func:`header_source_id`), else the file hash — a DOI cited in a sentence is not the document's.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ _YEAR_LINE = re.compile(
 # A citation line: "J Clin Oncol. 2016;34(8):786-93" or "Lancet 2012; 379: 1879-86".
 # (``(?:19|20)(?<!\w\d\d)`` is ``\b(?:19|20)``, written digit-first so the regex engine skips to 1s and 2s)
 _CITATION = re.compile(r"((?:19|20)(?<!\w\d\d)\d{2})(?:\s+\w{3}(?:\s+\d{1,2})?)?\s*;\s*\d+\s*(?:\(\s*\w+\s*\))?\s*:")
+# The document's own identifier: a header line that *is* a DOI or PMID line ("doi: 10.…", "https://doi.org/
+# 10.…", "PMID: 123"), never a DOI cited inside a sentence ("see doi:…", "Comment on …")
+_DOI_LINE = re.compile(r"^[ \t]*(?:doi\s*[:=]?\s*|https?://(?:dx\.)?doi\.org/)(10\.[0-9]{4,9}/[^\s\"<>]+)[ \t]*$",
+                       re.IGNORECASE | re.MULTILINE)
+_PMID_LINE = re.compile(r"^[ \t]*PMID\s*[:=]?\s*([0-9]{1,9})[ \t.]*$", re.IGNORECASE | re.MULTILINE)
 _DOI = re.compile(r"(?:\bdoi\s*[:=]?\s*|https?://(?:dx\.)?doi\.org/)(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
 
 
@@ -141,6 +148,35 @@ def doi_from_text(text: str) -> str | None:
     return doi
 
 
+def _clean_doi(doi: str) -> str:
+    doi = doi.rstrip(".,;]")
+    while doi.endswith(")") and doi.count(")") > doi.count("("):
+        doi = doi[:-1].rstrip(".,;]")
+    return doi
+
+
+def header_source_id(text: str) -> str | None:
+    """The document's own id from its header: ``PMID:…`` from a PMID line, else ``DOI:…`` from a DOI line.
+
+    A DOI inside a sentence of the header (a comment citing the paper it comments on) is *not* the
+    document's identity: two such documents would share one ``sources`` row.
+
+    >>> header_source_id("A trial\\ndoi: 10.1016/S0140-6736(15)01283-0\\n"), header_source_id("see doi:10.1/x y")
+    ('DOI:10.1016/S0140-6736(15)01283-0', None)
+    >>> header_source_id("Title\\nPMID: 26874885\\ndoi: 10.1/x\\n")
+    'PMID:26874885'
+    """
+    head = _head(text)
+    if "PMID" in head or "pmid" in head.lower():
+        m = _PMID_LINE.search(head)
+        if m:
+            return f"PMID:{int(m.group(1))}"
+    if "10." not in head:
+        return None
+    m = _DOI_LINE.search(head)
+    return f"DOI:{_clean_doi(m.group(1))}" if m else None
+
+
 def first_line(text: str) -> str:
     """The first non-empty line, stripped ("" when there is none)."""
     for line in text.split("\n", _HEAD_LINES)[:_HEAD_LINES]:
@@ -187,7 +223,7 @@ def text_document(path: str | os.PathLike[str], data: bytes) -> Document:
         raise IngestError(path, "empty file")
     doi = doi_from_text(text)
     return Document(
-        source_id=f"DOI:{doi}" if doi else file_source_id(data),
+        source_id=header_source_id(text) or file_source_id(data),
         source_file=os.fspath(path),
         title=first_line(text),
         year=year_from_text(text),

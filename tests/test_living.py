@@ -1,0 +1,175 @@
+"""Living evidence: ``update`` (new sources in, a dated snapshot) and ``changes`` (what changed, question by
+question) on the demo store, with two own-words reports in tests/fixtures/living/: a new trial (OLAFIRST,
+invented) that joins the olaratumab OS question, and a later OS report of ANNOUNCE, already in it.
+
+Both fixture texts are written for these tests and their numbers are fictional (each says so in its last
+line): OLAFIRST (randomised phase 2, doxorubicin ± olaratumab, OS HR 0.84, 0.61–1.16, 2025) takes the
+question from k = 2 to 3; the ANNOUNCE "final OS" report (OS HR 1.02, 0.84–1.24, 2023) replaces the trial's
+2020 report, as the pooling plan keeps a trial's latest report."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from evidence.cli import app
+from evidence.snapshots import latest_snapshot, list_snapshots, timeline
+from evidence.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures" / "living"
+NEW_TRIAL = FIXTURES / "olafirst_olaratumab_phase2.txt"
+FINAL_OS = FIXTURES / "announce_final_os_update.txt"
+OLARATUMAB_OS = {"histotype": "soft_tissue_sarcoma", "intervention": "doxorubicin+olaratumab",
+                 "comparator": "doxorubicin", "endpoint": "OS", "measure": "HR"}
+
+
+def cli(*args: str):
+    res = CliRunner().invoke(app, list(args), env={"COLUMNS": "250"})
+    if res.exception and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    assert cli("demo", "--db", f"sqlite:///{path}").exit_code == 0
+    return path
+
+
+@pytest.fixture
+def demo(demo_file, tmp_path) -> str:
+    """A fresh copy of the demo store for each test."""
+    with sqlite3.connect(demo_file) as src, sqlite3.connect(tmp_path / "demo.db") as dst:
+        src.backup(dst)  # WAL included (the demo's connections may still be open in this process)
+    return f"sqlite:///{tmp_path / 'demo.db'}"
+
+
+def olaratumab_os(snapshot):
+    """The olaratumab OS HR question of a snapshot (whatever other keys the pooling plan adds)."""
+    found = [q for q in snapshot.questions.values() if all(q.key.get(k) == v for k, v in OLARATUMAB_OS.items())]
+    assert len(found) == 1, [q.key.label for q in snapshot.questions.values()]
+    return found[0]
+
+
+def accept_pending_hrs(url: str) -> list[str]:
+    """Curate the new records as a reviewer would: accept each extracted HR through the store API."""
+    store = Store(url)
+    ids = []
+    for rec in store.records(status="extracted"):
+        if rec.measure == "HR":
+            store.update_record(rec.record_id, {}, reviewer="ana", version=store.get(rec.record_id)[1],
+                                status="accepted", reason="checked against the report")
+            ids.append(rec.record_id)
+    store.close()
+    return ids
+
+
+def test_update_then_changes_names_the_new_trial_and_the_later_report(demo):
+    """Demo store → snapshot → update with the two reports → curate → changes names OLAFIRST and the
+    replaced ANNOUNCE report with the old and new estimates; updating the same files again adds nothing."""
+    res = cli("update", "--db", demo)
+    assert res.exit_code == 0, res.output
+    assert "recorded snapshot #1" in res.output
+    store = Store(demo)
+    first = olaratumab_os(latest_snapshot(store))
+    assert first.k == 2 and {s.name for s in first.studies} == {"JGDG", "ANNOUNCE"}
+    n_before = store.count()
+
+    res = cli("update", str(NEW_TRIAL), str(FINAL_OS), "--db", demo)
+    assert res.exit_code == 0, res.output
+    assert "recorded snapshot #2" in res.output and "new records (status extracted) from 2 new documents" in res.output
+    new = store.count() - n_before
+    assert new > 0 and store.count(status="extracted") == new  # new records wait for review
+    second = olaratumab_os(latest_snapshot(store))
+    assert (second.k, second.estimate, second.waiting) == (2, first.estimate, 2)  # not pooled before curation
+
+    res = cli("update", str(NEW_TRIAL), str(FINAL_OS), "--db", demo)  # a rerun on the same inputs
+    assert res.exit_code == 0 and "nothing changed: 0 new records" in res.output, res.output
+    assert "no snapshot recorded" in res.output and len(list_snapshots(store)) == 2 and store.count() == n_before + new
+
+    assert len(accept_pending_hrs(demo)) == 2
+    res = cli("changes", "--db", demo, "--since", "1", "--format", "json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert report["snapshot"] == 1
+    row = next(r for r in report["changes"] if all(r["keys"].get(k) == v for k, v in OLARATUMAB_OS.items()))
+    assert row["new_trials"] == ["OLAFIRST"]
+    assert len(row["replaced_reports"]) == 1 and row["replaced_reports"][0].startswith("ANNOUNCE: PMID:32259228 (2020)")
+    assert "(2023): 1.02 [0.84, 1.24]" in row["replaced_reports"][0]
+    assert (row["k_before"], row["k_after"]) == (2, 3) and row["k_threshold"] == "k 2 → 3: k = 2 → k = 3–4"
+    assert row["estimate_before"] == pytest.approx(first.estimate)
+    assert row["estimate_after"] != pytest.approx(first.estimate) and row["waiting_for_review"] == 0
+    assert row["conclusion_before"] == row["conclusion_after"] == "includes 1" and row["flipped"] == ""
+
+    table = cli("changes", "--db", demo, "--since", "1").output  # the table names both, old and new estimate
+    assert "OLAFIRST" in table and "ANNOUNCE" in table
+    assert f"{first.estimate:.3g}" in table and f"{row['estimate_after']:.3g}" in table
+
+    res = cli("update", "--db", demo, "--note", "after curation")
+    assert "recorded snapshot #3" in res.output
+    res = cli("update", str(NEW_TRIAL), str(FINAL_OS), "--db", demo)
+    assert "nothing changed: 0 new records" in res.output and len(list_snapshots(store)) == 3
+    # the timeline of the question: one row per snapshot, k 2, 2, 3
+    line = timeline(store, second.key.text)
+    assert list(line["snapshot"]) == [1, 2, 3] and list(line["k"]) == [2, 2, 3]
+    assert "OLAFIRST" in line["trials"].iloc[-1]
+    store.close()
+
+
+def test_changes_defaults_to_the_last_step_and_writes_csv(demo, tmp_path):
+    """Without --since: the latest snapshot, or the one before when the store still equals it."""
+    cli("update", "--db", demo)
+    cli("update", str(NEW_TRIAL), str(FINAL_OS), "--db", demo)
+    res = cli("changes", "--db", demo, "--format", "json")  # store == snapshot #2: compare #1 with now
+    report = json.loads(res.output)
+    assert report["snapshot"] == 1
+    waiting = [r for r in report["changes"] if r["kind"] == "waiting for review"]
+    assert [r["waiting_for_review"] for r in waiting] == [2]
+    accept_pending_hrs(demo)
+    out = tmp_path / "changes.csv"
+    res = cli("changes", "--db", demo, "--format", "csv", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out)
+    assert len(frame) == 1 and frame.loc[0, "kind"] == "changed"
+    assert json.loads(frame.loc[0, "new_trials"]) == ["OLAFIRST"]
+
+
+def test_update_loads_an_extract_output_folder(demo, tmp_path):
+    """An ``extract`` output folder goes in through the bulk loader; a rerun adds nothing."""
+    folder = tmp_path / "out"
+    assert cli("extract", str(NEW_TRIAL), "--format", "parquet", "--out", str(folder)).exit_code == 0
+    cli("update", "--db", demo)
+    res = cli("update", str(folder), "--db", demo)
+    assert res.exit_code == 0 and "recorded snapshot #2" in res.output, res.output
+    assert olaratumab_os(latest_snapshot(Store(demo))).waiting == 1
+    res = cli("update", str(folder), "--db", demo)
+    assert "nothing changed: 0 new records" in res.output, res.output
+
+
+@pytest.mark.parametrize("snapshot, args, message", [
+    (True, ("changes", "--format", "xml"), "unknown --format 'xml'"),
+    (False, ("changes",), "no snapshot yet"),
+    (True, ("changes", "--since", "7"), "no snapshot #7 in"),
+    (True, ("changes", "--since", "last tuesday"), "give a snapshot id"),
+    (True, ("changes", "--since", "2020-01-01"), "no snapshot on or before that date"),
+])
+def test_changes_refuses_bad_calls_with_one_line(demo, snapshot, args, message):
+    if snapshot:
+        cli("update", "--db", demo)
+    res = cli(*args, "--db", demo)
+    assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_update_refuses_a_missing_store_and_names_a_missing_input(demo, tmp_path):
+    res = cli("update", "--db", f"sqlite:///{tmp_path / 'nowhere.db'}")
+    assert res.exit_code == 2 and "no store at" in res.output
+    res = cli("update", str(tmp_path / "missing.txt"), "--db", demo)
+    assert res.exit_code == 2 and "missing.txt" in res.output
+    res = cli("update", str(tmp_path / "missing.txt"), str(NEW_TRIAL), "--db", demo)
+    assert res.exit_code == 1 and "recorded snapshot #1" in res.output  # the rest is processed

@@ -1,0 +1,77 @@
+"""The "Prognostic factors" page (issue 18): map of factor × outcome, a pooled question's forest, its sources.
+
+Three invented cohort studies report the hazard of metastasis for high against low grade (two adjusted, one
+crude) and one reports per-level rates; the page must pool only the two adjusted ones, with the numbers
+:func:`meta.pool` gives on the same estimates, and keep the crude one in its own question.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboards import prognostic_view
+from evidence.schema import validate_record
+from evidence.store import Store
+from meta import pool
+from meta.effect_sizes import log_ratio_from_ci
+
+APP = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
+#: (study, value, ci_low, ci_high, adjusted)
+HRS = [("Cohort A", 2.6, 1.7, 4.0, True), ("Cohort B", 3.4, 2.0, 5.8, True), ("Cohort C", 1.9, 1.2, 3.0, False)]
+
+
+def prognostic_records() -> list:
+    out = []
+    for i, (name, v, lo, hi, adj) in enumerate(HRS):
+        text = f"High grade predicted metastasis-free survival (HR {v}, 95% CI {lo}-{hi})."
+        out.append(validate_record({
+            "source_id": f"PMID:7700{i}", "trial": name, "year": 2010 + i, "question": "prognostic",
+            "design": "observational", "factor": "grade", "factor_level": "high grade", "factor_reference": "low grade",
+            "endpoint": "MFS", "measure": "HR", "arm": "contrast", "value": v, "ci_low": lo, "ci_high": hi,
+            "adjusted": adj, "evidence_text": text, "char_start": 0, "char_end": len(text),
+            "value_start": text.index(str(v)), "value_end": text.index(str(v)) + len(str(v)), "status": "accepted",
+            "histotypes": ["soft_tissue_sarcoma"]}))
+    for level, ref, v in (("> 5 cm", "≤ 5 cm", 0.58), ("≤ 5 cm", "> 5 cm", 0.81)):
+        out.append(validate_record({
+            "source_id": "PMID:77009", "trial": "Cohort D", "question": "prognostic", "factor": "size",
+            "factor_level": level, "factor_reference": ref, "endpoint": "MFS", "measure": "rate", "arm": "single",
+            "value": v, "timepoint_months": 60, "status": "accepted", "value_start": int(v * 100)}))
+    return out
+
+
+@pytest.fixture(scope="module")
+def db_url(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('prog') / 'p.db'}"
+    store = Store(url)
+    store.import_records(prognostic_records(), reviewer="test")
+    store.close()
+    return url
+
+
+def test_questions_keep_adjusted_and_crude_apart():
+    import pandas as pd
+
+    df = pd.DataFrame([r.to_dict() for r in prognostic_records()])
+    qs = prognostic_view.questions(df)
+    assert [(q.adjusted, len(prognostic_view.question_records(df, q))) for q in qs.values()] == [(True, 2),
+                                                                                                 (False, 1)]
+    assert prognostic_view.factor_map(df).loc["histological grade", "MFS"] == 3
+
+
+def test_page_pools_the_adjusted_question_as_meta_does(db_url, monkeypatch):
+    monkeypatch.setenv("SARCOMA_EVIDENCE_DB", db_url)
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    at.run()
+    at.switch_page("pages/prognostic.py").run()
+    assert not at.exception
+    adj = [h for h in HRS if h[4]]
+    yi, vi = log_ratio_from_ci([h[1] for h in adj], [h[2] for h in adj], [h[3] for h in adj])
+    res = pool(yi, vi, method="REML").exp()
+    shown = " ".join(t.value for t in at.text)
+    assert f"Pooled HR {res.estimate:.2f} ({res.ci_low:.2f}–{res.ci_high:.2f}), k = 2" in shown
+    assert "Cohort A 2010 — High grade predicted" in shown
+    at.selectbox(key="prognostic_question").select_index(1).run()
+    assert "k = 1: at least 2 studies are needed to pool" in " ".join(w.value for w in at.warning)
