@@ -6,21 +6,25 @@ used when the caller gives neither ``method`` nor ``test``:
 
 * k = 2: no random-effects pool; the common-effect (``FE``) estimate, labelled as such;
 * k = 3–4: REML with the Hartung–Knapp–Sidik–Jonkman test, ad hoc variant (never narrower than z);
-* k ≥ 5: REML + HKSJ with a t(k − 2) prediction interval (Higgins, Thompson & Spiegelhalter 2009).
+* k ≥ 5: REML + HKSJ (its ad hoc floor only when Q(τ̂²) < k − 1, noted) with a t(k − 2) prediction
+  interval (Higgins, Thompson & Spiegelhalter 2009).
 
-A ``method`` or ``test`` given explicitly applies to every cell. Every row says its k and model.
+A ``method`` or ``test`` given explicitly applies to every cell. Every row says its k and model. The
+rule per k is :func:`meta.few_studies.few_study_model` (one source for the plan, the CLI and the
+dashboard); this module applies it to many cells at once.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from meta.effect_sizes import back_transform_logit
+from meta.few_studies import few_study_model
 from meta.pooling import __version__, pool_many
 
 RESULT_FIELDS = (
@@ -28,24 +32,7 @@ RESULT_FIELDS = (
     "i2", "h2", "q", "q_df", "q_p", "pi_low", "pi_high",
 )  # fmt: skip
 EXP_FIELDS = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
-FEW_STUDY_LABELS = {
-    ("FE", "z"): "common-effect estimate (FE; k = 2: no random-effects pool)",
-    ("REML", "adhoc"): "REML + HKSJ ad hoc (k = 3–4)",
-    ("REML", "knha"): "REML + HKSJ, t prediction interval (k ≥ 5)",
-}
-
-
-def few_study_model(k: int) -> tuple[str, str, str]:
-    """(method, test, pi) of the few-study default for a cell of k studies (k ≥ 2).
-
-    >>> few_study_model(2), few_study_model(4), few_study_model(7)
-    (('FE', 'z', 't'), ('REML', 'adhoc', 't'), ('REML', 'knha', 't'))
-    """
-    if k <= 2:
-        return ("FE", "z", "t")
-    if k <= 4:
-        return ("REML", "adhoc", "t")
-    return ("REML", "knha", "t")
+__all__ = ["EXP_FIELDS", "RESULT_FIELDS", "few_study_model", "pool_cells"]
 
 
 def _pool_with_retry(Y: np.ndarray, V: np.ndarray, M: np.ndarray, method: str, test: str, level: float,
@@ -57,11 +44,7 @@ def _pool_with_retry(Y: np.ndarray, V: np.ndarray, M: np.ndarray, method: str, t
     cells that still do not converge. A caller who set ``stepadj`` gets exactly that, with no retry.
     """
     steps = np.full(Y.shape[0], float(stepadj))
-    import inspect  # TEMP until metamethods' FE lands
-    if method == "FE" and "pi" not in inspect.signature(pool_many).parameters:
-        method = "REML"
-    import inspect  # TEMP until metamethods' pi= lands
-    kw = {"pi": pi, "maxiter": maxiter} if "pi" in inspect.signature(pool_many).parameters else {"maxiter": maxiter}
+    kw = {"pi": pi, "maxiter": maxiter}
     if stepadj != 1.0 or method not in ("REML", "ML"):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -79,8 +62,10 @@ def _pool_with_retry(Y: np.ndarray, V: np.ndarray, M: np.ndarray, method: str, t
             warnings.simplefilter("always")
             again = pool_many(Y[bad], V[bad], M[bad], method, test, level, stepadj=0.5, **kw)
         fixed = again.converged
-        for f in (*RESULT_FIELDS, "weights", "converged"):
-            getattr(pooled, f)[bad[fixed]] = getattr(again, f)[fixed]
+        for f in fields(pooled):
+            mine, theirs = getattr(pooled, f.name), getattr(again, f.name)
+            if isinstance(mine, np.ndarray) and isinstance(theirs, np.ndarray) and mine.shape[:1] == (len(steps),):
+                mine[bad[fixed]] = theirs[fixed]
         steps[bad[fixed]] = 0.5
         keep = [w for w in first if "did not converge within maxiter" not in str(w.message)] + list(second)
         if fixed.any():
@@ -90,6 +75,23 @@ def _pool_with_retry(Y: np.ndarray, V: np.ndarray, M: np.ndarray, method: str, t
     for w in keep:
         warnings.warn(w.message, w.category, stacklevel=4)  # the caller of pool_table
     return pooled, steps
+
+
+def _noted(pooled: Any) -> np.ndarray:
+    """Cells of a :func:`pool_many` result whose :meth:`PoolArrays.notes` are not empty (found column-wise)."""
+    n = len(pooled.k)
+    if pooled.method == "FE":
+        return np.arange(n)
+    mask = np.zeros(n, dtype=bool)
+    for name in ("hksj_zero", "z_fallback", "profile_moved"):
+        got = getattr(pooled, name, None)
+        if got is not None:
+            mask |= got
+    if pooled.hksj_s2 is not None and pooled.test in ("knha", "adhoc"):
+        mask |= pooled.hksj_s2 < 1
+    if pooled.pi == "t":
+        mask |= pooled.k < 3
+    return np.flatnonzero(mask)
 
 
 def pool_cells(cells: dict[str, Any], k: np.ndarray, Y: np.ndarray, V: np.ndarray, M: np.ndarray,
@@ -110,12 +112,17 @@ def pool_cells(cells: dict[str, Any], k: np.ndarray, Y: np.ndarray, V: np.ndarra
     pis = np.full(n_cells, "", dtype=object)
     label = np.full(n_cells, "single study (not pooled)", dtype=object)
     multi = np.flatnonzero(k >= 2)
+    notes: list[list[str]] = [[] for _ in range(n_cells)]
+    signs = {"tau2_ci_low_sign": np.full(n_cells, "", dtype=object), "tau2_ci_high_sign": np.full(n_cells, "", dtype=object)}
     if auto:
-        models = [few_study_model(int(kk)) for kk in k[multi]]
+        rules = {kk: few_study_model(int(kk)) for kk in np.unique(k[multi]).tolist()}
+        models = [(rules[kk].method, rules[kk].test, pi or rules[kk].pi) for kk in k[multi].tolist()]
+        labels = [rules[kk].label for kk in k[multi].tolist()]
     else:
         models = [(method or "REML", test or "z", pi or "t")] * multi.size
-    if auto and pi is not None:
-        models = [(m, t, pi) for m, t, _ in models]
+        labels = [f"{method or 'REML'}, test {test or 'z'}, PI {pi or 't'} (as requested; k = {kk})"
+                  for kk in k[multi].tolist()]
+    label[multi] = labels
     for mdl in sorted(set(models)):
         sel = multi[[m == mdl for m in models]]
         mth, tt, pp = mdl
@@ -130,8 +137,12 @@ def pool_cells(cells: dict[str, Any], k: np.ndarray, Y: np.ndarray, V: np.ndarra
         for i, j in enumerate(sel.tolist()):
             weights[j] = wl[i][: k[j]]
         meth[sel], tst[sel], pis[sel] = mth, tt, pp
-        label[sel] = FEW_STUDY_LABELS.get((mth, tt), f"{mth}, test {tt}") if auto else \
-            f"{mth}, test {tt}, PI {pp} (as requested)"
+        for name, arr in signs.items():
+            got = getattr(pooled, name, None)
+            if got is not None:
+                arr[sel] = got.astype(object)
+        for i in _noted(pooled):
+            notes[int(sel[i])] = list(pooled.notes(int(i)))
     for f in RESULT_FIELDS:
         cells[f] = res[f]
     for f in EXP_FIELDS:
@@ -142,5 +153,7 @@ def pool_cells(cells: dict[str, Any], k: np.ndarray, Y: np.ndarray, V: np.ndarra
     cells["stepadj"] = steps
     cells["converged"] = conv
     cells["method"], cells["test"], cells["pi"], cells["model"] = meth, tst, pis, label
+    cells.update(signs)
+    cells["model_notes"] = notes
     cells["level"], cells["version"] = level, __version__
     return cells

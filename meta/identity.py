@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["normalise_registry_id", "normalise_trial_name", "trial_aliases_from_entries", "trial_codes",
-           "trial_identities"]
+           "trial_identities", "trial_identity"]
 
 #: One pattern per registry; a bare ``YYYY-NNNNNN-CC`` is an EudraCT number.
 _REG_BODY = r"NCT\d{8}|ISRCTN ?\d{8}|jRCT\w?\d{7,10}|\d{4}-\d{6}-\d{2}"
@@ -73,6 +73,24 @@ def normalise_trial_name(name: str) -> str:
     s = _REG_RE.sub(" ", str(name).lower())
     s = re.sub(_NONALNUM, "", _STOP_RE.sub(" ", s))
     return f"trial:{s}" if s else ""
+
+
+def trial_identity(source_id: Any, trial: Any) -> str:
+    """One record's identity without the vocabulary or the other records: a registry id in
+    ``source_id`` or ``trial``, else ``trial:<name as given>``, else ``source:<source_id>``.
+
+    The scalar form kept for callers that fold names themselves (:mod:`meta.nma_records`);
+    :func:`trial_codes` applies the full rules to a table.
+
+    >>> trial_identity("PMID:1", "PALETTE (NCT00753688)"), trial_identity("PMID:1", "EORTC 62072")
+    ('NCT00753688', 'trial:EORTC 62072')
+    """
+    for field in (source_id, trial):
+        if isinstance(field, str) and (reg := normalise_registry_id(field)):
+            return reg
+    if isinstance(trial, str) and trial.strip():
+        return f"trial:{trial.strip()}"
+    return f"source:{source_id}"
 
 
 def trial_aliases_from_entries(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:

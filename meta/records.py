@@ -44,9 +44,6 @@ SCALES = {
                   "geometric mean of the study medians, in months (a typical median across studies, not the "
                   "median survival of the pooled patients)",
 }
-#: Below this |log ratio| an HR derived from its p value has an arbitrary SE (rounding of the ratio).
-P_DERIVED_MIN_LOG = 0.025
-P_DERIVED_MAX_P = 0.9
 
 
 class Reasons:
@@ -205,9 +202,8 @@ def record_effect(rec: Mapping[str, Any], rate_ci: str = "auto") -> tuple[float,
     """(yi, vi, scale, reason-if-excluded) of one record, by the rules of :func:`meta.pool_table`.
 
     * HR/OR/RR: log scale from the CI (any ``ci_level``); else from an exact p (``p_relation`` "=",
-      a one-sided p, ``p_sided`` 1, doubled), refused when the ratio lies within e^±0.025 of 1 or
-      p > 0.9, where the derived SE |log ratio|/z is arbitrary (it moves by tens of percent with the
-      ratio's rounding);
+      ``p_sided`` honoured; :func:`meta.effect_sizes.log_hr_from_p` refuses an SE that the rounding
+      of the reported ratio and p makes arbitrary, as HR ≈ 1 with p ≈ 1);
     * rate: logit, from the reported CI (:func:`rate_from_ci`) when it has one, else binomial from
       x = value·n (:func:`meta.effect_sizes.prop_logit`);
     * median: log of months, vi = ((log hi − log lo)/(2z))²; an upper limit not reached (missing or
@@ -248,12 +244,8 @@ def _ratio(rec: Mapping[str, Any], measure: str, value: float, lo: float, hi: fl
     p = _f(rec.get("p_value"))
     if math.isnan(p) or rec.get("p_relation") != "=":
         return math.nan, math.nan, "", f"{measure} without a CI or an exact p value (p_relation '=')"
-    if _f(rec.get("p_sided")) == 1:
-        p = min(1.0, 2.0 * p)  # a one-sided p as two-sided
-    if value > 0 and (abs(math.log(value)) < P_DERIVED_MIN_LOG or p > P_DERIVED_MAX_P):
-        return math.nan, math.nan, "", (f"{measure} {value:g} with p = {p:g} and no CI: a ratio this close to 1 "
-                                        "(or p this large) gives an arbitrary SE from its p value")
-    yi, vi = log_hr_from_p([value], [p])
+    sided = 1 if _f(rec.get("p_sided")) == 1 else 2
+    yi, vi = log_hr_from_p([value], [p], p_sided=sided)  # refuses an SE that rounding makes arbitrary
     return float(yi[0]), float(vi[0]), "log", ""
 
 

@@ -21,15 +21,15 @@ import numpy as np
 import pandas as pd
 
 from meta._checks import METHODS, TESTS, check_choice, check_level
-from meta.cells import EXP_FIELDS, RESULT_FIELDS, few_study_model, pool_cells
-from meta.identity import trial_codes
+from meta.cells import EXP_FIELDS, RESULT_FIELDS, pool_cells
+from meta.identity import trial_codes, trial_identity
 from meta.plan import MULTI_ARM, contributions
 from meta.records import (
     DEFAULT_STATUSES, ONE_SIDED, RATE_CI, SCALES,
     SCALE_NAMES, TO_MONTHS, effects, record_effect, select,
 )  # fmt: skip
 
-__all__ = ["DEFAULT_BY", "TO_MONTHS", "excluded_frame", "few_study_model", "pool_table", "record_effect"]
+__all__ = ["DEFAULT_BY", "TO_MONTHS", "excluded_frame", "pool_table", "record_effect", "trial_identity"]
 
 DEFAULT_BY: tuple[str, ...] = ("histotype", "intervention", "comparator", "endpoint", "measure", "setting", "line")
 POOL_METHODS = ("FE", *METHODS)
