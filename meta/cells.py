@@ -113,7 +113,7 @@ def pool_cells(cells: dict[str, Any], k: np.ndarray, Y: np.ndarray, V: np.ndarra
     label = np.full(n_cells, "single study (not pooled)", dtype=object)
     multi = np.flatnonzero(k >= 2)
     notes: list[list[str]] = [[] for _ in range(n_cells)]
-    signs = {"tau2_ci_low_sign": np.full(n_cells, "", dtype=object), "tau2_ci_high_sign": np.full(n_cells, "", dtype=object)}
+    signs = {name: np.full(n_cells, "", dtype=object) for name in ("tau2_ci_low_sign", "tau2_ci_high_sign")}
     if auto:
         rules = {kk: few_study_model(int(kk)) for kk in np.unique(k[multi]).tolist()}
         models = [(rules[kk].method, rules[kk].test, pi or rules[kk].pi) for kk in k[multi].tolist()]

@@ -103,7 +103,8 @@ def _arm(rows: list[dict[str, Any]], trial: str, excluded: list[dict[str, Any]])
         yi, vi = pops[0]["_yi"], pops[0]["_vi"]
     else:
         yi, vi = _fe(pops)
-        note = f"{trial}: {len(pops)} subgroups combined within the trial (fixed effect: {', '.join(_desc(r) for r in pops)})"
+        note = (f"{trial}: {len(pops)} subgroups combined within the trial (fixed effect: "
+                f"{', '.join(_desc(r) for r in pops)})")
     return {"yi": yi, "vi": vi, "n": _nsum(pops), "ids": [r["record_id"] for r in pops],
             "order": min(r["_order"] for r in pops), "note": note,
             "arm": (pops[0]["intervention"], pops[0]["comparator"])}

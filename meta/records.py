@@ -49,7 +49,7 @@ SCALES = {
 class Reasons:
     """Why each record is left out: an int code per record (0 = kept) and the distinct messages."""
 
-    __slots__ = ("codes", "messages", "_index")
+    __slots__ = ("_index", "codes", "messages")
 
     def __init__(self, n: int) -> None:
         self.codes = np.zeros(n, dtype=np.int32)

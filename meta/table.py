@@ -25,8 +25,15 @@ from meta.cells import EXP_FIELDS, RESULT_FIELDS, pool_cells
 from meta.identity import trial_codes, trial_identity
 from meta.plan import MULTI_ARM, contributions
 from meta.records import (
-    DEFAULT_STATUSES, ONE_SIDED, RATE_CI, SCALES,
-    SCALE_NAMES, TO_MONTHS, effects, record_effect, select,
+    DEFAULT_STATUSES,
+    ONE_SIDED,
+    RATE_CI,
+    SCALE_NAMES,
+    SCALES,
+    TO_MONTHS,
+    effects,
+    record_effect,
+    select,
 )  # fmt: skip
 
 __all__ = ["DEFAULT_BY", "TO_MONTHS", "excluded_frame", "pool_table", "record_effect", "trial_identity"]
@@ -50,10 +57,10 @@ def excluded_frame(table: pd.DataFrame) -> pd.DataFrame:
 class _Codes:
     """A column as dense integer codes and its values (missing → ``""``), values in sorted order."""
 
-    __slots__ = ("codes", "values")
+    __slots__ = ("codes", "vocab")
 
     def __init__(self, codes: np.ndarray, values: np.ndarray) -> None:
-        self.codes, self.values = codes, values
+        self.codes, self.vocab = codes, values
 
     @classmethod
     def of(cls, col: pd.Series | np.ndarray, extra: Sequence[Any] = ()) -> _Codes:
@@ -80,7 +87,7 @@ class _Codes:
         return cls(codes, values)
 
     def take(self, rows: np.ndarray) -> _Codes:
-        return _Codes(self.codes[rows], self.values)
+        return _Codes(self.codes[rows], self.vocab)
 
 
 def _combine(parts: Sequence[np.ndarray], cards: Sequence[int]) -> np.ndarray:
@@ -180,6 +187,7 @@ def pool_table(
     include_flagged: bool = False,
     multi_arm: str = "combine",
     rate_ci: str = "auto",
+    studies: bool = False,
 ) -> pd.DataFrame:
     """Pool every cell of an evidence table (DESIGN.md "Pooling plan", round 2 rules) in one call.
 
@@ -225,6 +233,9 @@ def pool_table(
     include_flagged : bool
     multi_arm : {"combine", "split"}
     rate_ci : {"auto", "logit", "loglog"}
+    studies : bool
+        Also return each contribution's effect: columns ``yi`` and ``vi`` (lists, aligned with
+        ``trials`` and ``weights``), e.g. for :func:`meta.subgroup_test` or a forest plot.
 
     Returns
     -------
@@ -292,8 +303,8 @@ def pool_table(
     col["scale"] = _Codes(scales[keep], np.array(SCALE_NAMES, dtype=object))
     agents = _Codes.of(pd.concat([kept["intervention"], kept["comparator"]], ignore_index=True))
     m = len(keep)
-    col["intervention"] = _Codes(agents.codes[:m].copy(), agents.values)
-    col["comparator"] = _Codes(agents.codes[m:].copy(), agents.values)
+    col["intervention"] = _Codes(agents.codes[:m].copy(), agents.vocab)
+    col["comparator"] = _Codes(agents.codes[m:].copy(), agents.vocab)
     col["arm"] = _Codes.of(kept["arm"], extra=("intervention", "comparator"))
     hcodes, hkeys = _histotype_codes(kept["histotypes"])
     yi, vi = yis[keep].copy(), vis[keep].copy()
@@ -322,7 +333,7 @@ def pool_table(
             cards.append(len(hvocab))
         else:
             parts.append(col[key].codes[src])
-            cards.append(len(col[key].values))
+            cards.append(len(col[key].vocab))
     rows["_cell"] = _combine(parts, cards)
     if rollup:
         roll = np.bincount(rows["_cell"], weights=1.0 - rows["_own"].to_numpy())
@@ -330,13 +341,13 @@ def pool_table(
     else:
         rows["rollup"] = False
     labels = {"trial": tlabel, "hist": np.array(hkeys, dtype=object), "hvocab": np.array(hvocab, dtype=object),
-              "sub": sub.values, "sublabel": sublabel.values, "agent": agents.values, "rid": ids}
+              "sub": sub.vocab, "sublabel": sublabel.vocab, "agent": agents.vocab, "rid": ids}
     contrib, more = contributions(rows, labels, multi_arm)
     excluded += more
-    vals = {k: (np.array(hvocab, dtype=object) if k == "histotype" else col[k].values) for k in keys}
+    vals = {k: (np.array(hvocab, dtype=object) if k == "histotype" else col[k].vocab) for k in keys}
     inverted = ids[keep[turned]], rows.loc[(rows["_own"] == 1).to_numpy() & turned[src], "_cell"].to_numpy()
     return _table(rows, keys, parts, vals, contrib, inverted, excluded, syntheses, method, test, pi, level,
-                  stepadj, maxiter)
+                  stepadj, maxiter, studies)
 
 
 def _invert(col: dict[str, _Codes], keys: list[str], hcodes: np.ndarray, yi: np.ndarray, ratio: np.ndarray
@@ -353,7 +364,7 @@ def _invert(col: dict[str, _Codes], keys: list[str], hcodes: np.ndarray, yi: np.
     n = len(iv)
     if "intervention" not in keys or "comparator" not in keys or not n:
         return np.zeros(n, dtype=bool)
-    blank = np.flatnonzero(col["intervention"].values == "")
+    blank = np.flatnonzero(col["intervention"].vocab == "")
     both = (iv != blank[0]) & (cp != blank[0]) if blank.size else np.ones(n, dtype=bool)
     fwd = iv <= cp
     lo, hi = np.where(fwd, iv, cp), np.where(fwd, cp, iv)
@@ -362,8 +373,8 @@ def _invert(col: dict[str, _Codes], keys: list[str], hcodes: np.ndarray, yi: np.
         if key in ("intervention", "comparator", "arm"):
             continue
         parts.append(hcodes if key == "histotype" else col[key].codes)
-        cards.append(int(hcodes.max(initial=0)) + 1 if key == "histotype" else len(col[key].values))
-    na = len(col["intervention"].values)
+        cards.append(int(hcodes.max(initial=0)) + 1 if key == "histotype" else len(col[key].vocab))
+    na = len(col["intervention"].vocab)
     g = _combine([*parts, lo, hi], [*cards, na, na])
     n_g = int(g.max(initial=0)) + 1
     w = both.astype(float)
@@ -371,7 +382,7 @@ def _invert(col: dict[str, _Codes], keys: list[str], hcodes: np.ndarray, yi: np.
     n_rev = np.bincount(g, weights=w * ~fwd, minlength=n_g)
     if not ((n_fwd > 0) & (n_rev > 0)).any():
         return np.zeros(n, dtype=bool)
-    is_ctrl = np.isin(col["intervention"].values, CONTROLS)
+    is_ctrl = np.isin(col["intervention"].vocab, CONTROLS)
     ctrl_fwd = np.bincount(g, weights=w * is_ctrl[hi], minlength=n_g) > 0
     ctrl_rev = np.bincount(g, weights=w * is_ctrl[lo], minlength=n_g) > 0
     canon = np.where(n_fwd != n_rev, n_fwd > n_rev, np.where(ctrl_fwd != ctrl_rev, ctrl_fwd, True))
@@ -380,7 +391,7 @@ def _invert(col: dict[str, _Codes], keys: list[str], hcodes: np.ndarray, yi: np.
         iv[turn], cp[turn] = cp[turn].copy(), iv[turn].copy()
         yi[turn & ratio] = -yi[turn & ratio]
         arm = col["arm"]
-        a_iv, a_cp = (int(np.flatnonzero(arm.values == x)[0]) for x in ("intervention", "comparator"))
+        a_iv, a_cp = (int(np.flatnonzero(arm.vocab == x)[0]) for x in ("intervention", "comparator"))
         ac = arm.codes
         was_iv, was_cp = turn & (ac == a_iv), turn & (ac == a_cp)
         ac[was_iv], ac[was_cp] = a_cp, a_iv
@@ -402,7 +413,7 @@ def _roll_up(rows: pd.DataFrame, hkeys: list[str], hpos: dict[str, int], parents
 def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: dict[str, np.ndarray],
            contrib: dict[str, Any], inverted: tuple[np.ndarray, np.ndarray], excluded: list[dict[str, Any]],
            syntheses: list[dict], method: str | None, test: str | None, pi: str | None, level: float,
-           stepadj: float, maxiter: int) -> pd.DataFrame:
+           stepadj: float, maxiter: int, studies: bool = False) -> pd.DataFrame:
     attrs = {"excluded": excluded, "syntheses": syntheses, "scales": dict(SCALES)}
     cell = contrib["_cell"]
     if not len(cell):
@@ -432,6 +443,10 @@ def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: d
                               for a, b in zip(starts, ends, strict=True)]
     trials = contrib["trial"].tolist()
     cols["trials"] = [trials[a:b] for a, b in zip(starts, ends, strict=True)]
+    if studies:
+        for name, src in (("yi", "yi"), ("vi", "vi")):
+            vals_ = contrib[src].astype(float).tolist()
+            cols[name] = [vals_[a:b] for a, b in zip(starts, ends, strict=True)]
     inv: dict[int, list[str]] = {}
     for rid, c in zip(*inverted, strict=True):
         inv.setdefault(int(c), []).append(rid)

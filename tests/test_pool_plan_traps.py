@@ -235,7 +235,7 @@ def test_landmark_rate_uses_its_reported_ci() -> None:
     # a log-log CI (Kalbfleisch & Prentice) is read as such: here the CI is symmetric on log(-log S)
     g = lambda s: math.log(-math.log(s))  # noqa: E731
     lo, hi = [math.exp(-math.exp(g(0.5) + d * 0.2)) for d in (1, -1)]
-    yi, vi, scale, why = __import__("meta").record_effect(
+    _, vi, scale, why = __import__("meta").record_effect(
         rec("ll", 0.5, lo, hi, measure="rate", unit="proportion", n=None, arm="single"))
     assert scale == "logit" and why == ""
     assert vi == pytest.approx((0.2 / Z * math.log(0.5) / 0.5) ** 2, rel=1e-9)
@@ -300,8 +300,8 @@ def test_one_sided_p_is_doubled_and_hr_near_one_refused() -> None:
     out = quiet(recs)
     row = out.iloc[0]
     assert sorted(row["record_ids"]) == ["c", "p1"]
-    y1, v1 = es.log_hr_from_p([0.70], [0.02])
-    yi, vi, _, _ = __import__("meta").record_effect(recs[0])
+    _, v1 = es.log_hr_from_p([0.70], [0.02])
+    _, vi, _, _ = __import__("meta").record_effect(recs[0])
     assert vi == pytest.approx(float(v1[0]), rel=1e-12)
     assert "arbitrary" in reasons(out)["p2"]
 
