@@ -25,6 +25,7 @@ from evidence.io import FORMATS, read_records, write_records
 from evidence.living_cli import register as register_living
 from evidence.nma_cli import register as register_nma
 from evidence.reviewers_cli import reviewers_app
+from evidence.sof_cli import register as register_sof
 from evidence.store import Store, resolve_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -45,6 +46,7 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="show the trace
 
 app.command("extract")(extract)  # its own light module: `extract` starts without the store (evidence/launcher.py)
 register_nma(app)  # nma (evidence/nma_cli.py)
+register_sof(app)  # sof (evidence/sof_cli.py)
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes: wide tables
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store "
@@ -60,8 +62,21 @@ def existing_store_url(db: str | None, alternative: str = "--db") -> str:
 
 
 def existing_store(db: str | None) -> Store:
-    """The store at ``db`` (see :func:`existing_store_url`)."""
-    return Store(existing_store_url(db))
+    """The store at ``db`` (see :func:`existing_store_url`), for reading only: opened read-only, without
+    migration, when it is at this program's schema (a read-only file or file system still exports)."""
+    return read_store(existing_store_url(db))
+
+
+def read_store(url: str) -> Store:
+    """A store to read from: read-only when its schema is current, else opened normally (migrated)."""
+    from evidence.errors import StoreSchemaError
+
+    try:
+        return Store(url, read_only=True)
+    except StoreSchemaError as exc:
+        if "newer than this program" in str(exc):
+            raise
+        return Store(url)
 
 
 @app.command("import")
@@ -362,7 +377,7 @@ def pool(db: DbOption = None,
         frame, source = pd.DataFrame(recs, columns=list(FIELDS)), str(input_file)
     else:
         url = existing_store_url(db, "--input")
-        frame, source = Store(url).records_frame(status=statuses), url
+        frame, source = read_store(url).records_frame(status=statuses), url
     options = {"by": keys, "method": method, "test": test, "level": level, "rollup": rollup,
                "parents": VOCAB.parents if rollup else None, "statuses": statuses}
     try:
@@ -385,26 +400,38 @@ def pool(db: DbOption = None,
 # -- dashboard -------------------------------------------------------------------------------------
 @app.command()
 def dashboard(db: DbOption = None,
-              port: Annotated[int, typer.Option(help="port of the web server")] = 8501):
-    """Start the Streamlit dashboard on the store (runs until Ctrl+C)."""
-    import subprocess
+              host: Annotated[str, typer.Option(help="address to bind (default: this machine only; 0.0.0.0 "
+                                                     "exposes the dashboard to the network)")] = "127.0.0.1",
+              port: Annotated[int, typer.Option(help="port of the web server (0: any free port)")] = 8501):
+    """Start the Streamlit dashboard on the store (runs until Ctrl+C or SIGTERM); read-only until a
+    reviewer signs in."""
     from importlib import resources
 
     from sqlalchemy.engine import make_url
 
+    from evidence.dashboard_server import free_port, serve, streamlit_command
+
     url = existing_store_url(db)
-    if not 0 < port < 65536:
-        fail(f"--port {port} must lie in 1..65535")
-    app_path = Path(str(resources.files("dashboards") / "app.py"))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", "--db", url]
-    shown = make_url(url).render_as_string(hide_password=True)
-    out.print(f"dashboard of {shown} at http://localhost:{port}/  (Ctrl+C to stop)", markup=False)
+    if not 0 <= port < 65536:
+        fail(f"--port {port} must lie in 0..65535")
     try:
-        code = subprocess.call(cmd)
-    except KeyboardInterrupt:
-        code = 0
+        port = port or free_port(host)
+    except OSError as exc:
+        fail(f"--host {host}: cannot bind there ({exc.strerror or exc})")
+    app_path = Path(str(resources.files("dashboards") / "app.py"))
+    shown = make_url(url).render_as_string(hide_password=True)
+
+    def announce(address: str) -> None:
+        out.print(f"dashboard of {shown} at {address}/  (Ctrl+C to stop)", markup=False, highlight=False)
+        sys.stdout.flush()
+
+    try:
+        code = serve(streamlit_command(app_path, url, host, port), announce,
+                     lambda line: err.print(line, markup=False, highlight=False))
+    except RuntimeError as exc:
+        fail(str(exc))
     raise typer.Exit(code)
+
 
 def main() -> None:
     """Console-script entry point: user-facing errors become one line and exit code 2; anything else

@@ -36,7 +36,7 @@ _BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+(?:arms|groups|cohorts|(
 
 _ONE_SIDED = re.compile(r"\bone[- ]sided\b|\bone[- ]tailed\b", re.I)
 _CORRESPOND = re.compile(r"\bcorrespond", re.I)
-_MEDIAN = re.compile(r"\bmedians?\b", re.I)
+_MEDIAN = re.compile(r"\bmedians?\b|\bm(?:PFS|OS|TTP|DFS|RFS|EFS)\b", re.I)
 _VERSUS = re.compile(r"\b(?:vs|versus|v|compared|and)\b")
 _RESPECTIVELY = re.compile(r"\brespectively\b")
 
@@ -284,6 +284,8 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
             else:
                 continue
         keep.append(st)
+    _pair_timepoint_lists(seg, keep, tps)
+    _spread_respectively(seg, keep, cues)
     _histotypes(seg, keep, histotype_groups(seg, ms))
     state.carry_endpoint(endpoints)
     arm_values = [s for s in keep if s.kind != "ratio"]
@@ -296,6 +298,49 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     _attach_p(sorted(ratios + grouped, key=lambda s: s.start), ps, groups)
     return [r for s in sorted(ratios + grouped, key=lambda s: s.start) if s.kind != "nr"
             for r in _records(s, seg, ms, ctx, frame)]
+
+
+def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:
+    """``rate at 3 and 6 months was 47% and 13%``: a list of landmarks and as many rates after it pair
+    in order (rather than every rate taking the last landmark named)."""
+    if len(tps) < 2:
+        return
+    run = [tps[0]]
+    runs = []
+    for t in tps[1:]:
+        if re.fullmatch(r"\s*(?:,|and|or)\s*", seg[run[-1][2]:t[1]]) or re.fullmatch(r"-?\s*(?:,|and|or)\s*", seg[run[-1][2]:t[1]]):
+            run.append(t)
+        else:
+            runs.append(run)
+            run = [t]
+    runs.append(run)
+    for run in runs:
+        if len(run) < 2:
+            continue
+        nxt = next((t[1] for t in tps if t[1] > run[-1][2]), len(seg))
+        rates = [s for s in stats if s.kind == "rate" and run[-1][2] <= s.start < nxt]
+        if len(rates) == len(run):
+            for s, t in zip(rates, run, strict=True):
+                s.timepoint = t[0]
+
+
+def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention]) -> None:
+    """``PFS and OS were 13.2 and 30.5 months, respectively`` / ``DFS, RFS and OS were 68%, 73% and 77% for
+    arm 1``: endpoints listed before the values, as many as the values (or a divisor of them), pair in order."""
+    if len(stats) < 2 or not _RESPECTIVELY.search(seg):
+        return
+    first = min(s.start for s in stats)
+    listed = [c for c in cues if c[2] == "ENDPOINT" and c[1] <= first and c[3]]
+    run: list[Mention] = []
+    for c in reversed(listed):  # the endpoints listed right before the values, joined by and/commas
+        if run and not re.fullmatch(r"\s*(?:,|and|,\s*and|or)\s*", seg[c[1]:run[0][0]]):
+            break
+        run.insert(0, c)
+    eps = [c[3][0] for c in run]
+    if len(set(eps)) < 2 or len(stats) % len(eps) or any(s.kind == "ratio" for s in stats):
+        return
+    for i, s in enumerate(sorted(stats, key=lambda x: x.start)):
+        s.endpoint = eps[i % len(eps)]
 
 
 def _paired_only(values: list[Stat], seg: str) -> list[Stat]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from evidence.vocabulary import VOCAB
 from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
 from extraction.numbers import digit_spans, normalize, parse_number
-from extraction.study import study_facts
+from extraction.study import planned_study, study_facts
 
 _RANDOM_VERB = re.compile(r"\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|assigned|allocated|"
                           r"randomi[sz]ation\s+was)\b", re.I)
@@ -209,7 +209,7 @@ def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Seque
     for s, e in sentences[1:14]:
         if s > 4000:
             break
-        if not _RANDOM_VERB.search(text, s, e):
+        if not _RANDOM_VERB.search(text, s, e) or planned_study(text[s:e]):
             continue
         seg = _definition_segment(text, s, e)
         ms = [(a - seg, b - seg, lab, ids) for a, b, lab, ids in in_range(mentions, seg, e)]
@@ -245,8 +245,9 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
     """
     if with_digit is None:
         with_digit = digit_spans(norm, sentences)
+    word_rx = _count_grammar()["word_rx"]
     for (s, e), digit in zip(sentences, with_digit, strict=True):
-        if not digit:
+        if not digit and not word_rx.search(norm, s, e):
             continue
         seg = digits_for_number_words(norm[s:e])
         if ctx.total is None or not ctx.total_randomised:
@@ -384,6 +385,8 @@ def dose_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequenc
     (the lower, standard dose) and a mention for every later ``400 mg`` / ``400-mg arm``."""
     g = _count_grammar()
     agents = [m for m in mentions if m[2] == "AGENT" and not set(m[3]) <= CONTROLS]
+    if not sentences or not agents:
+        return None
     for s, e in [sentences[0], *[(a, b) for a, b in sentences[1:14] if _RANDOM_VERB.search(text, a, b)]]:
         for rx in g["dose_arms"]:
             m = rx.search(text, s, e)

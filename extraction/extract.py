@@ -138,7 +138,8 @@ def finalize(stats: list[dict[str, Any]], document: Any, trial: dict[str, Any] |
             design=trial.get("design") or None, registry_ids=list(trial.get("registry_ids") or ()),
             phase=trial.get("phase") or None,
             # a synthesis (meta-analysis, pooled analysis) or a cohort study is not itself a randomised trial
-            randomized=None if trial.get("design") in _NOT_TRIALS else trial.get("randomized"),
+            randomized=None if trial.get("design") in _NOT_TRIALS else False if trial.get("design") == "single_arm"
+            else trial.get("randomized"),
             setting=trial.get("setting") or None, line=trial.get("line") or None,
             char_start=cs, char_end=ce, value_start=st["value_start"] + offset,
             value_end=st["value_end"] + offset, evidence_text=text[cs:ce], page=_page(document, cs),

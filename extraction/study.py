@@ -56,6 +56,11 @@ def _rules() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
     return out
 
 
+def planned_study(sentence: str) -> bool:
+    """True for a sentence about a study still to come (``a phase III trial comparing X with Y is planned``)."""
+    return bool(_PLANNED.search(sentence))
+
+
 def _own_text(text: str) -> str:
     """The text without its conclusion section and without sentences that plan another study."""
     m = _CONCLUSION.search(text)

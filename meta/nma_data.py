@@ -15,7 +15,10 @@ Multi-arm studies are accepted in two forms:
 * **all a(a − 1)/2 pairwise contrasts**, as netmeta requires: the arm variances are then recovered
   from the pairwise variances by v_ij = v_i + v_j (least squares; exact for three arms), which is
   what netmeta's treatment of multi-arm studies implies (Rücker & Schwarzer 2014, "Reduce dimension
-  or reduce weights?"). The contrasts against the study's first arm (alphabetically) are used.
+  or reduce weights?"). The study enters as its contrasts against its first arm (alphabetically),
+  fitted to all given pairs by weighted least squares (weights 1/v_ij): the given values themselves
+  when the pairs are consistent (y_AC = y_AB + y_BC); when rounding makes them slightly inconsistent,
+  every pair contributes (netmeta also uses all pairs, through its reduced weights).
 
 Anything else (contrasts against several arms without ``vi_shared``, a missing pair) is refused
 with a message naming the study.
@@ -184,9 +187,20 @@ def _block_from_pairs(study: str, rows: pd.DataFrame, arms: list[str]) -> StudyB
         bad = arms[int(np.argmin(arm_var))]
         raise ValueError(f"study {study!r}: the pairwise variances imply a non-positive variance for arm {bad!r} "
                          "(v_ij = v_i + v_j); check the multi-arm contrasts")
+    # the contrasts against the first arm, fitted to every given pair by weighted least squares
+    # (weights 1/v_ij): exactly the given values when the pairs are consistent (y_ij = y_i0 − y_j0),
+    # else every pair's information is used rather than the pairs through the first arm alone
     base = 0
     others = list(range(1, len(arms)))
-    y = np.array([eff[i, base] for i in others])
+    B = np.zeros((len(pairs), len(others)))  # pair (i, j) = θ_i − θ_j, θ_0 = 0
+    obs = np.array([eff[i, j] for i, j in pairs])
+    for r, (i, j) in enumerate(pairs):
+        if i != base:
+            B[r, i - 1] += 1.0
+        if j != base:
+            B[r, j - 1] -= 1.0
+    w = 1.0 / v
+    y = np.linalg.solve(B.T @ (w[:, None] * B), B.T @ (w * obs))
     V = np.full((len(others), len(others)), arm_var[base]) + np.diag(arm_var[others])
     return StudyBlock(study, arms[base], tuple(arms[i] for i in others), y, V)
 

@@ -209,8 +209,8 @@ def test_evidence_table_filters_and_escapes_source_text(app, db_url):
     assert any(f"{len(expect)} records" in c.value for c in at.caption)
     assert len(at.dataframe[0].value) == len(expect) == 3
     html = "".join(md.value for md in at.markdown)
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in html and "<script>" not in html
-    assert "<mark>0.61</mark>" in html and "<img" not in html
+    assert "&#60;script&#62;alert&#40;&#39;x&#39;&#41;&#60;&#47;script&#62;" in html and "<script>" not in html
+    assert "<mark>0&#46;61</mark>" in html and "<img" not in html
     assert 'href="https://pubmed.ncbi.nlm.nih.gov/9000000/"' in html
 
 

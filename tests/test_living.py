@@ -1,6 +1,11 @@
 """Living evidence: ``update`` (new sources in, a dated snapshot) and ``changes`` (what changed, question by
 question) on the demo store, with two own-words reports in tests/fixtures/living/: a new trial (OLAFIRST,
-invented) that joins the olaratumab OS question, and a later OS report of ANNOUNCE, already in it."""
+invented) that joins the olaratumab OS question, and a later OS report of ANNOUNCE, already in it.
+
+Both fixture texts are written for these tests and their numbers are fictional (each says so in its last
+line): OLAFIRST (randomised phase 2, doxorubicin ± olaratumab, OS HR 0.84, 0.61–1.16, 2025) takes the
+question from k = 2 to 3; the ANNOUNCE "final OS" report (OS HR 1.02, 0.84–1.24, 2023) replaces the trial's
+2020 report, as the pooling plan keeps a trial's latest report."""
 
 from __future__ import annotations
 

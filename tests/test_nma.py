@@ -204,3 +204,14 @@ def test_bad_arguments():
         nma(df.drop(columns="vi"))
     with pytest.raises(ValueError, match="Invalid treatment"):
         fit("senn2013", "FE").relative("placebo", "aspirin")
+
+
+def test_slightly_inconsistent_pairs_of_a_multiarm_study_all_contribute():
+    """All three pairs given, y_cb ≠ y_ca − y_ba: the study's contrasts are their weighted least-squares fit."""
+    from meta.nma_data import build_network
+
+    df = pd.DataFrame({"study": "s", "treat1": ["b", "c", "c"], "treat2": ["a", "a", "b"], "yi": [0.2, 0.5, 0.4],
+                       "vi": [0.1, 0.1, 0.1]})
+    blk = build_network(df).blocks[0]
+    assert blk.baseline == "a" and blk.arms == ("b", "c")
+    assert np.allclose(blk.y, [1 / 6, 8 / 15]) and np.allclose(blk.V, [[0.1, 0.05], [0.05, 0.1]])

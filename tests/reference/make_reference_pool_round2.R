@@ -66,11 +66,19 @@ for (m in c("ML", "REML")) {
                    estimate = c(glob$beta), se = glob$se)
 }
 
+# Effect sizes by hand (metafor has no measure for these): HR from a one-sided p (z = qnorm(1 - p))
+# and Peto's O - E, V (log HR = (O - E)/V, var = 1/V; Tierney et al. 2007).
+hr1 <- c(0.72, 0.80, 1.30); p1 <- c(0.0085, 0.02, 0.045)
+oe <- c(-12.5, -3.2, 7.9); vv <- c(50, 21.4, 33.3)
+es <- list(HR_from_p_one_sided = list(hr = hr1, p = p1, p_sided = 1, yi = log(hr1),
+                                      vi = (log(hr1) / qnorm(p1, lower.tail = FALSE))^2),
+           logrank = list(o_minus_e = oe, v = vv, yi = oe / vv, vi = 1 / vv))
+
 out <- list(source = list(metafor = as.character(packageVersion("metafor")), R = R.version.string,
                           date = format(Sys.Date()), script = "tests/reference/make_reference_pool_round2.R",
                           calls = c("rma(yi, vi, method='FE', test=)", "pred +/- qt(0.975, k-2)*sqrt(se^2 + tau2) from rma(method=, test=)",
                                     "rma(0.3, 0.04, test='knha')", "confint(rma(REML))$lb.sign/ub.sign",
                                     "optimize(logLik(rma(yi, vi, method=, tau2=t))) after a 400-point grid")),
-            fe = fe, pi_t = pit, k1_knha = k1ref, tau2_ci_signs = signs, bimodal = bim)
+            fe = fe, pi_t = pit, effect_sizes = es, k1_knha = k1ref, tau2_ci_signs = signs, bimodal = bim)
 writeLines(toJSON(out, auto_unbox = TRUE, digits = I(17), na = "null", pretty = FALSE), "metafor_pool_round2.json")
 cat("wrote metafor_pool_round2.json\n")
