@@ -18,13 +18,15 @@ _ROOT = Path(__file__).resolve().parents[1]
 if (_ROOT / "evidence" / "__init__.py").is_file() and str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from dashboards import data, widgets  # noqa: E402  (after the sys.path fix above)
+from dashboards import auth, data, widgets  # noqa: E402  (after the sys.path fix above)
 
 st.set_page_config(page_title="Sarcoma evidence", page_icon="📊", layout="wide")
 url = data.store_url()
 pages = [
     st.Page("pages/evidence_map.py", title="Evidence map", default=True),
     st.Page("pages/pooled_estimate.py", title="Pooled estimate", url_path="pooled"),
+    st.Page("pages/network.py", title="Network", url_path="network"),
+    st.Page("pages/certainty.py", title="Certainty (GRADE)", url_path="certainty"),
     st.Page("pages/evidence_table.py", title="Evidence table", url_path="table"),
     st.Page("pages/export.py", title="Export", url_path="export"),
     st.Page("pages/prognostic.py", title="Prognostic factors", url_path="prognostic"),
@@ -34,5 +36,10 @@ pages = [
 page = st.navigation(pages)
 widgets.current_view()
 widgets.sidebar_filters(url)
-page.run()
+auth.sidebar(data.get_store(url))
+st.session_state[auth.IN_APP] = True
+try:
+    page.run()
+finally:
+    st.session_state.pop(auth.IN_APP, None)
 widgets.sync_url()

@@ -6,18 +6,18 @@ obeys the same rules as the command line (a reason for every edit and rejection,
 blinded dual review).
 
 >>> highlight("HR <0.77> & more", 4, 8)
-'HR &lt;<mark>0.77</mark>&gt; &amp; more'
+'HR &#60;<mark>0&#46;77</mark>&#62; &#38; more'
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from dashboards.safe import html_text
 from evidence.curation import Curation
 from evidence.errors import EvidenceError, NotFoundError
 from evidence.field_values import parse_value, same_value, show
@@ -43,14 +43,14 @@ ACTIONS = ("accept", "reject", "edit")
 
 
 def highlight(text: str, start: int | None, end: int | None) -> str:
-    """HTML of ``text`` with ``text[start:end]`` wrapped in ``<mark>``; everything escaped first.
+    """HTML of ``text`` with ``text[start:end]`` wrapped in ``<mark>``; everything escaped first
+    (:func:`dashboards.safe.html_text`: neither markdown nor HTML in the text takes effect).
 
     Offsets outside the text (or missing) give the escaped text without a mark.
     """
     if start is None or end is None or not 0 <= start < end <= len(text):
-        return html.escape(text)
-    return (html.escape(text[:start]) + "<mark>" + html.escape(text[start:end]) + "</mark>"
-            + html.escape(text[end:]))
+        return html_text(text)
+    return html_text(text[:start]) + "<mark>" + html_text(text[start:end]) + "</mark>" + html_text(text[end:])
 
 
 def source_html(rec: EvidenceRecord, source_text: str | None, context: int = 600) -> str:
@@ -70,7 +70,7 @@ def source_html(rec: EvidenceRecord, source_text: str | None, context: int = 600
         return highlight(text, vs - rec.char_start, ve - rec.char_start)
     number = show(rec.value)
     at = text.find(number)
-    return highlight(text, at, at + len(number)) if at >= 0 else html.escape(text)
+    return highlight(text, at, at + len(number)) if at >= 0 else html_text(text)
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def apply_save(cur: Curation, record_id: str, action: str, *, reviewer: str, ver
     if action not in ACTIONS:
         return SaveResult(False, f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}")
     if not reviewer.strip():
-        return SaveResult(False, "enter your name as reviewer first")
+        return SaveResult(False, "sign in with a reviewer account first")
     decision = {"accept": "accepted", "reject": "rejected", "edit": "edited"}[action]
     try:
         if dual:
@@ -161,5 +161,61 @@ def history_frame(cur: Curation, record_id: str) -> pd.DataFrame:
 
 
 def record_label(row: Mapping[str, Any]) -> str:
-    """A short label of a record for the picker: source, endpoint, measure, arm and value."""
-    return f"{row['source_id']} · {row['endpoint']} {row['measure']} {row['arm']} = {show(row['value'])}"
+    """A short label of a record for the picker: source, endpoint, measure, arm and value (and its status
+    when it is no longer pending).
+
+    >>> record_label({"source_id": "PMID:1", "endpoint": "OS", "measure": "HR", "arm": "contrast", "value": 0.7,
+    ...               "status": "rejected"})
+    'PMID:1 · OS HR contrast = 0.7 (rejected)'
+    """
+    status = row.get("status")
+    tail = f" ({status})" if status and status != "extracted" else ""
+    return f"{row['source_id']} · {row['endpoint']} {row['measure']} {row['arm']} = {show(row['value'])}{tail}"
+
+
+def widget_key(record_id: str, name: str) -> str:
+    """The key of one input of one record's form: keyed by record, so a form never shows another's values."""
+    return f"edit_{record_id}_{name}"
+
+
+def record_keys(keys: Any, record_id: str) -> list[str]:
+    """The session-state keys that belong to one record's form (its inputs, reasons, opened snapshot)."""
+    prefixes = (f"edit_{record_id}_", f"reject_reason_{record_id}", f"opened_{record_id}")
+    return [k for k in keys if isinstance(k, str) and k.startswith(prefixes)]
+
+
+def next_pending(ids: list[str], current: str) -> str | None:
+    """The record to open after deciding ``current``: the next one in the list, else the first other one.
+
+    >>> next_pending(["a", "b", "c"], "b"), next_pending(["a", "b", "c"], "c"), next_pending(["a"], "a")
+    ('c', 'a', None)
+    """
+    rest = [i for i in ids if i != current]
+    if not rest:
+        return None
+    if current in ids:
+        after = [i for i in ids[ids.index(current) + 1:] if i != current]
+        if after:
+            return after[0]
+    return rest[0]
+
+
+def changes_from_texts(rec: EvidenceRecord, shown: Mapping[str, str], submitted: Mapping[str, str]) -> dict[str, Any]:
+    """The typed changes of the fields whose text the reviewer changed from what the form ``shown``.
+
+    Only those fields are sent: a field the reviewer left alone is never written back, whatever the
+    record holds now (another reviewer's save is then caught by the version check, not overwritten).
+
+    Raises
+    ------
+    ValueError
+        One line naming the field when a changed value cannot be read.
+    """
+    changes = {}
+    for name, text in submitted.items():
+        if name in shown and text == shown[name]:
+            continue
+        value = parse_value(name, text)
+        if name not in shown or not same_value(value, parse_value(name, shown[name])):
+            changes[name] = value
+    return {k: v for k, v in changes.items() if not same_value(v, getattr(rec, k))} if rec is not None else changes

@@ -1,11 +1,12 @@
 """Where every number came from: the source sentence with the number marked, and the source's link.
 
 Extracted text is untrusted (it comes from PDFs, XML and web pages), so every piece of it is passed
-through :func:`html.escape` before any markup is added, and links are built only from identifiers
-we parse (PMID, DOI, NCT), never copied from the text.
+through :func:`dashboards.safe.html_text` (neither HTML nor markdown in it takes effect) before any
+markup is added, and links are built only from identifiers we parse (PMID, DOI, NCT), never copied
+from the text.
 
 >>> highlight_number("HR 0.77 <b>", 0, 3, 7)
-'HR <mark>0.77</mark> &lt;b&gt;'
+'HR <mark>0&#46;77</mark> &#60;b&#62;'
 >>> source_url("PMID:26874885")
 'https://pubmed.ncbi.nlm.nih.gov/26874885/'
 """
@@ -17,6 +18,8 @@ import math
 import re
 from typing import Any
 from urllib.parse import quote
+
+from dashboards.safe import html_text
 
 _PMID = re.compile(r"^PMID:\s*(\d{1,9})$", re.IGNORECASE)
 _DOI = re.compile(r"^DOI:\s*(10\.\d{4,9}/\S+)$", re.IGNORECASE)
@@ -55,7 +58,7 @@ def highlight_number(text: Any, char_start: Any, value_start: Any, value_end: An
     Examples
     --------
     >>> highlight_number("<script>alert(1)</script> HR 0.5", 100, 129, 132)
-    '&lt;script&gt;alert(1)&lt;/script&gt; HR <mark>0.5</mark>'
+    '&#60;script&#62;alert&#40;1&#41;&#60;&#47;script&#62; HR <mark>0&#46;5</mark>'
     >>> highlight_number(None, None, None, None)
     ''
     """
@@ -63,11 +66,11 @@ def highlight_number(text: Any, char_start: Any, value_start: Any, value_end: An
         return ""
     cs, vs, ve = _int(char_start), _int(value_start), _int(value_end)
     if cs is None or vs is None or ve is None:
-        return html.escape(text)
+        return html_text(text)
     a, b = vs - cs, ve - cs
     if not 0 <= a < b <= len(text):
-        return html.escape(text)
-    return f"{html.escape(text[:a])}<mark>{html.escape(text[a:b])}</mark>{html.escape(text[b:])}"
+        return html_text(text)
+    return f"{html_text(text[:a])}<mark>{html_text(text[a:b])}</mark>{html_text(text[b:])}"
 
 
 def source_url(source_id: Any) -> str | None:
@@ -103,10 +106,10 @@ def link_html(source_id: Any) -> str:
     """An escaped ``<a>`` to the source (opens in a new tab), or the escaped id when it has no address.
 
     >>> link_html("PMID:1")
-    '<a href="https://pubmed.ncbi.nlm.nih.gov/1/" target="_blank" rel="noopener noreferrer">PMID:1</a>'
+    '<a href="https://pubmed.ncbi.nlm.nih.gov/1/" target="_blank" rel="noopener noreferrer">PMID&#58;1</a>'
     """
     url = source_url(source_id)
-    label = html.escape(str(source_id)) if source_id is not None else ""
+    label = html_text(source_id) if source_id is not None else ""
     if url is None:
         return label
     return f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{label}</a>'
@@ -115,7 +118,7 @@ def link_html(source_id: Any) -> str:
 def evidence_rows_html(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
     """An HTML table: ``columns`` are (key, header); the keys ``sentence`` and ``source`` are rendered
     with :func:`highlight_number` and :func:`link_html`, every other value escaped."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for _, h in columns)
+    head = "".join(f"<th>{html_text(h)}</th>" for _, h in columns)
     body = []
     for r in rows:
         cells = []
@@ -127,7 +130,7 @@ def evidence_rows_html(rows: list[dict[str, Any]], columns: list[tuple[str, str]
                 v = link_html(r.get("source_id"))
             else:
                 x = r.get(key)
-                v = "" if x is None or (isinstance(x, float) and math.isnan(x)) else html.escape(str(x))
+                v = "" if x is None or (isinstance(x, float) and math.isnan(x)) else html_text(x)
             wrap = key == "sentence" or len(v) > 40
             cells.append(f"<td>{v}</td>" if wrap else f'<td style="white-space:nowrap">{v}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")

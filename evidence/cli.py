@@ -17,9 +17,15 @@ from rich.table import Table
 
 from evidence.curation_cli import curate_app
 from evidence.errors import EvidenceError, ImportFileError
+from evidence.extract_cli import FollowLinks, check_out, err, extract, fail
+from evidence.extract_cli import bar_callback as _bar_callback
+from evidence.extract_cli import expand_paths as _expand
+from evidence.extract_cli import progress as _progress
 from evidence.io import FORMATS, read_records, write_records
 from evidence.living_cli import register as register_living
+from evidence.nma_cli import register as register_nma
 from evidence.reviewers_cli import reviewers_app
+from evidence.sof_cli import register as register_sof
 from evidence.store import Store, resolve_url
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -36,23 +42,15 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="show the trace
              = False) -> None:
     """Turn the soft-tissue-sarcoma literature into pooled, auditable evidence."""
     _debug["on"] = debug
+
+
+app.command("extract")(extract)  # its own light module: `extract` starts without the store (evidence/launcher.py)
+register_nma(app)  # nma (evidence/nma_cli.py)
+register_sof(app)  # sof (evidence/sof_cli.py)
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes: wide tables
-err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store "
                                               "(default: $SARCOMA_EVIDENCE_DB, else sqlite:///evidence.db)")]
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print one clear line on stderr and exit with ``code``."""
-    err.print(f"error: {message}", markup=False, highlight=False)
-    raise typer.Exit(code)
-
-
-def check_out(out_file: Path | None) -> None:
-    """Exit 2 before any work when ``--out`` cannot be written (its folder is missing)."""
-    if out_file is not None and not Path(out_file).resolve().parent.is_dir():
-        fail(f"--out {out_file}: folder {Path(out_file).resolve().parent} does not exist")
 
 
 def existing_store_url(db: str | None, alternative: str = "--db") -> str:
@@ -64,8 +62,21 @@ def existing_store_url(db: str | None, alternative: str = "--db") -> str:
 
 
 def existing_store(db: str | None) -> Store:
-    """The store at ``db`` (see :func:`existing_store_url`)."""
-    return Store(existing_store_url(db))
+    """The store at ``db`` (see :func:`existing_store_url`), for reading only: opened read-only, without
+    migration, when it is at this program's schema (a read-only file or file system still exports)."""
+    return read_store(existing_store_url(db))
+
+
+def read_store(url: str) -> Store:
+    """A store to read from: read-only when its schema is current, else opened normally (migrated)."""
+    from evidence.errors import StoreSchemaError
+
+    try:
+        return Store(url, read_only=True)
+    except StoreSchemaError as exc:
+        if "newer than this program" in str(exc):
+            raise
+        return Store(url)
 
 
 @app.command("import")
@@ -117,121 +128,6 @@ def export(db: DbOption = None,
     n = write_records(recs, out_file, fmt, stream=None if out_file else sys.stdout)
     if out_file:
         err.print(f"wrote {n} records to {out_file}", markup=False)
-
-
-FollowLinks = Annotated[bool, typer.Option("--follow-links", help="follow symbolic links met inside folders "
-                                           "(default: skip them)")]
-
-
-def _expand(paths: list[Path], follow_links: bool = False) -> list[Path]:
-    """Files named on the command line, folders expanded to their files (evidence.inputs: links inside
-    folders skipped unless ``follow_links``, hidden files skipped)."""
-    from evidence.inputs import expand_paths
-    from evidence.safe_text import escaped
-
-    def skipped(path: Path, reason: str) -> None:
-        err.print(f"note: {escaped(path)}: {reason}", markup=False, highlight=False)
-
-    return expand_paths(paths, follow_links=follow_links, on_skip=skipped)
-
-
-def _progress(total: int, desc: str):
-    from tqdm import tqdm
-
-    # no monitor thread: extraction workers are forked only from a process without other threads
-    tqdm.monitor_interval = 0
-    return tqdm(total=total, desc=desc, unit="file", file=sys.stderr, disable=None, dynamic_ncols=True)
-
-
-def _bar_callback(bar):
-    """A ``progress(done, total)`` callback that drives a tqdm bar."""
-    def progress(done: int, total: int) -> None:
-        bar.total, bar.n = total, done
-        bar.refresh()
-    return progress
-
-
-def _extract_folder(paths: list[Path], out_dir: Path | None, engine: str, scheduler: str | None,
-                    workers: int | None, n_process: int) -> None:
-    """``extract --engine dask`` or ``--format parquet --out DIR``: a partitioned Parquet folder + manifest."""
-    from extraction.engine import run_extraction
-
-    if out_dir is None or (out_dir.exists() and not out_dir.is_dir()):
-        fail("--engine dask and --format parquet write a folder: give --out DIR (not a file)")
-    with _progress(0, "extracting") as bar:
-        bar.unit = "part"
-        try:
-            manifest = run_extraction(paths, out_dir, engine=engine, scheduler=scheduler, workers=workers,
-                                      n_process=n_process, progress=_bar_callback(bar))
-        except (ValueError, OSError) as exc:
-            fail(str(exc))
-    for f in manifest.failures:
-        err.print(f"error: {f['path']}: {f['reason']}", markup=False, highlight=False)
-    t = manifest.totals()
-    err.print(f"{t['extracted']} records from {t['kept']} of {t['scanned']} documents kept by the pre-filter; "
-              f"{t['done']} of {t['parts']} parts in {out_dir} (manifest.json)", markup=False)
-    if manifest.failed_paths:
-        raise typer.Exit(2 if len(manifest.failed_paths) >= len(manifest.inputs) else 1)
-
-
-@app.command()
-def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folders: text, PDF, PubMed XML, "
-                                                        "ClinicalTrials.gov JSON")],
-            out_file: Annotated[Path | None, typer.Option("--out", help="FILE (jsonl/csv) or DIR (parquet)")] = None,
-            fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet")] = None,
-            n_process: Annotated[int, typer.Option(
-                "--processes", help="processes that run the pipeline, this one included")] = 1,
-            engine: Annotated[str, typer.Option("--engine", help="local or dask (dask writes a Parquet folder)")]
-            = "local",
-            scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler ADDRESS "
-                                                          "(default: a LocalCluster)")] = None,
-            workers: Annotated[int | None, typer.Option("--workers", help="LocalCluster worker processes")] = None,
-            follow_links: FollowLinks = False):
-    """Documents → evidence records (stdout JSONL by default)."""
-    from extraction.extract import extract_paths
-
-    if engine not in ("local", "dask"):
-        fail(f"unknown engine {engine!r}; choose local or dask")
-    if engine == "dask" and fmt not in (None, "parquet"):
-        fail("--engine dask writes a Parquet folder; use --format parquet --out DIR")
-    if engine == "dask" or (fmt == "parquet" and out_file is not None and out_file.suffix.lower() != ".parquet"):
-        _extract_folder(paths, out_file, engine, scheduler, workers, n_process)
-        return
-    check_out(out_file)
-    fmt = fmt or (Path(out_file).suffix.lstrip(".") if out_file and Path(out_file).suffix else "jsonl")
-    if fmt not in FORMATS:
-        fail(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    from evidence.safe_text import escaped, one_line
-
-    files = _expand(paths, follow_links)
-    missing = [f for f in files if not f.exists()]
-    if not files or len(missing) == len(files):
-        fail("no input file: " + (", ".join(map(escaped, missing)) or "none given"))
-    failed: list[str] = []
-
-    def on_error(path: object, exc: BaseException) -> None:
-        failed.append(str(path))
-        msg = one_line(str(exc))
-        named = escaped(str(path))
-        err.print(f"error: {msg if msg.startswith(named) else f'{named}: {msg}'}", markup=False, highlight=False)
-
-    recs = []
-    with _progress(len(files), "extracting") as bar:
-        def counted():  # the bar moves as extract_paths takes the next file
-            for i, f in enumerate(files):
-                if i:
-                    bar.update(1)
-                yield str(f)
-            bar.update(1)
-
-        for rec in extract_paths(counted(), n_process=n_process, on_error=on_error):
-            recs.append(rec)
-    if fmt == "parquet" and out_file is None:
-        fail("--format parquet needs --out FILE")
-    write_records(recs, out_file, fmt, stream=None if out_file else sys.stdout)
-    err.print(f"{len(recs)} records from {len(files) - len(failed)} of {len(files)} files", markup=False)
-    if failed:
-        raise typer.Exit(2 if len(failed) == len(files) else 1)
 
 
 @app.command()
@@ -323,7 +219,7 @@ def demo(db: DbOption = None):
     store = Store(url)
     if store.count():  # a server database that held an earlier demo: start afresh
         fail(f"{url} already holds a demo store; drop and recreate that database, or pass another --db")
-    docs = corpus_documents()
+    docs = corpus_documents() + corpus_documents(practice=True)  # practice reports: left for the Curation page
     store.add_sources(docs)
     counts = store.import_records(curated_records(), reviewer="demo-curator")
     extracted = _demo_extract(store, docs)
@@ -481,7 +377,7 @@ def pool(db: DbOption = None,
         frame, source = pd.DataFrame(recs, columns=list(FIELDS)), str(input_file)
     else:
         url = existing_store_url(db, "--input")
-        frame, source = Store(url).records_frame(status=statuses), url
+        frame, source = read_store(url).records_frame(status=statuses), url
     options = {"by": keys, "method": method, "test": test, "level": level, "rollup": rollup,
                "parents": VOCAB.parents if rollup else None, "statuses": statuses}
     try:
@@ -504,26 +400,38 @@ def pool(db: DbOption = None,
 # -- dashboard -------------------------------------------------------------------------------------
 @app.command()
 def dashboard(db: DbOption = None,
-              port: Annotated[int, typer.Option(help="port of the web server")] = 8501):
-    """Start the Streamlit dashboard on the store (runs until Ctrl+C)."""
-    import subprocess
+              host: Annotated[str, typer.Option(help="address to bind (default: this machine only; 0.0.0.0 "
+                                                     "exposes the dashboard to the network)")] = "127.0.0.1",
+              port: Annotated[int, typer.Option(help="port of the web server (0: any free port)")] = 8501):
+    """Start the Streamlit dashboard on the store (runs until Ctrl+C or SIGTERM); read-only until a
+    reviewer signs in."""
     from importlib import resources
 
     from sqlalchemy.engine import make_url
 
+    from evidence.dashboard_server import free_port, serve, streamlit_command
+
     url = existing_store_url(db)
-    if not 0 < port < 65536:
-        fail(f"--port {port} must lie in 1..65535")
-    app_path = Path(str(resources.files("dashboards") / "app.py"))
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", "--db", url]
-    shown = make_url(url).render_as_string(hide_password=True)
-    out.print(f"dashboard of {shown} at http://localhost:{port}/  (Ctrl+C to stop)", markup=False)
+    if not 0 <= port < 65536:
+        fail(f"--port {port} must lie in 0..65535")
     try:
-        code = subprocess.call(cmd)
-    except KeyboardInterrupt:
-        code = 0
+        port = port or free_port(host)
+    except OSError as exc:
+        fail(f"--host {host}: cannot bind there ({exc.strerror or exc})")
+    app_path = Path(str(resources.files("dashboards") / "app.py"))
+    shown = make_url(url).render_as_string(hide_password=True)
+
+    def announce(address: str) -> None:
+        out.print(f"dashboard of {shown} at {address}/  (Ctrl+C to stop)", markup=False, highlight=False)
+        sys.stdout.flush()
+
+    try:
+        code = serve(streamlit_command(app_path, url, host, port), announce,
+                     lambda line: err.print(line, markup=False, highlight=False))
+    except RuntimeError as exc:
+        fail(str(exc))
     raise typer.Exit(code)
+
 
 def main() -> None:
     """Console-script entry point: user-facing errors become one line and exit code 2; anything else

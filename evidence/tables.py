@@ -168,3 +168,30 @@ snapshot_questions = Table(
     Column("waiting", Integer, nullable=False),
     Column("studies", JSON, nullable=False),
 )
+
+# -- risk of bias and GRADE judgements (migration 0006): append-only, the latest row per key counts ---------
+# ``rob_judgements``: one RoB 2 domain judgement of one study (its trial identity) for one endpoint;
+# ``certainty_judgements``: a reviewer's confirmation or override of one GRADE domain of one pooled question
+# (``question`` is the question's key text, e.g. "soft_tissue_sarcoma|eribulin|dacarbazine|advanced|second_plus|OS|HR").
+rob_judgements = Table(
+    "rob_judgements", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("study", String(200), nullable=False, index=True),
+    Column("endpoint", String(8), nullable=False),
+    Column("domain", String(40), nullable=False),
+    Column("judgement", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+certainty_judgements = Table(
+    "certainty_judgements", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("question", String(400), nullable=False, index=True),
+    Column("domain", String(40), nullable=False),
+    Column("judgement", String(20), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)

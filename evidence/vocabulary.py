@@ -64,7 +64,7 @@ def fold(text: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _join_agent_set(agents: frozenset[str]) -> str:
     """:meth:`Vocabulary.join_agents` of a set (arms repeat: cached)."""
-    ids = sorted(a for a in agents if a)
+    ids = sorted(a for a in agents if a and not a.startswith("~"))  # ``~400 mg``: a dose that tells arms apart
     if len(ids) > 1 and "placebo" in ids:
         ids.remove("placebo")
     return "+".join(ids)

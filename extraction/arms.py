@@ -28,22 +28,25 @@ Mention = tuple[int, int, str, tuple[str, ...]]
 CONTROLS = frozenset({"placebo", "best_supportive_care", "observation"})
 GENERIC = frozenset({"chemotherapy", "surgery"})
 
+_DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"})
 _JOIN_GAP = re.compile(r"(?:plus|\+|-|/|with|combined with|in combination with|and|or placebo)")
 _SEP = re.compile(r"\b(?:versus|vs|v|or|compared\s+(?:with|to)|than|against)\b|\bto\b|,\s*or\b")
 _JOIN = re.compile(r"\b(?:plus|combined\s+with|combination\s+with|in\s+combination|added\s+to|with|"
                    r"together\s+with|and)\b|[+/]|^\s*-\s*$|-based|-containing")
-_WITH_OR_WITHOUT = re.compile(r"\bwith\s+or\s+without\b|\balone\s+or\s+(?:with|in\s+combination\s+with|"
+_WITH_OR_WITHOUT = re.compile(r"±|\+/-|\bwith\s+or\s+without\b|\balone\s+or\s+(?:with|in\s+combination\s+with|"
                               r"combined\s+with|plus)\b|\bor\s+without\b")
 _EITHER = re.compile(r"\b(?:plus|with|and)\s+either\b")
 _TEMPORAL = re.compile(r"\b(?:after|following|before|prior\s+to|previous|progress\w*\s+on|failure\s+of|"
                        r"pretreated\s+with|refractory\s+to|resistant\s+to|naive|of\s+surgery)\b", re.I)
+_DESCRIBES_BEFORE = re.compile(r"\b(?:analog(?:ue)?s?|derivatives?|congeners?|prodrugs?|relatives?)\s+of\s+$", re.I)
+_DESCRIBES_AFTER = re.compile(r"\s*-?\s*(?:analog(?:ue)?s?|derivatives?|congeners?|prodrugs?)\b", re.I)
 _COMPARE = re.compile(r"compar\w*\s+(?:of\s+|the\s+\w+\s+(?:\w+\s+)?of\s+)?$|\bbetween\s+$", re.I)
 
 
 def _connector(text: str, compare_ctx: bool) -> str:
     """Classify the text between two agent mentions: ``sep``, ``join``, ``wow`` (with or without),
     ``either`` or ``break`` (too far apart to belong to one definition)."""
-    t = text.strip().lower()
+    t = text.strip().lower().translate(_DASHES)
     if len(t) > 160:
         return "break"
     if _WITH_OR_WITHOUT.search(t):
@@ -73,6 +76,8 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
     kept = []
     for i, m in enumerate(agents):
         before = text[agents[i - 1][1] if i else max(0, m[0] - 60):m[0]]
+        if _DESCRIBES_BEFORE.search(before) or _DESCRIBES_AFTER.match(text, m[1]):
+            continue
         temporal = list(_TEMPORAL.finditer(before))
         if temporal and not re.search(r"\b(?:versus|vs|or|to)\b", before[temporal[-1].end():]):
             continue
@@ -177,7 +182,7 @@ def group_mentions(text: str, mentions: Sequence[Mention],
             continue
         ids = frozenset(m[3])
         if out and not out[-1][3]:
-            gap = text[out[-1][1]:m[0]].strip().lower()
+            gap = text[out[-1][1]:m[0]].strip().lower().translate(_DASHES)
             joined = out[-1][2] | ids
             if (_JOIN_GAP.fullmatch(gap)
                     and (gap != "and" or joined in arms)) or (gap == "" and joined != ids):

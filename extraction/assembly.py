@@ -25,17 +25,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evidence.vocabulary import VOCAB
-from extraction.arms import Mention, comparator_index, group_mentions, map_mention, parse_arms
+from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
 from extraction.context import TrialContext, histotype_groups, most_specific
 from extraction.numbers import DIGIT_RE, PATIENTS_RE, parse_number
 from extraction.values import Stat, scan_values
 
 _RATE_ENDPOINTS = ("ORR", "DCR", "CBR")
 _NON_DRUG = frozenset({"chemotherapy", "surgery", "radiotherapy"})
-_BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+(?:arms|groups|cohorts|treatment\s+groups)\b", re.I)
+_BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+(?:arms|groups|cohorts|(?:treatment|study)\s+(?:groups|arms))\b", re.I)
 
+_ONE_SIDED = re.compile(r"\bone[- ]sided\b|\bone[- ]tailed\b", re.I)
 _CORRESPOND = re.compile(r"\bcorrespond", re.I)
-_MEDIAN = re.compile(r"\bmedians?\b", re.I)
+_MEDIAN = re.compile(r"\bmedians?\b|\bm(?:PFS|OS|TTP|DFS|RFS|EFS)\b", re.I)
 _VERSUS = re.compile(r"\b(?:vs|versus|v|compared|and)\b")
 _RESPECTIVELY = re.compile(r"\brespectively\b")
 
@@ -87,6 +88,14 @@ def frame_for(ctx: TrialContext, text: str, mentions: Sequence[Mention], state: 
         if state.sentence_index - idx <= 2:
             return f
     return None
+
+
+_QUALIFIER = re.compile(r"\b(?:who\s+(?:had|achieved|experienced|showed)|with|without)\s+(?:an?\s+)?(?:\w+\s+)?$", re.I)
+
+
+def population_qualifiers(seg: str, cues: list[Mention]) -> list[Mention]:
+    """Cues without the endpoints that only narrow a population (``among patients who had a response``)."""
+    return [c for c in cues if not (c[2] == "ENDPOINT" and _QUALIFIER.search(seg[max(0, c[0] - 40):c[0]]))]
 
 
 def _cue_endpoint(st: Stat, cues: list[Mention]) -> tuple[str | None, bool]:
@@ -237,7 +246,7 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     ``text`` is the sentence as written, ``seg`` its normalised copy, ``ms`` its mentions with
     sentence-relative offsets.
     """
-    cues = [m for m in ms if m[2] in ("ENDPOINT", "NON_ENDPOINT")]
+    cues = population_qualifiers(seg, [m for m in ms if m[2] in ("ENDPOINT", "NON_ENDPOINT")])
     endpoints = [m for m in cues if m[2] == "ENDPOINT"]
     if not DIGIT_RE.search(seg):
         state.carry_endpoint(endpoints)
@@ -275,6 +284,8 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
             else:
                 continue
         keep.append(st)
+    _pair_timepoint_lists(seg, keep, tps)
+    _spread_respectively(seg, keep, cues)
     _histotypes(seg, keep, histotype_groups(seg, ms))
     state.carry_endpoint(endpoints)
     arm_values = [s for s in keep if s.kind != "ratio"]
@@ -287,6 +298,49 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     _attach_p(sorted(ratios + grouped, key=lambda s: s.start), ps, groups)
     return [r for s in sorted(ratios + grouped, key=lambda s: s.start) if s.kind != "nr"
             for r in _records(s, seg, ms, ctx, frame)]
+
+
+def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:
+    """``rate at 3 and 6 months was 47% and 13%``: a list of landmarks and as many rates after it pair
+    in order (rather than every rate taking the last landmark named)."""
+    if len(tps) < 2:
+        return
+    run = [tps[0]]
+    runs = []
+    for t in tps[1:]:
+        if re.fullmatch(r"\s*(?:,|and|or)\s*", seg[run[-1][2]:t[1]]) or re.fullmatch(r"-?\s*(?:,|and|or)\s*", seg[run[-1][2]:t[1]]):
+            run.append(t)
+        else:
+            runs.append(run)
+            run = [t]
+    runs.append(run)
+    for run in runs:
+        if len(run) < 2:
+            continue
+        nxt = next((t[1] for t in tps if t[1] > run[-1][2]), len(seg))
+        rates = [s for s in stats if s.kind == "rate" and run[-1][2] <= s.start < nxt]
+        if len(rates) == len(run):
+            for s, t in zip(rates, run, strict=True):
+                s.timepoint = t[0]
+
+
+def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention]) -> None:
+    """``PFS and OS were 13.2 and 30.5 months, respectively`` / ``DFS, RFS and OS were 68%, 73% and 77% for
+    arm 1``: endpoints listed before the values, as many as the values (or a divisor of them), pair in order."""
+    if len(stats) < 2 or not _RESPECTIVELY.search(seg):
+        return
+    first = min(s.start for s in stats)
+    listed = [c for c in cues if c[2] == "ENDPOINT" and c[1] <= first and c[3]]
+    run: list[Mention] = []
+    for c in reversed(listed):  # the endpoints listed right before the values, joined by and/commas
+        if run and not re.fullmatch(r"\s*(?:,|and|,\s*and|or)\s*", seg[c[1]:run[0][0]]):
+            break
+        run.insert(0, c)
+    eps = [c[3][0] for c in run]
+    if len(set(eps)) < 2 or len(stats) % len(eps) or any(s.kind == "ratio" for s in stats):
+        return
+    for i, s in enumerate(sorted(stats, key=lambda x: x.start)):
+        s.endpoint = eps[i % len(eps)]
 
 
 def _paired_only(values: list[Stat], seg: str) -> list[Stat]:
@@ -316,9 +370,14 @@ def _assign_contrasts(seg: str, ms: Sequence[Mention], frame: Frame, ratios: lis
         for _a, _b, ids, comb in local[::-1]:
             if comb or map_mention(ids, frame.arms, comparator=frame.comparator) is not None:
                 break
-            if ids and not ids <= {"chemotherapy"} and len(exp) == 1 and ids & frame.arms[exp[0]]:
-                st.extra["intervention"] = VOCAB.join_agents(ids)
+            # a regimen subgroup (``doxorubicin-based monotherapy improved OS (HR ...)``) of an arm named
+            # only generically (``chemotherapy``), or of an arm the regimen is part of
+            if ids and not ids <= {"chemotherapy"} and len(exp) == 1 and (
+                    ids & frame.arms[exp[0]] or frame.arms[exp[0]] <= _NON_DRUG) and not ids & CONTROLS:
+                st.extra["intervention"] = VOCAB.join_agents(ids - _NON_DRUG or ids)
                 break
+        if not local and i and "intervention" in ratios[i - 1].extra:
+            st.extra["intervention"] = ratios[i - 1].extra["intervention"]  # ``… OS (HR 0.78) or DFS (HR 0.94)``
     if len(exp) > 1:
         unresolved = [s for s in ratios if s.arm is None]
         if unresolved and len(unresolved) == len(exp) and _RESPECTIVELY.search(seg):
@@ -343,6 +402,10 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
         base.update(ci_low=st.ci.low, ci_high=st.ci.high, ci_level=st.ci.level)
     if st.p is not None:
         base.update(p_value=st.p.value, p_relation=st.p.relation)
+        if _ONE_SIDED.search(seg, max(0, st.p.start - 16), st.p.end):
+            base["p_sided"] = 1
+    if st.kind == "rate" and st.events is not None:
+        base["events"] = st.events
     join = VOCAB.join_agents
     comp = join(frame.arms[frame.comparator]) if frame.comparator is not None else None
     score = 0.55 + 0.15 * (st.ci is not None) + 0.1 * (st.p is not None)
@@ -375,6 +438,8 @@ def _contrast_n(st: Stat, seg: str, frame: Frame, ctx: TrialContext, subgroup: b
     if counts:
         v = parse_number(counts[-1].group("n"))
         return int(v) if v else None
+    if "intervention" in st.extra:
+        return None  # a regimen subgroup: the text gives no size for it here
     if subgroup:
         hs = st.histotypes or []
         return ctx.subgroup_n.get(hs[0]) if len(hs) == 1 else None

@@ -7,14 +7,18 @@ document text), so it can be tested without a pipeline.
 from __future__ import annotations
 
 import bisect
+import functools
+import json
 import re
+from importlib import resources
+from typing import Any
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from evidence.vocabulary import VOCAB
 from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
 from extraction.numbers import digit_spans, normalize, parse_number
-from extraction.study import study_facts
+from extraction.study import planned_study, study_facts
 
 _RANDOM_VERB = re.compile(r"\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|assigned|allocated|"
                           r"randomi[sz]ation\s+was)\b", re.I)
@@ -25,6 +29,41 @@ _COUNT_BEFORE = re.compile(
     r"(?:\(\s*\d+(?:\.\d+)?\s*%\s*\)\s*)?(?:(?:were|was)\s+)?(?:(?:randomi[sz]ed|assigned|allocated|received|"
     r"placed|given)\s+)?(?:to|on|in)?\s*(?:the\s+|receive\s+|receiving\s+)?$")
 _N_AFTER = re.compile(r"\s*\(\s*n\s*=\s*(?P<n>\d[\d,]*)\s*\)")
+
+
+@functools.lru_cache(maxsize=1)
+def _count_grammar() -> dict[str, Any]:
+    """``extraction/patterns/counts.jsonl``: how patient counts are written (number words, totals,
+    evaluable counts, arm sizes after an arm's name)."""
+    rows = [json.loads(ln) for ln in (resources.files("extraction") / "patterns" / "counts.jsonl")
+            .read_text(encoding="utf-8").splitlines() if ln.strip()]
+    words = next(r["words"] for r in rows if r["kind"] == "number_word")
+    rx = {k: [re.compile(r["regex"], re.I) for r in rows if r["kind"] == k]
+          for k in ("total", "evaluable", "arm_size_after", "dose_arms", "dose_mention")}
+    tens = "|".join(w for w, v in words.items() if v >= 20)
+    units = "|".join(w for w, v in words.items() if v < 10)
+    word_rx = re.compile(rf"\b(?:(?:{tens})(?:[- ](?:{units}))?|{'|'.join(w for w, v in words.items() if v < 20)})\b"
+                         r"(?=\s+(?:[\w-]+\s+){0,2}(?:patients|participants|women|men|adults|pts)\b|\s+of\s+(?:the\s+)?\d)",
+                         re.I)
+    return {"words": words, "word_rx": word_rx, **rx}
+
+
+def digits_for_number_words(seg: str) -> str:
+    """``Forty-two patients`` → ``42        patients`` (same length, so offsets hold): counts written in
+    words read like counts in digits.
+
+    >>> digits_for_number_words("Forty-two patients and one of the 25 patients")
+    '42        patients and 1   of the 25 patients'
+    """
+    g = _count_grammar()
+    if not g["word_rx"].search(seg):
+        return seg
+
+    def sub(m: re.Match[str]) -> str:
+        total = sum(g["words"][p.lower()] for p in re.split(r"[- ]", m.group()))
+        d = str(total)
+        return d + " " * (len(m.group()) - len(d))
+    return g["word_rx"].sub(sub, seg)
 _PER_GROUP = re.compile(r"(?<![\w.])(?=\d)(?P<n>\d+)\s+(?:patients\s+)?(?:per|to\s+each|in\s+each)\s+(?:group|arm)")
 # Each total pattern with words one of which it needs (lower case; no other letter folds to these under
 # re.I), tested first because most sentences hold none of them.
@@ -69,6 +108,7 @@ class TrialContext:
     order: list[int] = field(default_factory=list)
     sizes: dict[int, int] = field(default_factory=dict)
     total: int | None = None
+    total_randomised: bool = False
     evaluable_response: int | None = None
     population: list[str] = field(default_factory=list)
     subgroup_n: dict[str, int] = field(default_factory=dict)
@@ -79,6 +119,7 @@ class TrialContext:
     setting: str = ""
     line: str = ""
     adjuvant: bool = False
+    extra_mentions: list[Mention] = field(default_factory=list)
     design: str = ""
     registry_ids: list[str] = field(default_factory=list)
     year: int | None = None
@@ -168,7 +209,7 @@ def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Seque
     for s, e in sentences[1:14]:
         if s > 4000:
             break
-        if not _RANDOM_VERB.search(text, s, e):
+        if not _RANDOM_VERB.search(text, s, e) or planned_study(text[s:e]):
             continue
         seg = _definition_segment(text, s, e)
         ms = [(a - seg, b - seg, lab, ids) for a, b, lab, ids in in_range(mentions, seg, e)]
@@ -204,17 +245,22 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
     """
     if with_digit is None:
         with_digit = digit_spans(norm, sentences)
+    word_rx = _count_grammar()["word_rx"]
     for (s, e), digit in zip(sentences, with_digit, strict=True):
-        if not digit:
+        if not digit and not word_rx.search(norm, s, e):
             continue
-        seg = norm[s:e]
-        if ctx.total is None:
+        seg = digits_for_number_words(norm[s:e])
+        if ctx.total is None or not ctx.total_randomised:
             low = seg.lower()
-            for words, rx in _TOTALS:
-                m = rx.search(seg) if any(w in low for w in words) else None
-                if m:
-                    ctx.total = int(parse_number(m.group("n")) or 0) or None
-                    break
+            m = next((m for rx in _count_grammar()["total"] for m in [rx.search(seg)] if m), None)
+            if m is None:
+                m = next((m for words, rx in _TOTALS if any(w in low for w in words) for m in [rx.search(seg)] if m),
+                         None)
+            randomised = bool(m and re.search(r"randomi|assigned|allocated", m.group(), re.I))
+            if m and (ctx.total is None or randomised):  # a randomised total outranks an enrolled one
+                ctx.total = int(parse_number(m.group("n")) or 0) or None
+                ctx.total_randomised = randomised
+                _population_of_count(ctx, text, s, m, in_range(mentions, s, e))
         ms = in_range(mentions, s, e)
         if ctx.arms and not ctx.sizes:
             found: dict[int, int] = {}
@@ -227,7 +273,8 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                 if i is None or i in found:
                     continue
                 n = _count_before(norm, a)
-                after = _N_AFTER.match(norm, b)
+                after = _N_AFTER.match(norm, b) or next(
+                    (m for rx in _count_grammar()["arm_size_after"] for m in [rx.match(norm, b)] if m), None)
                 if n is None and after:
                     n = int(parse_number(after.group("n")) or 0) or None
                 if n:
@@ -246,9 +293,24 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                     for h in histotype_ids(text, m):
                         ctx.subgroup_n.setdefault(h, int(c.group("n")))
         if ctx.evaluable_response is None and "able" in seg.lower():  # the pattern ends in -able
-            ev = _EVALUABLE.search(seg)
+            ev = _EVALUABLE.search(seg) or next(
+                (m for rx in _count_grammar()["evaluable"] for m in [rx.search(seg)] if m), None)
             if ev:
                 ctx.evaluable_response = int(ev.group("n"))
+
+
+def _population_of_count(ctx: TrialContext, text: str, s: int, m: re.Match[str], ms: Sequence[Mention]) -> None:
+    """The population a total is about (``309 patients with leiomyosarcoma were included``, ``enrolling
+    452 patients with liposarcoma or leiomyosarcoma``): it, not the title, is the trial's population."""
+    groups = histotype_groups(text, [x for x in ms if s + m.start() <= x[0] <= s + m.end() + 120])
+    if not groups:
+        return
+    g = groups[0]
+    between = text[s + m.start():g[0]]
+    if re.search(r"\bwith\b", between) and not re.search(r"[.;]", between):
+        ids = most_specific(g[2])
+        if ids and "soft_tissue_sarcoma" not in ids:
+            ctx.population = ids
 
 
 def _phase(text: str) -> str:
@@ -308,6 +370,61 @@ def metadata(ctx: TrialContext, text: str, sentences: Sequence[tuple[int, int]],
     ctx.adjuvant = ctx.setting == "adjuvant"
 
 
+_ONE_POPULATION = ("single_arm", "observational", "pooled_analysis")
+
+
+def dose_label(value: str) -> str:
+    """The arm qualifier of a dose (``400`` → ``~400 mg``; ``~`` ids never show in an arm's name)."""
+    v = float(value)
+    return f"~{v:g} mg"
+
+
+def dose_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
+              ) -> tuple[list[frozenset[str]], int, list[Mention]] | None:
+    """Arms of one agent at two doses (``imatinib 400 mg or 800 mg daily``): the arms, the comparator
+    (the lower, standard dose) and a mention for every later ``400 mg`` / ``400-mg arm``."""
+    g = _count_grammar()
+    agents = [m for m in mentions if m[2] == "AGENT" and not set(m[3]) <= CONTROLS]
+    if not sentences or not agents:
+        return None
+    for s, e in [sentences[0], *[(a, b) for a, b in sentences[1:14] if _RANDOM_VERB.search(text, a, b)]]:
+        for rx in g["dose_arms"]:
+            m = rx.search(text, s, e)
+            if not m:
+                continue
+            near = [a for a in agents if m.start() - 60 <= a[1] <= m.start() + 2]
+            if not near or m.group("d1") == m.group("d2"):
+                continue
+            agent = frozenset(near[-1][3])
+            d1, d2 = float(m.group("d1")), float(m.group("d2"))
+            arms = [agent | {dose_label(m.group("d1"))}, agent | {dose_label(m.group("d2"))}]
+            doses = {dose_label(m.group("d1")), dose_label(m.group("d2"))}
+            extra = [(x.start(), x.end(), "AGENT", (dose_label(x.group("d")),))
+                     for rxm in g["dose_mention"] for x in rxm.finditer(text) if dose_label(x.group("d")) in doses]
+            return arms, 0 if d1 < d2 else 1, extra
+    return None
+
+
+def _treatment_of_cohort(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
+                         ) -> list[frozenset[str]]:
+    """The one treatment of a cohort study or a single-arm trial whose title names no agent
+    (``59 patients received first-line weekly paclitaxel``): the first agent its opening sentences name
+    that is not a previous treatment."""
+    end = sentences[min(12, len(sentences) - 1)][1]
+    for a, b, ids, _comb in group_mentions(text, [m for m in mentions if m[0] < end]):
+        before = text[max(0, a - 40):a]
+        if not ids or ids <= CONTROLS or _PRIOR.search(before):
+            continue
+        specific = ids - {"chemotherapy", "surgery", "radiotherapy"}
+        if specific:
+            return [frozenset(specific)]
+    return []
+
+
+_PRIOR = re.compile(r"\b(?:after|following|previous(?:ly)?|prior|pretreated\s+with|refractory\s+to|failure\s+of|"
+                    r"progress\w*\s+on|naive|resistant\s+to)\b[^.;]*$", re.I)
+
+
 def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention],
                   norm: str | None = None, with_digit: Sequence[bool] | None = None) -> TrialContext:
     """The :class:`TrialContext` of a document (``norm``: ``normalize(text)``, ``with_digit``:
@@ -315,16 +432,25 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
     ctx = TrialContext()
     metadata(ctx, text, sentences, mentions)
     ctx.arms = define_arms(text, sentences, mentions)
+    dosed = dose_arms(text, sentences, mentions) if len(ctx.arms) < 2 else None
+    if dosed:
+        ctx.arms, dose_comparator, ctx.extra_mentions = dosed
+        mentions = sorted([m for m in mentions if not any(m[0] < x[1] and x[0] < m[1] for x in ctx.extra_mentions)]
+                          + ctx.extra_mentions)
     labels = {m[2] for m in mentions}
+    if not ctx.arms and ctx.design in _ONE_POPULATION and sentences:
+        ctx.arms = _treatment_of_cohort(text, sentences, mentions)
     if len(ctx.arms) == 1:
         if ctx.adjuvant and not ctx.arms[0] & CONTROLS:
             ctx.arms.append(frozenset({"observation"}))
-        elif "SINGLE_ARM" in labels or not ctx.randomized:
+        elif "SINGLE_ARM" in labels or not ctx.randomized or ctx.design in _ONE_POPULATION:
             ctx.single_arm = True
         else:
             ctx.arms = []
-    ctx.comparator = comparator_index(ctx.arms)
+    ctx.comparator = dose_comparator if dosed else comparator_index(ctx.arms)
     ctx.order = list(range(len(ctx.arms)))
+    if ctx.comparator == 0 and len(ctx.arms) == 2 and ctx.arms[0] <= CONTROLS:
+        ctx.order = [1, 0]  # ``a placebo-controlled trial of X``: results name the experimental arm first
     if sentences:
         groups = histotype_groups(text, in_range(mentions, *sentences[0]))
         if not groups:

@@ -30,6 +30,7 @@ from spacy.language import Language
 from evidence import __version__
 from evidence.errors import RecordError
 from evidence.schema import FIELDS, validate_record_dict
+from evidence.vocabulary import VOCAB
 
 EXTRACTOR = f"sarcoma-evidence-spacy/{__version__}"
 _FIELD_SET = frozenset(FIELDS)
@@ -137,7 +138,8 @@ def finalize(stats: list[dict[str, Any]], document: Any, trial: dict[str, Any] |
             design=trial.get("design") or None, registry_ids=list(trial.get("registry_ids") or ()),
             phase=trial.get("phase") or None,
             # a synthesis (meta-analysis, pooled analysis) or a cohort study is not itself a randomised trial
-            randomized=None if trial.get("design") in _NOT_TRIALS else trial.get("randomized"),
+            randomized=None if trial.get("design") in _NOT_TRIALS else False if trial.get("design") == "single_arm"
+            else trial.get("randomized"),
             setting=trial.get("setting") or None, line=trial.get("line") or None,
             char_start=cs, char_end=ce, value_start=st["value_start"] + offset,
             value_end=st["value_end"] + offset, evidence_text=text[cs:ce], page=_page(document, cs),
@@ -145,6 +147,9 @@ def finalize(stats: list[dict[str, Any]], document: Any, trial: dict[str, Any] |
         lo, hi = rec.get("ci_low"), rec.get("ci_high")
         if lo is not None and hi is not None and not lo <= rec["value"] <= hi:
             rec["flags"] = [*rec.get("flags", []), "value_outside_ci"]
+        if any(a and a not in VOCAB.agents for f in ("intervention", "comparator")
+               for a in str(rec.get(f) or "").split("+")):
+            rec["flags"] = [*rec.get("flags", []), "unknown_agent"]
         if trial.get("arm_n_sum"):
             rec["flags"] = [*rec.get("flags", []), "arm_n_sum"]
         try:

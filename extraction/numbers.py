@@ -292,8 +292,14 @@ class Timepoint:
     end: int
 
 
+# ``at 3 and 6 months``, ``at 1, 2 and 5 years``, ``3- and 6-month``: one landmark per number
+_TP_LIST = re.compile(r"\b(?:at\s+)?(?P<nums>\d+(?:\.\d+)?-?(?:\s*(?:,|and|or)\s*\d+(?:\.\d+)?-?)+)\s*-?\s*"
+                      r"(?P<unit>months?|years?|weeks?)\b", re.I)
+
+
 def find_timepoints(norm: str) -> list[Timepoint]:
-    """Landmarks: hyphenated adjectives (``2-year``), ``at N weeks`` and ``N-week rate``.
+    """Landmarks: hyphenated adjectives (``2-year``), ``at N weeks``, ``N-week rate`` and lists of them
+    (``at 3 and 6 months``).
 
     >>> [t.months for t in find_timepoints("The 24-week PFS rate; at 2 years, 32%; 3-year OS")]
     [5.54, 24.0, 36.0]
@@ -311,7 +317,15 @@ def find_timepoints(norm: str) -> list[Timepoint]:
         mo = timepoint_months(m.group("num"), m.group("unit"))
         if mo is not None:
             out.append(Timepoint(mo, m.start(), m.end()))
-    return out
+    for m in _TP_LIST.finditer(norm):
+        if not (m.group().lower().startswith("at") or "-" in m.group("nums")):
+            continue
+        for d in re.finditer(r"\d+(?:\.\d+)?", m.group("nums")):
+            a, b = m.start("nums") + d.start(), m.start("nums") + d.end()
+            mo = timepoint_months(d.group(), m.group("unit"))
+            if mo is not None and not any(t.start <= a < t.end for t in out):
+                out.append(Timepoint(mo, a, b))
+    return sorted(out, key=lambda t: t.start)
 
 
 def find_count_of(norm: str) -> list[tuple[int, int, int]]:

@@ -50,8 +50,15 @@ def _rules() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
             raise PatternError(f"{where}: unknown key(s) {sorted(set(row) - _KEYS)}; allowed keys: {', '.join(sorted(_KEYS))}")
         if row.get("field") not in _FIELDS:
             raise PatternError(f"{where}: unknown field {row.get('field')!r}; allowed fields: {', '.join(_FIELDS)}")
-        out[row["field"]].append((row["value"], re.compile(row["regex"], re.I if row["field"] != "citation" else 0)))
+        weak = str(row.get("comment", "")).startswith("weak")
+        out[row["field"]].append((row["value"] + ("~" if weak else ""),
+                                  re.compile(row["regex"], re.I if row["field"] != "citation" else 0)))
     return out
+
+
+def planned_study(sentence: str) -> bool:
+    """True for a sentence about a study still to come (``a phase III trial comparing X with Y is planned``)."""
+    return bool(_PLANNED.search(sentence))
 
 
 def _own_text(text: str) -> str:
@@ -65,13 +72,13 @@ def design_of(title: str, text: str) -> str:
     """The study's design (``rct``, ``single_arm``, ``nonrandomized``, ``observational``,
     ``pooled_analysis``, ``meta_analysis``) or ``""`` when the text does not say."""
     rules = _rules()["design"]
-    for value, rx in rules:
-        if value != "rct" and rx.search(title):
+    for value, rx in rules:  # the title's own words first (a weak cue never decides from the title)
+        if not value.endswith("~") and rx.search(title):
             return value
     own = _own_text(text)
     for value, rx in rules:
         if rx.search(own):
-            return value
+            return value.rstrip("~")
     return ""
 
 

@@ -33,7 +33,7 @@ _MEASURE = {"h": "HR", "o": "OR", "r": "RR"}
 _EXTRA_MASKS = re.compile(r"\d+(?:\.\d+)?\s*%\s*(?:CI|C\.I\.|confidence|credible)|\b[nN]\s*=\s*\d[\d,]*|"
                           r"\d+\s*:\s*\d+(?:\s*:\s*\d+)?|\b[IiHh]\s*(?:²|2|\^2)\s*=?\s*\d+(?:\.\d+)?\s*%?|"
                           r"\b(?:RECIST|version)\s*\d+(?:\.\d+)?|\bv\d+(?:\.\d+)+|\bgrade\s*\d(?:\s*(?:-|to|or)\s*\d)?|"
-                          r"\b[A-Z]{2,}-\d+\b|\d+(?:\.\d+)?\s*(?:mg|g|mL|ml|µg|mcg|Gy|m2|m²|kg|cm|mm|h|hours?)\b", re.I)
+                          r"\b[A-Z]{2,}-\d+\b|\b(?:arms?|groups?|cohorts?|trt|treatment)\s+\d\b|\d+(?:\.\d+)?\s*(?:mg|g|mL|ml|µg|mcg|Gy|m2|m²|kg|cm|mm|h|hours?)\b", re.I)
 # Where an _EXTRA_MASKS match can start: each branch is a prefix of one of its alternatives (same flags),
 # and a match starting inside a run of digits also matches from the run's start, so trying
 # ``_EXTRA_MASKS.match`` only there gives exactly ``finditer``'s matches, without trying every alternative
@@ -41,7 +41,7 @@ _EXTRA_MASKS = re.compile(r"\d+(?:\.\d+)?\s*%\s*(?:CI|C\.I\.|confidence|credible
 # next start: one that begins with a digit (``\d(?<!\d\d)`` is ``(?<!\d)\d``, but lets the regex engine
 # skip to digits) and one for the word-led alternatives.
 _DIGIT_START = re.compile(r"\d(?<!\d\d)\d*(?:\.\d+)?\s*(?:%|:|mg|g|mL|ml|µg|mcg|Gy|m2|m²|kg|cm|mm|h|hours?)", re.I)
-_WORD_START = re.compile(r"\b(?:[nN]\s*=\s*\d|[IiHh]\s*(?:²|2|\^2)|RECIST\s*\d|version\s*\d|v\d+\.\d|grade\s*\d|"
+_WORD_START = re.compile(r"\b(?:(?:arms?|groups?|cohorts?|trt|treatment)\s+\d|[nN]\s*=\s*\d|[IiHh]\s*(?:²|2|\^2)|RECIST\s*\d|version\s*\d|v\d+\.\d|grade\s*\d|"
                          r"[A-Z]{2,}-\d)", re.I)
 _DIGIT = re.compile(r"\d")
 _DURATION_BEFORE = re.compile(r"\b(?:for|within|after|every|over|each|than|before|during|until|by|least|up\s+to|"
@@ -66,6 +66,7 @@ class Stat:
     ci: Interval | None = None
     p: PValue | None = None
     n_of: int | None = None
+    events: int | None = None
     endpoint: str | None = None
     timepoint: float | None = None
     histotypes: list[str] | None = None
@@ -131,6 +132,48 @@ def extra_masks(seg: str) -> list[tuple[int, int]]:
     return out
 
 
+# how the patients behind a rate are printed: ``6 of 17 patients (35%)``, ``35% (6/17)``, ``23.7% (n=14)``
+_EVENTS_BEFORE = re.compile(r"(?<![\w.])(?P<x>\d+)\s*(?:of|/)\s*(?P<n>\d+)\b(?:\s+[\w-]+){0,3}?\s*[(\[]\s*$")
+_EVENTS_AFTER = re.compile(r"\s*%\s*[(\[]\s*(?:(?P<x>\d+)\s*(?:/|of)\s*(?P<n>\d+)|[nN]\s*=\s*(?P<k>\d+))\s*[)\],;]")
+
+
+def rate_counts(seg: str, start: int, end: int) -> tuple[int | None, int | None]:
+    """(events, n) printed with the percentage at ``seg[start:end]``, where stated (else None)."""
+    after = _EVENTS_AFTER.match(seg, end)
+    if after:
+        if after.group("k"):
+            return int(after.group("k")), None
+        x, n = int(after.group("x")), int(after.group("n"))
+        return (x, n) if 0 <= x <= n and n > 0 else (None, None)
+    before = _EVENTS_BEFORE.search(seg, max(0, start - 60), start)
+    if before:
+        x, n = int(before.group("x")), int(before.group("n"))
+        return (x, n) if 0 <= x <= n and n > 0 else (None, None)
+    return None, None
+
+
+# ``(HR 0.70, 95% CI 0.55-0.89; <.001)``: a p value printed without its P, after a ratio's CI in its bracket
+_BARE_P = re.compile(r"[;,]\s*(?P<rel>[<=≤])\s*(?P<v>0?\.\d+)\s*(?=[)\]])")
+# ``PFS rate ≤ 40%``, ``≥ 6 months``: a threshold (a design hypothesis, an eligibility rule), not a result
+_THRESHOLD = re.compile(r"[≤≥<>]\s*=?\s*\d+(?:\.\d+)?\s*(?:%|months?|weeks?|years?)")
+
+
+def bare_p_values(seg: str, ps: list[PValue], cis: list[Interval]) -> list[PValue]:
+    """P values printed as ``; <.001)`` right after a CI, where no ``P`` names them."""
+    if not cis:
+        return []
+    out = []
+    for m in _BARE_P.finditer(seg):
+        if any(p.start <= m.start("v") < p.end for p in ps):
+            continue
+        if not any(0 <= m.start() - c.end <= 2 for c in cis):
+            continue
+        v = parse_number(m.group("v"))
+        if v is not None and 0 < v <= 1:
+            out.append(PValue(v, "<=" if m.group("rel") == "≤" else m.group("rel"), m.start("rel"), m.end("v")))
+    return out
+
+
 def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, int, int]]]:
     """Candidates, p values and timepoints ``(months, start, end)`` of one normalised sentence.
 
@@ -140,10 +183,13 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
     """
     ps = find_p_values(seg)
     cis = find_intervals(seg)
+    ps += bare_p_values(seg, ps, cis)
     tps = find_timepoints(seg)
     masks = [(c.start, c.end) for c in cis] + [(p.start, p.end) for p in ps] + find_iqr_spans(seg)
     masks += [(t.start, t.end) for t in tps]
     masks += extra_masks(seg)
+    masks += [(m.start(), m.end()) for m in _THRESHOLD.finditer(seg)] if ("≤" in seg or "≥" in seg or "<" in seg
+                                                                         or ">" in seg) else []
     count_of = {start: n for n, start, _e in find_count_of(seg)}
     overlaps = _Cover(len(seg), masks).overlaps
     raw: list[Stat] = []
@@ -156,8 +202,12 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
         if v is None:
             continue
         unit = unit_of(m.group("unit"))
-        raw.append(Stat("bare" if unit is None else ("rate" if unit == "percent" else "median"), v,
-                        m.start("num"), m.end("num"), m.end(), unit=unit, n_of=count_of.get(m.start("num"))))
+        st = Stat("bare" if unit is None else ("rate" if unit == "percent" else "median"), v,
+                  m.start("num"), m.end("num"), m.end(), unit=unit, n_of=count_of.get(m.start("num")))
+        if unit == "percent":
+            st.events, n_stated = rate_counts(seg, m.start("num"), m.end("num"))
+            st.n_of = st.n_of or n_stated
+        raw.append(st)
     if "reached" in seg or "NR" in seg or "estimable" in seg:  # NOT_REACHED_RE's words (case-sensitive)
         for m in NOT_REACHED_RE.finditer(seg):
             if not overlaps(m.start(), m.end()):

@@ -168,4 +168,12 @@ def check_cells(
         raise ValueError(f"V[{i}, {j}] = {V[i, j]:g}: sampling variances must be > 0")
     Y[~M] = 0.0
     V[~M] = 1.0
+    with np.errstate(over="ignore", divide="ignore"):
+        W = M / V
+        sw2 = (W * W).sum(axis=1)  # Σw² must be finite too (DL, I², HKSJ use it)
+    bad = np.flatnonzero(~np.isfinite(sw2))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"cell {i}: the weights 1/vi overflow (smallest vi = {float(V[i].min()):g}); "
+                         "check the variances or rescale the effects")
     return Y, V, M

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import stats
 
 from meta._checks import METHODS, check_choice, check_yi_vi
+from meta.few_studies import warn_few_studies
 from meta.pooling import pool
 from meta.regression import meta_regression
 
@@ -86,16 +87,23 @@ def egger_test(yi: Any, vi: Any, level: float = 0.95) -> EggerResult:
     -------
     EggerResult
 
+    Warns
+    -----
+    FewStudiesWarning
+        Below 10 studies (Cochrane Handbook §13.3.5.4); the numbers are still returned.
+
     Examples
     --------
-    >>> res = egger_test([0.1, 0.3, 0.35, 0.6, 0.2], [0.01, 0.04, 0.05, 0.1, 0.02])
+    >>> yi = [0.1, 0.3, 0.35, 0.6, 0.2, 0.5, 0.15, 0.45, 0.25, 0.4]
+    >>> res = egger_test(yi, [0.01, 0.04, 0.05, 0.1, 0.02, 0.08, 0.015, 0.07, 0.03, 0.06])
     >>> res.df
-    3
+    8
     """
     y, v = check_yi_vi(yi, vi)
     k = y.size
     if k < 3:
         raise ValueError(f"Egger's test needs at least 3 studies (k - 2 residual df); got k = {k}")
+    warn_few_studies("Egger's test", k)
     sei = np.sqrt(v)
     X = np.column_stack([np.ones(k), sei])
     w = 1.0 / v
@@ -178,9 +186,15 @@ def begg_test(yi: Any, vi: Any) -> BeggResult:
     -------
     BeggResult
 
+    Warns
+    -----
+    FewStudiesWarning
+        Below 10 studies (Cochrane Handbook §13.3.5.4).
+
     Examples
     --------
-    >>> res = begg_test([0.1, 0.3, 0.35, 0.6, 0.2], [0.01, 0.04, 0.05, 0.1, 0.02])
+    >>> res = begg_test([0.1, 0.3, 0.35, 0.6, 0.2, 0.5, 0.15, 0.45, 0.25, 0.4],
+    ...                 [0.01, 0.04, 0.05, 0.1, 0.02, 0.08, 0.015, 0.07, 0.03, 0.06])
     >>> round(res.tau, 4)
     1.0
     """
@@ -188,6 +202,7 @@ def begg_test(yi: Any, vi: Any) -> BeggResult:
     k = y.size
     if k < 3:
         raise ValueError(f"Begg's test needs at least 3 studies; got k = {k}")
+    warn_few_studies("Begg's test", k)
     w = 1.0 / v
     theta = float(np.sum(w * y) / np.sum(w))
     ystar = (y - theta) / np.sqrt(v - 1.0 / np.sum(w))  # Begg & Mazumdar 1994, eq. 1
@@ -274,9 +289,15 @@ def trim_and_fill(yi: Any, vi: Any, method: str = "REML", estimator: str = "L0",
         ``k0``, ``side``, the random-effects model on observed + filled data (z-test: metafor's
         ``trimfill`` refits without passing ``test``), and the filled ``yi``/``vi`` with a ``filled`` mask.
 
+    Warns
+    -----
+    FewStudiesWarning
+        Below 10 studies (Cochrane Handbook §13.3.5.4).
+
     Examples
     --------
-    >>> res = trim_and_fill([0.1, 0.3, 0.35, 0.6, 0.2, 0.5], [0.01, 0.04, 0.05, 0.1, 0.02, 0.08], method="DL")
+    >>> res = trim_and_fill([0.1, 0.3, 0.35, 0.6, 0.2, 0.5, 0.15, 0.45, 0.25, 0.4],
+    ...                     [0.01, 0.04, 0.05, 0.1, 0.02, 0.08, 0.015, 0.07, 0.03, 0.06], method="DL")
     >>> res.side
     'left'
     """
@@ -286,6 +307,7 @@ def trim_and_fill(yi: Any, vi: Any, method: str = "REML", estimator: str = "L0",
     k = y0.size
     if k < 2:
         raise ValueError(f"Trim-and-fill needs at least 2 studies; got k = {k}")
+    warn_few_studies("Trim-and-fill", k)
     if side is None:
         slope = meta_regression(y0, v0, np.sqrt(v0), method=method).coef[1]
         side = "right" if slope < 0 else "left"
@@ -311,7 +333,7 @@ def trim_and_fill(yi: Any, vi: Any, method: str = "REML", estimator: str = "L0",
             w1 = 1.0 / v[0]
             beta = float(((1.0 / np.sqrt(w1)) ** 2 * w1) * y[0])
         else:
-            beta = pool(y[: k - k0], v[: k - k0], method=method, maxiter=MAXITER).estimate
+            beta = pool(y[: k - k0], v[: k - k0], method=method, maxiter=MAXITER, profile_check=False).estimate
         yc = y - beta
         ranks = np.empty(k)
         ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)  # rank(ties="first")
@@ -339,7 +361,7 @@ def trim_and_fill(yi: Any, vi: Any, method: str = "REML", estimator: str = "L0",
         v_all = np.concatenate([v0, v[k - k0:]])
     else:
         y_all, v_all = y0.copy(), v0.copy()
-    res = pool(y_all, v_all, method=method, test="z", maxiter=MAXITER)
+    res = pool(y_all, v_all, method=method, test="z", maxiter=MAXITER, profile_check=False)
     p_k0 = float("nan")
     if estimator == "R0":  # metafor: P(R0 >= k0) under no asymmetry
         m = np.arange(-1, k0)

@@ -233,8 +233,20 @@ Usage: python recompute.py OUT.csv [--check]
    same rules as results.csv: with the versions in the manifest, OUT.csv is byte-identical to it.
 3. Says on stderr whether OUT.csv equals the bundle's results.csv; with --check, exits 1 when not.
 
-Needs numpy, scipy, pandas and sarcoma-evidence (for meta) installed; everything else is below.
+It needs the project's environment: numpy, scipy, pandas and sarcoma-evidence (for ``meta``)
+installed, e.g. ``.venv/bin/python recompute.py OUT.csv`` from the project folder; it says so and
+exits 2 when ``meta`` cannot be imported. Everything else is below.
+
+A bundle is a folder someone may send you: this script never imports a module placed beside it
+(a ``csv.py`` or ``meta/`` in the bundle folder). Python puts the script's own folder first on
+``sys.path``; it is removed below, before any other import.
 """
+from __future__ import annotations
+
+import sys as _sys  # built into the interpreter: never read from a file
+
+if __name__ == "__main__" and not getattr(_sys.flags, "safe_path", False) and _sys.path:
+    del _sys.path[0]  # this script's folder (python -P would not have added it)
 '''
 
 _SCRIPT_MAIN = '''
@@ -248,6 +260,13 @@ def main(argv: list[str]) -> int:
     args = [a for a in argv if a != "--check"]
     if len(args) != 1 or args[0].startswith("-"):
         print("usage: python recompute.py OUT.csv [--check]", file=sys.stderr)
+        return 2
+    try:
+        from meta.table import pool_table  # meta.pool_table, imported from its module
+    except ImportError as exc:
+        print(f"error: recompute.py needs the sarcoma-evidence environment (numpy, scipy, pandas and the "
+              f"meta package; here: {exc}); run it with that environment's python, "
+              "e.g. .venv/bin/python recompute.py OUT.csv", file=sys.stderr)
         return 2
     here = Path(__file__).resolve().parent
     manifest = json.loads((here / "manifest.json").read_text(encoding="utf-8"))
@@ -267,7 +286,6 @@ def main(argv: list[str]) -> int:
                   file=sys.stderr)
 
     import pandas as pd
-    from meta.table import pool_table  # meta.pool_table, imported from its module
 
     header, rows = read_csv(data, manifest["input"]["columns"])
     records = pd.DataFrame(rows, columns=header)
@@ -293,5 +311,6 @@ if __name__ == "__main__":
 def recompute_script() -> str:
     """Source of a bundle's ``recompute.py``: a header, the codec module's source, and ``main``."""
     src = inspect.getsource(codec)
-    body = src[src.index("from __future__ import annotations"):]  # drop the module docstring
+    future = "from __future__ import annotations"
+    body = src[src.index(future) + len(future):]  # drop the docstring and the __future__ line (in the head)
     return _SCRIPT_HEAD.format(version=versions()["sarcoma-evidence"]) + "\n" + body + _SCRIPT_MAIN

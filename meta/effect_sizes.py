@@ -100,22 +100,30 @@ def log_hr_from_ci(hr: ArrayLike, ci_low: ArrayLike, ci_high: ArrayLike, level: 
     return log_ratio_from_ci(hr, ci_low, ci_high, level, name="hr")
 
 
-def log_hr_from_p(hr: ArrayLike, p_value: ArrayLike) -> tuple[Array, Array]:
-    """Log hazard ratio and its variance from an HR and an exact two-sided p value.
+#: Largest relative uncertainty of an SE derived from an HR and a p value (from rounding of the two
+#: reported numbers) that :func:`log_hr_from_p` accepts; beyond it the SE is arbitrary.
+MAX_SE_UNCERTAINTY = 0.2
 
-    # Tierney et al. 2007, Trials 8:16, "HR and p value": SE = |log HR| / z_{1 − p/2}.
 
-    Only exact p values (``p = 0.017``) qualify; a bound (``p < 0.001``) does not. An HR of 1
-    carries no variance information and is rejected.
+def _half_unit(x: Array) -> Array:
+    """Half a unit in the last decimal of each value as printed (0.95 → 0.005, 0.017 → 0.0005), taking
+    at least 2 decimals (a float has lost the trailing zero of a printed 0.80)."""
+    out = np.empty_like(x)
+    for i, val in enumerate(x):
+        d = next((d for d in range(13) if abs(round(float(val), d) - val) <= 1e-12 * max(1.0, abs(val))), 12)
+        out[i] = 0.5 * 10.0 ** (-max(d, 2))
+    return out
 
-    Examples
-    --------
-    >>> yi, vi = log_hr_from_p([0.72], [0.017])
-    >>> vi.round(5)
-    array([0.01894])
-    """
+
+def _check_hr_p(hr: ArrayLike, p_value: ArrayLike, p_sided: ArrayLike) -> tuple[Array, Array, Array]:
     h, p = as_float_1d(hr, "hr"), as_float_1d(p_value, "p_value")
-    check_equal_length(hr=h, p_value=p)
+    sided = np.broadcast_to(as_float_1d(p_sided, "p_sided"), h.shape).copy() if np.ndim(p_sided) == 0 else \
+        as_float_1d(p_sided, "p_sided")
+    check_equal_length(hr=h, p_value=p, p_sided=sided)
+    bad = np.flatnonzero(~np.isin(sided, (1.0, 2.0)))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"p_sided[{i}] = {sided[i]:g}: must be 1 (one-sided) or 2 (two-sided)")
     bad = np.flatnonzero(~(h > 0))
     if bad.size:
         i = int(bad[0])
@@ -123,13 +131,103 @@ def log_hr_from_p(hr: ArrayLike, p_value: ArrayLike) -> tuple[Array, Array]:
     bad = np.flatnonzero(~((p > 0) & (p < 1)))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"p_value[{i}] = {p[i]:g}: a two-sided p value must lie in (0, 1)")
+        raise ValueError(f"p_value[{i}] = {p[i]:g}: a p value must lie in (0, 1)")
+    bad = np.flatnonzero((sided == 1) & (p >= 0.5))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"p_value[{i}] = {p[i]:g} is one-sided and >= 0.5: the effect points the other way "
+                         "from the tested direction, so no SE can be derived")
+    return h, p, sided
+
+
+def se_uncertainty_from_p(hr: ArrayLike, p_value: ArrayLike, p_sided: ArrayLike = 2) -> Array:
+    """Relative uncertainty of the SE derived by :func:`log_hr_from_p`, from rounding alone.
+
+    SE = |log HR| / z with z = Φ⁻¹(1 − p/2) (two-sided) or Φ⁻¹(1 − p) (one-sided). Taking each
+    reported number as exact to half a unit in its last printed decimal (δ_HR, δ_p), first-order
+    propagation gives ``u = δ_HR / (HR |log HR|) + δ_p / (s φ(z) z)`` with s = 2 for two-sided p, 1 for
+    one-sided (at least 2 decimals are assumed for each number). With HR ≈ 1 and p ≈ 1 both
+    terms blow up: HR 0.99 at p = 0.95 gives u ≈ 0.6.
+
+    Examples
+    --------
+    >>> se_uncertainty_from_p([0.99, 0.72], [0.95, 0.017]).round(2)
+    array([0.6 , 0.03])
+    """
+    h, p, sided = _check_hr_p(hr, p_value, p_sided)
+    z = stats.norm.isf(p / sided)
+    with np.errstate(divide="ignore"):
+        u_hr = _half_unit(h) / (h * np.abs(np.log(h)))
+        u_p = _half_unit(p) / (sided * stats.norm.pdf(z) * z)  # s = 2 two-sided, 1 one-sided
+    return u_hr + u_p
+
+
+def log_hr_from_p(
+    hr: ArrayLike, p_value: ArrayLike, p_sided: ArrayLike = 2, *, max_uncertainty: float = MAX_SE_UNCERTAINTY
+) -> tuple[Array, Array]:
+    """Log hazard ratio and its variance from an HR and an exact p value.
+
+    # Tierney et al. 2007, Trials 8:16, "HR and p value": SE = |log HR| / z_{1 − p/2} (two-sided p);
+    # for a one-sided p (``p_sided=1``), z_{1 − p}.
+
+    Only exact p values (``p = 0.017``) qualify; a bound (``p < 0.001``) does not. Derivations whose SE
+    is arbitrary are refused: HR = 1, and any row whose SE, from the rounding of the reported HR and p
+    alone, is uncertain by more than ``max_uncertainty`` (20 %; see :func:`se_uncertainty_from_p`), as
+    with HR ≈ 1 and p ≈ 1 (HR 0.985–0.995 at p = 0.95 gives SE 0.08–0.24).
+
+    Parameters
+    ----------
+    hr, p_value : array_like, shape (k,)
+    p_sided : int or array_like of int
+        2 (two-sided, the default) or 1 (one-sided, as the record's ``p_sided``).
+    max_uncertainty : float
+        Largest accepted relative SE uncertainty from rounding.
+
+    Examples
+    --------
+    >>> yi, vi = log_hr_from_p([0.72], [0.017])
+    >>> vi.round(5)
+    array([0.01894])
+    >>> log_hr_from_p([0.72], [0.0085], p_sided=1)[1].round(5)
+    array([0.01894])
+    """
+    h, p, sided = _check_hr_p(hr, p_value, p_sided)
     bad = np.flatnonzero(h == 1)
     if bad.size:
         i = int(bad[0])
         raise ValueError(f"hr[{i}] = 1: the variance cannot be derived from a p value when HR = 1")
+    u = se_uncertainty_from_p(h, p, sided)
+    bad = np.flatnonzero(u > max_uncertainty)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"hr[{i}] = {h[i]:g}, p_value[{i}] = {p[i]:g}: the SE derived from them is arbitrary (rounding of "
+            f"the reported numbers alone moves it by ±{100 * u[i]:.0f}%, more than {100 * max_uncertainty:.0f}%)"
+        )
     yi = np.log(h)
-    return yi, (yi / stats.norm.isf(p / 2.0)) ** 2
+    return yi, (yi / stats.norm.isf(p / sided)) ** 2
+
+
+def log_hr_from_logrank(o_minus_e: ArrayLike, v: ArrayLike) -> tuple[Array, Array]:
+    """Log hazard ratio and its variance from the log-rank O − E and its variance V.
+
+    # Peto's one-step estimator (Yusuf et al. 1985, Prog Cardiovasc Dis 27:335; Tierney et al. 2007,
+    # Trials 8:16, method "O − E and V"): log HR = (O − E)/V, var = 1/V. O − E is the research
+    # arm's observed minus expected events, so HR < 1 when it is negative.
+
+    Examples
+    --------
+    >>> yi, vi = log_hr_from_logrank([-12.5], [50.0])
+    >>> yi, vi
+    (array([-0.25]), array([0.02]))
+    """
+    oe, vv = as_float_1d(o_minus_e, "o_minus_e"), as_float_1d(v, "v")
+    check_equal_length(o_minus_e=oe, v=vv)
+    bad = np.flatnonzero(~(vv > 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"v[{i}] = {vv[i]:g}: the log-rank variance V must be > 0")
+    return oe / vv, 1.0 / vv
 
 
 def _counts(**named: ArrayLike) -> list[Array]:

@@ -39,13 +39,19 @@ class Tau2Estimate:
     iterations : ndarray of int, shape (cells,)
         Iterations used (0 for closed-form estimators).
     ll_reset : ndarray of bool, shape (cells,)
-        True where metafor's ll0check set τ² to 0 (ML/REML stuck at a local maximum).
+        True where metafor's ll0check would set τ² to 0 (ML/REML stuck at a local maximum below
+        the likelihood at 0).
+    profile_moved : ndarray of bool, shape (cells,), optional
+        True where the likelihood-profile check replaced Fisher scoring's local maximum by the
+        global one (ML/REML only); ``tau2_local`` holds the local maximum there (NaN elsewhere).
     """
 
     tau2: Array
     converged: NDArray[np.bool_]
     iterations: NDArray[np.int64]
     ll_reset: NDArray[np.bool_]
+    profile_moved: NDArray[np.bool_] | None = None
+    tau2_local: Array | None = None
 
 
 def _rowdot(A: Array, B: Array) -> Array:
@@ -188,11 +194,12 @@ def _reml_ll(Y: Array, V: Array, M: Mask, tau2: Array, k: Array, reml: bool) -> 
 
 
 def _scoring(
-    method: str, Y: Array, V: Array, M: Mask, k: Array, threshold: float, maxiter: int, stepadj: float
+    method: str, Y: Array, V: Array, M: Mask, k: Array, threshold: float, maxiter: int, stepadj: float,
+    start: Array | None = None,
 ) -> tuple[Array, NDArray[np.bool_], NDArray[np.int64]]:
-    """Fisher scoring as metafor rma.uni: start at max(0, HE), halve a step that would go below 0,
-    stop when |Δτ²| <= threshold; a cell still moving after ``maxiter`` steps has not converged."""
-    tau2 = np.maximum(0.0, _he(Y, V, M, k))
+    """Fisher scoring as metafor rma.uni: start at max(0, HE) (or ``start``), halve a step that would
+    go below 0, stop when |Δτ²| <= threshold; a cell still moving after ``maxiter`` steps has not converged."""
+    tau2 = np.maximum(0.0, _he(Y, V, M, k)) if start is None else start.astype(np.float64).copy()
     iters = np.zeros(Y.shape[0], dtype=np.int64)
     conv = np.ones(Y.shape[0], dtype=bool)
     idx = np.arange(Y.shape[0])  # working set, compacted once half of it has converged
@@ -237,6 +244,49 @@ def _scoring(
     return tau2, conv, iters
 
 
+#: Relative grid of the likelihood-profile scan: 0 and 63 log-spaced points up to max(100, 10 τ̂²).
+PROFILE_GRID = np.concatenate([[0.0], np.geomspace(1e-9, 1.0, 63)])
+
+
+def _profile_global(
+    method: str, Y: Array, V: Array, M: Mask, k: Array, t: Array, ll: Array, conv: NDArray[np.bool_],
+    threshold: float, maxiter: int, stepadj: float,
+) -> tuple[Array, NDArray[np.bool_]]:
+    """Global maximum of the ML/REML log-likelihood profile (Viechtbauer 2005, eqs. 6 and 9).
+
+    The profile is evaluated on :data:`PROFILE_GRID` × max(100, 10 τ̂²); where a grid point beats
+    the scoring result by more than metafor's ll0check tolerance, Fisher scoring restarts from the
+    best grid point and its end point is kept if its likelihood is higher. τ² = 0 (metafor's
+    ll0check reset) is the special case where that point is the boundary. Returns τ² and the mask
+    of cells that moved.
+    """
+    reml = method == "REML"
+    upper = np.maximum(100.0, 10.0 * t)
+    best_ll = np.full(t.shape, -np.inf)
+    best_t = np.zeros(t.shape)
+    for f in PROFILE_GRID:
+        g = upper * f
+        lg = _reml_ll(Y, V, M, g, k, reml)
+        better = lg > best_ll
+        best_ll = np.where(better, lg, best_ll)
+        best_t = np.where(better, g, best_t)
+    cand = np.flatnonzero(conv & (best_ll - ll > LL0_TOL))
+    out = t.copy()
+    moved = np.zeros(t.shape, dtype=bool)
+    if cand.size == 0:
+        return out, moved
+    t2, c2, _ = _scoring(method, Y[cand], V[cand], M[cand], k[cand], threshold, maxiter, stepadj,
+                         start=best_t[cand])
+    t2 = np.maximum(t2, 0.0)
+    ll2 = _reml_ll(Y[cand], V[cand], M[cand], t2, k[cand], reml)
+    take = c2 & (ll2 > ll[cand])
+    # a scoring restart that fails to converge keeps the best grid point (still the better maximum)
+    fallback = ~c2 & (best_ll[cand] > ll[cand])
+    out[cand] = np.where(take, t2, np.where(fallback, best_t[cand], out[cand]))
+    moved[cand] = take | fallback
+    return out, moved
+
+
 def estimate_tau2(
     Y: Array,
     V: Array,
@@ -246,6 +296,7 @@ def estimate_tau2(
     threshold: float = 1e-10,
     maxiter: int = 100,
     stepadj: float = 1.0,
+    profile_check: bool = True,
 ) -> Tau2Estimate:
     """Estimate τ² in every cell at once.
 
@@ -263,6 +314,10 @@ def estimate_tau2(
         Step length factor of Fisher scoring (metafor ``control$stepadj``). Scoring can oscillate
         without converging (metafor then stops with an error; we flag the cell); metafor's remedy,
         ``stepadj=0.5``, usually converges to the same maximum.
+    profile_check : bool
+        ML/REML: scan the likelihood profile and report its global maximum where Fisher scoring
+        stopped at a local one (metafor reports the local one, or 0 via its ll0check). False
+        reproduces metafor exactly, local maxima included.
 
     Returns
     -------
@@ -281,10 +336,12 @@ def estimate_tau2(
     conv = np.ones(n, dtype=bool)
     iters = np.zeros(n, dtype=np.int64)
     reset = np.zeros(n, dtype=bool)
+    moved = np.zeros(n, dtype=bool)
+    local = np.full(n, np.nan)
     k_all = M.sum(axis=1).astype(np.float64)
     sel = np.flatnonzero(k_all >= 2)  # k = 1: τ² = 0 by definition (metafor method "k1")
     if sel.size == 0:
-        return Tau2Estimate(tau2, conv, iters, reset)
+        return Tau2Estimate(tau2, conv, iters, reset, moved, local)
     Ys, Vs, Ms, k = Y[sel], V[sel], M[sel], k_all[sel]
     if method in ("DL", "HE", "HS", "SJ"):
         t = _closed_form(method, Ys, Vs, Ms, k)
@@ -313,9 +370,18 @@ def estimate_tau2(
             ll0 = _reml_ll(Ys, Vs, Ms, np.zeros(sel.size), k, reml)
             ll = _reml_ll(Ys, Vs, Ms, np.maximum(t, 0.0), k, reml)
             r = c & (ll0 - ll > LL0_TOL) & (t > threshold)
-            t = np.where(r, 0.0, t)
             reset[sel] = r
+            if not profile_check:
+                t = np.where(r, 0.0, t)
+        if method in ("ML", "REML") and profile_check:
+            # Beyond metafor's ll0check (which can only fall back to 0): scan the profile and
+            # climb from its best point, so the reported τ² is the global maximum.
+            t_glob, mv = _profile_global(method, Ys, Vs, Ms, k, np.maximum(t, 0.0), ll, c,
+                                         threshold, maxiter, stepadj)
+            moved[sel] = mv
+            local[sel] = np.where(mv, t, np.nan)
+            t = t_glob
     tau2[sel] = np.maximum(0.0, t)
     conv[sel] = c
     iters[sel] = it
-    return Tau2Estimate(tau2, conv, iters, reset)
+    return Tau2Estimate(tau2, conv, iters, reset, moved, local)

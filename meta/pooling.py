@@ -1,38 +1,57 @@
-"""Random-effects pooling: :func:`pool` for one meta-analysis, :func:`pool_many` for many at once.
+"""Random-effects and common-effect pooling: :func:`pool` for one meta-analysis, :func:`pool_many`
+for many at once.
 
 :func:`pool` is the one-cell case of the vectorised engine :func:`pool_many`, so a single pooled
 estimate and a table of thousands of cells run the same code. Every quantity follows metafor 3.8
 (``rma.uni`` intercept-only model, ``predict.rma``, ``confint.rma.uni`` type "QP"); where metafor's
-definition could surprise a reader it is followed and the comment says so.
+definition could surprise a reader it is followed and the comment says so. Departures, each stated
+in the result's ``notes``: the default prediction interval uses t(k − 2) (``pi="t"``; ``pi="z"`` is
+metafor's), a knha SE of exactly 0 is refused (the ad hoc floor is used instead), and REML/ML report
+the global maximum of the likelihood profile where Fisher scoring stopped at a local one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from meta._checks import METHODS, TESTS, check_cells, check_choice, check_level, check_yi_vi
-from meta.estimators import estimate_tau2, q_stat, solve_q
+from meta.estimators import Tau2Estimate, estimate_tau2, q_stat, solve_q
+from meta.pool_result import ExpPoolResult, PoolResult, Prediction, Tau2Interval
 
 try:
     __version__ = version("sarcoma-evidence")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree that is not installed
     __version__ = "0+unknown"
 
+__all__ = ["PI_TYPES", "POOL_METHODS", "ExpPoolResult", "PoolArrays", "PoolResult", "Prediction",
+           "Tau2Interval", "pool", "pool_many"]
+
 Array = NDArray[np.float64]
+#: Models accepted by :func:`pool`: the common-effect model "FE" (metafor ``method="FE"``) and the τ² estimators.
+POOL_METHODS: tuple[str, ...] = ("FE", *METHODS)
+#: Prediction-interval types: "t" = t(k − 2) (Higgins, Thompson & Spiegelhalter 2009, JRSS A 172:137,
+#: eq. 12; none for k < 3); "z" = metafor ``predict()`` (the CI's critical value, for comparison).
+PI_TYPES: tuple[str, ...] = ("t", "z")
 
 
 @dataclass(frozen=True)
 class PoolArrays:
-    """Results of :func:`pool_many`: one entry per cell (``weights``: one row per cell, NaN padded)."""
+    """Results of :func:`pool_many`: one entry per cell (``weights``: one row per cell, NaN padded).
+
+    Besides the fields of :class:`PoolResult`: ``hksj_s2`` is the Hartung–Knapp scale s² before any
+    floor (NaN for test "z" and k = 1), ``hksj_floored`` marks cells where s² was raised to 1 (the
+    ad hoc floor, or knha refusing an SE of 0), ``hksj_zero`` cells where knha's SE would be 0,
+    ``z_fallback`` k = 1 cells where knha/adhoc fell back to z (as metafor), ``profile_moved`` cells
+    where the likelihood profile check replaced a local maximum, ``tau2_ci_low_sign`` /
+    ``tau2_ci_high_sign`` metafor's "<" / ">" bound markers. :meth:`notes` says it in words.
+    """
 
     estimate: Array
     se: Array
@@ -56,6 +75,43 @@ class PoolArrays:
     method: str
     test: str
     level: float
+    pi: str = "t"
+    hksj_s2: Array | None = None
+    hksj_floored: NDArray[np.bool_] | None = None
+    hksj_zero: NDArray[np.bool_] | None = None
+    z_fallback: NDArray[np.bool_] | None = None
+    profile_moved: NDArray[np.bool_] | None = None
+    tau2_local: Array | None = None
+    tau2_ci_low_sign: NDArray[np.str_] | None = None
+    tau2_ci_high_sign: NDArray[np.str_] | None = None
+
+    def notes(self, i: int) -> tuple[str, ...]:
+        """Plain-words notes for cell ``i`` (empty when nothing departs from the plain recipe)."""
+        out: list[str] = []
+        k = int(self.k[i])
+        if self.method == "FE":
+            out.append("common-effect model: τ² fixed at 0, no prediction interval")
+            if self.test != "z":
+                out.append("knha/adhoc with a common-effect model (metafor warns it is not meant for FE)")
+        if self.z_fallback is not None and self.z_fallback[i]:
+            out.append(f"k = 1: test = {self.test} falls back to z (as metafor)")
+        if self.hksj_s2 is not None and not np.isnan(self.hksj_s2[i]):
+            s2 = float(self.hksj_s2[i])
+            if self.hksj_zero is not None and self.hksj_zero[i]:
+                out.append("identical estimates: the HKSJ scale s² is 0 and knha's SE would be 0; "
+                           "the ad hoc floor s² = 1 is used instead (Knapp & Hartung 2003)")
+            elif self.test == "adhoc" and s2 < 1:
+                out.append(f"ad hoc floor applied: HKSJ s² = {s2:.4g} < 1 (Q(τ̂²) < k − 1) raised to 1, so the "
+                           "CI is no narrower than the z-based one (Knapp & Hartung 2003; Röver et al. 2015)")
+            elif self.test == "knha" and s2 < 1:
+                out.append(f"HKSJ s² = {s2:.4g} < 1 (Q(τ̂²) < k − 1): this knha CI is narrower than the z-based "
+                           "one; test='adhoc' floors s² at 1 (Knapp & Hartung 2003)")
+        if self.pi == "t" and self.method != "FE" and k < 3:
+            out.append("no prediction interval for k < 3 (t with k − 2 df; Higgins et al. 2009)")
+        if self.profile_moved is not None and self.profile_moved[i] and self.tau2_local is not None:
+            out.append(f"{self.method} likelihood profile: Fisher scoring stopped at a local maximum "
+                       f"(τ² = {self.tau2_local[i]:.6g}); the global maximum τ² = {self.tau2[i]:.6g} is reported")
+        return tuple(out)
 
 
 def pool_many(
@@ -66,9 +122,11 @@ def pool_many(
     test: str = "z",
     level: float = 0.95,
     *,
+    pi: str = "t",
     threshold: float = 1e-10,
     maxiter: int = 100,
     stepadj: float = 1.0,
+    profile_check: bool = True,
     _stacklevel: int = 2,
 ) -> PoolArrays:
     """Pool many meta-analyses ("cells") in one vectorised call.
@@ -79,19 +137,31 @@ def pool_many(
         Effects and sampling variances, one row per cell, padded where a cell has fewer studies.
     M : array_like of bool, shape (cells, kmax)
         True where a study is present (k >= 1 per cell).
-    method : {"DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB"}
-        τ² estimator (metafor ``rma(method=)``).
+    method : {"FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB"}
+        "FE": common-effect model (metafor ``rma(method="FE")``); else the τ² estimator.
     test : {"z", "knha", "adhoc"}
         Normal test, Hartung–Knapp–Sidik–Jonkman t test, or knha with its scale floored at 1.
+        A knha SE of 0 (identical estimates) is refused: the floor is used and the cell noted.
+        k = 1 falls back to z, as metafor does.
     level : float
         Confidence level of the CI, PI and τ² CI.
+    pi : {"t", "z"}
+        Prediction interval: t(k − 2) (default; NaN for k < 3) or metafor's ``predict()``.
     threshold, maxiter, stepadj : float, int, float
         Convergence control of the iterative τ² estimators (metafor ``control=``); see
         :func:`meta.estimators.estimate_tau2`.
+    profile_check : bool
+        ML/REML: report the global maximum of the likelihood profile (default); False reproduces
+        metafor's local maximum (trim-and-fill does, to give metafor's k0).
 
     Returns
     -------
     PoolArrays
+
+    Raises
+    ------
+    ValueError
+        When the weights 1/v overflow (a variance so small that the sum of weights is inf).
 
     Warns
     -----
@@ -105,8 +175,9 @@ def pool_many(
     >>> r.k.tolist(), r.estimate.round(3).tolist()
     ([3, 2], [0.3, 1.1])
     """
-    method = check_choice(method, METHODS, "method")
+    method = check_choice(method, POOL_METHODS, "method")
     test = check_choice(test, TESTS, "test")
+    pi = check_choice(pi, PI_TYPES, "pi")
     lv = check_level(level)
     Yc, Vc, Mc = check_cells(Y, V, M)
     n = Yc.shape[0]
@@ -116,95 +187,141 @@ def pool_many(
     alpha = 1.0 - lv
     df = np.where(multi, kf - 1.0, np.nan)
 
-    est = estimate_tau2(Yc, Vc, Mc, method, threshold=threshold, maxiter=maxiter, stepadj=stepadj)
+    if method == "FE":
+        est = Tau2Estimate(np.zeros(n), np.ones(n, bool), np.zeros(n, np.int64), np.zeros(n, bool))
+    else:
+        est = estimate_tau2(Yc, Vc, Mc, method, threshold=threshold, maxiter=maxiter, stepadj=stepadj,
+                            profile_check=profile_check)
     tau2 = est.tau2
     # Model fit with w = 1/(v + τ²) (metafor rma.uni, "Model fitting").
     W = np.where(Mc, 1.0 / (Vc + tau2[:, None]), 0.0)
     sw = W.sum(axis=1)
     mu = (W * Yc).sum(axis=1) / sw
     se = np.sqrt(1.0 / sw)
+    nan = np.full(n, np.nan)
+    s2_raw, floored, zero = nan.copy(), np.zeros(n, bool), np.zeros(n, bool)
+    z_fallback = (~multi) & (test != "z")
     if test != "z":
         # Hartung & Knapp 2001, Stat Med 20:3875; Sidik & Jonkman 2002, Stat Med 21:3153: scale the
         # variance by s² = Σw(y − μ̂)²/(k − 1). metafor sets s² = 0 when that sum is <= machine eps
-        # (a zero SE), and "adhoc" floors s² at 1 (Knapp & Hartung 2003's ad hoc correction).
+        # (a zero SE): we refuse that SE and use the floor. "adhoc" floors s² at 1 (Knapp & Hartung
+        # 2003's ad hoc correction; Röver, Knapp & Friede 2015, BMC Med Res Methodol 15:99).
         rss = (W * np.where(Mc, Yc - mu[:, None], 0.0) ** 2).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             s2w = np.where(rss <= np.finfo(float).eps, 0.0, rss / (kf - 1.0))
-        if test == "adhoc":
-            s2w = np.maximum(s2w, 1.0)
+        s2_raw = np.where(multi, s2w, np.nan)
+        zero = multi & (s2w == 0.0)
+        floored = multi & (s2w < 1.0) & ((test == "adhoc") | zero)
+        s2w = np.where(floored, 1.0, s2w)
         se = np.where(multi, se * np.sqrt(s2w), se)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = mu / se
-    if test == "z":
-        crit = np.full(n, stats.norm.isf(alpha / 2))
-        pval = 2.0 * stats.norm.sf(np.abs(stat))
-    else:
-        # t with k − 1 df; undefined for k = 1 (metafor reports NA there).
-        crit = np.where(multi, stats.t.isf(alpha / 2, np.where(multi, df, 1.0)), np.nan)
-        pval = np.where(multi, 2.0 * stats.t.sf(np.abs(stat), np.where(multi, df, 1.0)), np.nan)
+    use_t = multi & (test != "z")
+    df1 = np.where(use_t, df, 1.0)
+    crit = np.where(use_t, stats.t.isf(alpha / 2, df1), stats.norm.isf(alpha / 2))
+    pval = np.where(use_t, 2.0 * stats.t.sf(np.abs(stat), df1), 2.0 * stats.norm.sf(np.abs(stat)))
     ci_low, ci_high = mu - crit * se, mu + crit * se
-    # Prediction interval as metafor predict.rma: μ̂ ± crit·sqrt(SE² + τ²), crit as for the CI.
-    half = crit * np.sqrt(se**2 + tau2)
-    pi_low = np.where(multi, mu - half, np.nan)
-    pi_high = np.where(multi, mu + half, np.nan)
+    pi_low, pi_high = _prediction(mu, se, tau2, crit, kf, alpha, method, pi, multi)
 
     # Heterogeneity (metafor "Conducting heterogeneity test"): Q with fixed-effect weights w = 1/v.
     W0 = np.where(Mc, 1.0 / Vc, 0.0)
     sw0 = W0.sum(axis=1)
     q = np.where(multi, np.maximum(0.0, q_stat(Yc, Vc, Mc, np.zeros(n))), np.nan)
     q_p = np.where(multi, stats.chi2.sf(q, np.where(multi, df, 1.0)), np.nan)
-    # I² and H² via the "typical" within-study variance s² = (k − 1)Σw/((Σw)² − Σw²) for every τ²
-    # estimator (Higgins & Thompson 2002, Stat Med 21:1539, eq. 9; metafor i2def "1"). For DL this
-    # equals the familiar (Q − df)/Q when positive.
     with np.errstate(divide="ignore", invalid="ignore"):
-        s2 = (kf - 1.0) * sw0 / (sw0**2 - (W0 * W0).sum(axis=1))
-        i2 = np.where(multi, 100.0 * tau2 / (s2 + tau2), np.nan)
-        h2 = np.where(multi, tau2 / s2 + 1.0, np.nan)
+        if method == "FE":
+            # metafor rma.uni for FE: I² = max(0, 100 (Q − df)/Q), H² = Q/df (Higgins & Thompson 2002).
+            i2 = np.where(multi, np.maximum(0.0, np.nan_to_num(100.0 * (q - df) / q, nan=0.0, neginf=0.0)), np.nan)
+            h2 = np.where(multi, q / df, np.nan)
+        else:
+            # I² and H² via the "typical" within-study variance s² = (k − 1)Σw/((Σw)² − Σw²) for every τ²
+            # estimator (Higgins & Thompson 2002, Stat Med 21:1539, eq. 9; metafor i2def "1").
+            s2 = (kf - 1.0) * sw0 / (sw0**2 - (W0 * W0).sum(axis=1))
+            i2 = np.where(multi, 100.0 * tau2 / (s2 + tau2), np.nan)
+            h2 = np.where(multi, tau2 / s2 + 1.0, np.nan)
 
-    t_lo, t_hi, ci_conv = _tau2_qprofile(Yc, Vc, Mc, tau2, df, alpha, multi)
+    if method == "FE":  # metafor confint: "Model does not contain a random-effects component."
+        t_lo, t_hi, ci_conv = nan.copy(), nan.copy(), np.ones(n, bool)
+        lo_sign = hi_sign = np.full(n, "", dtype="<U1")
+    else:
+        t_lo, t_hi, ci_conv, lo_sign, hi_sign = _tau2_qprofile(Yc, Vc, Mc, tau2, df, alpha, multi)
     weights = np.where(Mc, 100.0 * W / sw[:, None], np.nan)
 
     conv = est.converged & ci_conv
-    _warn(est.converged, ci_conv, est.ll_reset, multi, method, maxiter, _stacklevel + 1)
+    _warn(est.converged, ci_conv, multi, method, maxiter, _stacklevel + 1)
     return PoolArrays(
         estimate=mu, se=se, ci_low=ci_low, ci_high=ci_high, stat=stat, p_value=pval,
         tau2=tau2, tau2_ci_low=t_lo, tau2_ci_high=t_hi, i2=i2, h2=h2, q=q, q_df=df, q_p=q_p,
         pi_low=pi_low, pi_high=pi_high, weights=weights, converged=conv, k=k.astype(np.int64),
-        method=method, test=test, level=lv,
+        method=method, test=test, level=lv, pi=pi, hksj_s2=s2_raw, hksj_floored=floored, hksj_zero=zero,
+        z_fallback=z_fallback, profile_moved=est.profile_moved, tau2_local=est.tau2_local,
+        tau2_ci_low_sign=lo_sign, tau2_ci_high_sign=hi_sign,
     )  # fmt: skip
+
+
+def _prediction(
+    mu: Array, se: Array, tau2: Array, crit: Array, kf: Array, alpha: float, method: str, pi: str,
+    multi: NDArray[np.bool_],
+) -> tuple[Array, Array]:
+    """Prediction interval μ̂ ± c·sqrt(SE² + τ²).
+
+    pi="z": metafor predict.rma, c = the CI's critical value (z, or t(k − 1) for knha/adhoc), k >= 2.
+    pi="t": Higgins, Thompson & Spiegelhalter 2009 (JRSS A 172:137, eq. 12), c = t(k − 2), k >= 3;
+    SE is the model's (the HKSJ SE under knha/adhoc). The common-effect model has none (as metafor).
+    """
+    if method == "FE":
+        nan = np.full(mu.shape, np.nan)
+        return nan, nan.copy()
+    if pi == "z":
+        ok = multi
+        c = crit
+    else:
+        ok = kf >= 3
+        c = stats.t.isf(alpha / 2, np.where(ok, kf - 2.0, 1.0))
+    half = c * np.sqrt(se**2 + tau2)
+    return np.where(ok, mu - half, np.nan), np.where(ok, mu + half, np.nan)
 
 
 def _tau2_qprofile(
     Y: Array, V: Array, M: NDArray[np.bool_], tau2: Array, df: Array, alpha: float, multi: NDArray[np.bool_]
-) -> tuple[Array, Array, NDArray[np.bool_]]:
+) -> tuple[Array, Array, NDArray[np.bool_], NDArray[np.str_], NDArray[np.str_]]:
     """Q-profile CI for τ² (Viechtbauer 2007, Stat Med 26:37) exactly as metafor confint.rma.uni:
-    the lower bound solves Q(τ²) = χ²_{1−α/2}, the upper Q(τ²) = χ²_{α/2}, on [0, max(100, 10τ̂²)];
-    a bound whose Q at 0 is already below its target is 0 (so both are 0 when even the upper is),
-    and a bound beyond the search interval is reported as its end, as metafor does."""
+    the lower bound solves Q(τ²) = χ²_{1−α/2}, the upper Q(τ²) = χ²_{α/2}, on [0, max(100, 10τ̂²)].
+    metafor's bound markers are returned too: when even the upper bound's Q(0) is below its target,
+    both bounds are 0 and marked "<" (the CI is the empty set); a bound beyond the search interval is
+    its end, marked ">"; a lower bound at 0 is unmarked (0 is the range's end, not a censored value)."""
     lo = np.full(tau2.shape, np.nan)
     hi = np.full(tau2.shape, np.nan)
+    lo_sign = np.full(tau2.shape, "", dtype="<U1")
+    hi_sign = np.full(tau2.shape, "", dtype="<U1")
     conv = np.ones(tau2.shape, dtype=bool)
     sel = np.flatnonzero(multi)
     if sel.size == 0:
-        return lo, hi, conv
+        return lo, hi, conv, lo_sign, hi_sign
     d = df[sel]
     upper = np.maximum(100.0, 10.0 * tau2[sel])
     ys, vs, ms = Y[sel], V[sel], M[sel]
     both = np.concatenate
+    crit_u, crit_l = stats.chi2.isf(alpha / 2, d), stats.chi2.ppf(alpha / 2, d)
     roots, ok = solve_q(
-        both([ys, ys]), both([vs, vs]), both([ms, ms]),
-        both([stats.chi2.isf(alpha / 2, d), stats.chi2.ppf(alpha / 2, d)]), both([upper, upper]),
+        both([ys, ys]), both([vs, vs]), both([ms, ms]), both([crit_u, crit_l]), both([upper, upper]),
     )  # fmt: skip
     m = sel.size
     lo[sel], hi[sel] = roots[:m], roots[m:]
     conv[sel] = ok[:m] & ok[m:]
-    return lo, hi, conv
+    q0 = q_stat(ys, vs, ms, np.zeros(m))
+    qmax = q_stat(ys, vs, ms, upper)
+    below = q0 < crit_l
+    beyond_hi = qmax > crit_l
+    beyond_lo = qmax > crit_u
+    lo_sign[sel] = np.where(below, "<", np.where(beyond_lo, ">", ""))
+    hi_sign[sel] = np.where(below, "<", np.where(beyond_hi, ">", ""))
+    return lo, hi, conv, lo_sign, hi_sign
 
 
 def _warn(
     tau_conv: NDArray[np.bool_],
     ci_conv: NDArray[np.bool_],
-    reset: NDArray[np.bool_],
     multi: NDArray[np.bool_],
     method: str,
     maxiter: int,
@@ -216,7 +333,8 @@ def _warn(
         where = f"cell(s) {cells[:10].tolist()}{' …' if cells.size > 10 else ''} of {n}"
         warnings.warn(
             f"{method} τ² estimate did not converge within maxiter = {maxiter} in {where}; "
-            "results flagged converged=False (Fisher scoring may oscillate: try stepadj=0.5)",
+            "results flagged converged=False (Fisher scoring may oscillate: try stepadj=0.5 "
+            "or a larger maxiter)",
             RuntimeWarning, stacklevel=stacklevel,
         )  # fmt: skip
     if (~ci_conv).any():
@@ -225,165 +343,12 @@ def _warn(
             "flagged converged=False",
             RuntimeWarning, stacklevel=stacklevel,
         )  # fmt: skip
-    if reset.any():
-        warnings.warn(
-            f"{method} Fisher scoring may have stopped at a local maximum in {int(reset.sum())} cell(s); "
-            "τ² set to 0 there (as metafor's ll0check)",
-            RuntimeWarning, stacklevel=stacklevel,
-        )  # fmt: skip
     if (~multi).any():
         warnings.warn(
             f"k = 1 in {int((~multi).sum())} of {n} cell(s): τ² = 0 and no Q-test, I², H², "
             "τ² CI or prediction interval (NaN)",
             RuntimeWarning, stacklevel=stacklevel,
         )  # fmt: skip
-
-
-def _fmt(x: float, digits: int = 4) -> str:
-    return "NA" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
-
-
-def _fmt_p(p: float) -> str:
-    return "NA" if math.isnan(p) else ("<.0001" if p < 1e-4 else f"{p:.4f}")
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """Predicted (average) effect with CI and prediction interval (metafor ``predict.rma``)."""
-
-    pred: float
-    se: float
-    ci_low: float
-    ci_high: float
-    pi_low: float
-    pi_high: float
-    level: float
-
-
-@dataclass(frozen=True)
-class Tau2Interval:
-    """Q-profile confidence interval of τ² and τ (metafor ``confint.rma.uni``)."""
-
-    tau2: float
-    ci_low: float
-    ci_high: float
-    tau: float
-    tau_ci_low: float
-    tau_ci_high: float
-    level: float
-
-
-@dataclass(frozen=True)
-class ExpPoolResult:
-    """A pooled ratio measure back-transformed with ``exp`` (estimate, CI and PI only)."""
-
-    estimate: float
-    ci_low: float
-    ci_high: float
-    pi_low: float
-    pi_high: float
-    p_value: float
-    k: int
-    level: float
-    method: str
-    test: str
-    scale: str = "exp"
-
-    def __str__(self) -> str:
-        pct = f"{100 * self.level:g}%"
-        return (
-            f"Pooled ratio (exp scale; k = {self.k}; {self.method}, test = {self.test}): "
-            f"{_fmt(self.estimate)} ({pct} CI {_fmt(self.ci_low)} to {_fmt(self.ci_high)}), "
-            f"p = {_fmt_p(self.p_value)}; {pct} PI {_fmt(self.pi_low)} to {_fmt(self.pi_high)}"
-        )
-
-
-@dataclass(frozen=True, eq=False)
-class PoolResult:
-    """Result of :func:`pool` (attributes as DESIGN.md "Python API of meta/"), on the yi scale.
-
-    ``stat`` is metafor's ``zval`` (a t value for knha/adhoc), ``weights`` are percent,
-    ``version`` and ``input_sha256`` record the code version and a checksum of (yi, vi).
-    """
-
-    estimate: float
-    se: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    stat: float
-    tau2: float
-    tau2_ci_low: float
-    tau2_ci_high: float
-    i2: float
-    h2: float
-    q: float
-    q_df: float
-    q_p: float
-    pi_low: float
-    pi_high: float
-    weights: NDArray[np.float64] = field(repr=False)
-    converged: bool
-    k: int
-    method: str
-    test: str
-    level: float
-    version: str = __version__
-    input_sha256: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable dict (NaN becomes None, ``weights`` a list)."""
-        out: dict[str, Any] = {}
-        for key, val in asdict(self).items():
-            if isinstance(val, np.ndarray):
-                val = [None if math.isnan(x) else float(x) for x in val]
-            elif isinstance(val, float | np.floating):
-                val = None if math.isnan(val) else float(val)
-            elif isinstance(val, np.bool_ | np.integer):
-                val = val.item()
-            out[key] = val
-        return out
-
-    def exp(self) -> ExpPoolResult:
-        """Back-transform estimate, CI and PI with ``exp`` (for log HR / OR / RR)."""
-        return ExpPoolResult(
-            estimate=math.exp(self.estimate), ci_low=math.exp(self.ci_low), ci_high=math.exp(self.ci_high),
-            pi_low=math.exp(self.pi_low), pi_high=math.exp(self.pi_high), p_value=self.p_value,
-            k=self.k, level=self.level, method=self.method, test=self.test,
-        )  # fmt: skip
-
-    def predict(self) -> Prediction:
-        """Average effect with its CI and the prediction interval (metafor ``predict``)."""
-        return Prediction(self.estimate, self.se, self.ci_low, self.ci_high, self.pi_low, self.pi_high, self.level)
-
-    def confint(self) -> Tau2Interval:
-        """Q-profile CI for τ² and τ (metafor ``confint``)."""
-        return Tau2Interval(
-            self.tau2, self.tau2_ci_low, self.tau2_ci_high, math.sqrt(self.tau2),
-            math.sqrt(self.tau2_ci_low), math.sqrt(self.tau2_ci_high), self.level,
-        )  # fmt: skip
-
-    def __str__(self) -> str:
-        pct = f"{100 * self.level:g}%"
-        sname = "zval" if self.test == "z" else "tval"
-        lines = [f"Random-Effects Model (k = {self.k}; tau^2 estimator: {self.method}; test = {self.test})", ""]
-        lines.append(
-            f"tau^2: {_fmt(self.tau2)} ({pct} CI {_fmt(self.tau2_ci_low)}, {_fmt(self.tau2_ci_high)})"
-        )
-        lines.append(f"I^2:   {_fmt(self.i2, 2)}%")
-        lines.append(f"H^2:   {_fmt(self.h2)}")
-        q_df = "NA" if math.isnan(self.q_df) else f"{self.q_df:g}"
-        lines += ["", f"Test for Heterogeneity: Q(df = {q_df}) = {_fmt(self.q)}, p-val {_fmt_p(self.q_p)}", ""]
-        lines.append(f"{'estimate':>10} {'se':>8} {sname:>8} {'pval':>8} {'ci.lb':>8} {'ci.ub':>8}")
-        vals = (self.estimate, self.se, self.stat)
-        lines.append(
-            f"{_fmt(vals[0]):>10} {_fmt(vals[1]):>8} {_fmt(vals[2]):>8} {_fmt_p(self.p_value):>8} "
-            f"{_fmt(self.ci_low):>8} {_fmt(self.ci_high):>8}"
-        )
-        lines += ["", f"{pct} prediction interval: [{_fmt(self.pi_low)}, {_fmt(self.pi_high)}]"]
-        if not self.converged:
-            lines.append("WARNING: the τ² estimate did not converge (converged = False).")
-        return "\n".join(lines)
 
 
 def input_checksum(yi: Array, vi: Array) -> str:
@@ -401,27 +366,39 @@ def pool(
     test: str = "z",
     level: float = 0.95,
     *,
+    pi: str = "t",
     threshold: float = 1e-10,
     maxiter: int = 100,
     stepadj: float = 1.0,
+    profile_check: bool = True,
 ) -> PoolResult:
-    """Random-effects meta-analysis of one set of studies (metafor ``rma(yi, vi, method=, test=)``).
+    """Random-effects (or common-effect) meta-analysis of one set of studies (metafor
+    ``rma(yi, vi, method=, test=)``).
 
     Parameters
     ----------
     yi, vi : array_like, shape (k,)
         Effects (e.g. log hazard ratios) and their sampling variances (> 0); k >= 1.
-    method : {"DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB"}
+    method : {"FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB"}
+        "FE" is the common-effect model (metafor ``method="FE"``: τ² = 0, no τ² CI, no PI).
     test : {"z", "knha", "adhoc"}
+        See :func:`pool_many` (a knha SE of 0 is refused; k = 1 falls back to z).
     level : float
         Confidence level (0.95, not 95).
+    pi : {"t", "z"}
+        Prediction interval: "t" = t(k − 2) (Higgins et al. 2009; none for k < 3), "z" = metafor
+        ``predict()`` (use it to compare with metafor).
     threshold, maxiter, stepadj : float, int, float
         Convergence control of iterative estimators (metafor ``control=list(threshold=, maxiter=,
         stepadj=)``); ``stepadj=0.5`` is metafor's remedy when Fisher scoring oscillates.
+    profile_check : bool
+        ML/REML report the global maximum of the likelihood profile, with a note when Fisher scoring
+        had stopped at a local one (metafor reports that local one); False reproduces metafor.
 
     Returns
     -------
     PoolResult
+        ``notes`` lists every departure from the plain recipe in words.
 
     Warns
     -----
@@ -438,15 +415,18 @@ def pool(
     """
     y, v = check_yi_vi(yi, vi)
     r = pool_many(
-        y[None, :], v[None, :], np.ones((1, y.size), dtype=bool), method, test, level,
-        threshold=threshold, maxiter=maxiter, stepadj=stepadj, _stacklevel=3,
+        y[None, :], v[None, :], np.ones((1, y.size), dtype=bool), method, test, level, pi=pi,
+        threshold=threshold, maxiter=maxiter, stepadj=stepadj, profile_check=profile_check, _stacklevel=3,
     )  # fmt: skip
     scalars = {
         name: float(getattr(r, name)[0])
         for name in ("estimate", "se", "ci_low", "ci_high", "p_value", "stat", "tau2", "tau2_ci_low",
                      "tau2_ci_high", "i2", "h2", "q", "q_df", "q_p", "pi_low", "pi_high")
     }  # fmt: skip
+    assert r.tau2_ci_low_sign is not None and r.tau2_ci_high_sign is not None
     return PoolResult(
         **scalars, weights=r.weights[0].copy(), converged=bool(r.converged[0]), k=int(r.k[0]),
-        method=r.method, test=r.test, level=r.level, input_sha256=input_checksum(y, v),
+        method=r.method, test=r.test, level=r.level, version=__version__, input_sha256=input_checksum(y, v),
+        pi=r.pi, notes=r.notes(0), tau2_ci_low_sign=str(r.tau2_ci_low_sign[0]),
+        tau2_ci_high_sign=str(r.tau2_ci_high_sign[0]),
     )  # fmt: skip

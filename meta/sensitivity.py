@@ -50,7 +50,9 @@ def _fit_cells(Y: NDArray[np.float64], V: NDArray[np.float64], M: NDArray[np.boo
     k = M.sum(axis=1)
     multi = np.flatnonzero(k >= 2)
     if multi.size:
-        r = pool_many(Y[multi], V[multi], M[multi], method, test, level, maxiter=MAXITER, _stacklevel=4)
+        # metafor-exact refits (its local maxima included): see profile_check in meta.pooling.pool_many
+        r = pool_many(Y[multi], V[multi], M[multi], method, test, level, pi="z", maxiter=MAXITER,
+                      profile_check=False, _stacklevel=4)
         for c in _COLUMNS:
             out[c][multi] = getattr(r, c)
     single = np.flatnonzero(k == 1)
@@ -207,7 +209,7 @@ def influence(yi: ArrayLike, vi: ArrayLike, method: str = "REML", labels: Any = 
     """
     y, v, _ = _validate(yi, vi, method, "z", 0.95, "Influence diagnostics")
     k, p = y.size, 1
-    full = pool(y, v, method=method, test="z", maxiter=MAXITER)
+    full = pool(y, v, method=method, test="z", pi="z", maxiter=MAXITER, profile_check=False)
     vb = full.se**2
     w = 1.0 / (v + full.tau2)
     hat = w / w.sum()

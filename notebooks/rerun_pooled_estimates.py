@@ -42,7 +42,7 @@ pd.set_option("display.max_columns", 30)
 # %% tags=["parameters"]
 # Parameters: the cell to rerun (any cell with k >= 2 in the table)
 HISTOTYPE = "soft_tissue_sarcoma"
-INTERVENTION = "doxorubicin+olaratumab"
+INTERVENTION = "doxorubicin_plus_agent"
 COMPARATOR = "doxorubicin"
 ENDPOINT = "OS"
 MEASURE = "HR"

@@ -36,7 +36,7 @@ def test_highlight_escapes_hostile_text(text):
     out = highlight_number(text, 1000, 1000 + start, 1000 + start + 3)
     stripped = out.replace("<mark>", "").replace("</mark>", "")
     assert "<" not in stripped and ">" not in stripped and '"' not in stripped
-    assert out.count("<mark>") == 1 and "<mark>0.5</mark>" in out
+    assert out.count("<mark>") == 1 and "<mark>0&#46;5</mark>" in out
     import html as _html
 
     assert _html.unescape(stripped) == text
@@ -44,10 +44,11 @@ def test_highlight_escapes_hostile_text(text):
 
 def test_highlight_number_that_needs_escaping_and_bad_offsets():
     """A number span holding '<' is escaped inside the mark; missing or out-of-range offsets leave no mark."""
-    assert highlight_number("p<0.001 here", 0, 0, 7) == "<mark>p&lt;0.001</mark> here"
-    assert highlight_number("<b>x</b>", 0, 50, 60) == "&lt;b&gt;x&lt;/b&gt;"
-    assert highlight_number("<b>x</b>", None, 1, 2) == "&lt;b&gt;x&lt;/b&gt;"
-    assert highlight_number("<b>x</b>", 10, 5, 6) == "&lt;b&gt;x&lt;/b&gt;"  # span before the sentence
+    bx = "&#60;b&#62;x&#60;&#47;b&#62;"  # <b>x</b> as character references (dashboards.safe.html_text)
+    assert highlight_number("p<0.001 here", 0, 0, 7) == "<mark>p&#60;0&#46;001</mark> here"
+    assert highlight_number("<b>x</b>", 0, 50, 60) == bx
+    assert highlight_number("<b>x</b>", None, 1, 2) == bx
+    assert highlight_number("<b>x</b>", 10, 5, 6) == bx  # span before the sentence
     assert highlight_number(float("nan"), 0, 0, 1) == ""
 
 
@@ -57,8 +58,8 @@ def test_source_links_are_built_only_from_parsed_identifiers():
     assert source_url("DOI:10.1056/NEJMoa2210140") == "https://doi.org/10.1056/NEJMoa2210140"
     assert source_url("nct01343277") == "https://clinicaltrials.gov/study/NCT01343277"
     assert source_url("javascript:alert(1)") is None and source_url(None) is None
-    assert link_html("javascript:alert(1)") == "javascript:alert(1)"
-    assert link_html("<x>") == "&lt;x&gt;"
+    assert link_html("javascript:alert(1)") == "javascript&#58;alert&#40;1&#41;"  # text, no link
+    assert link_html("<x>") == "&#60;x&#62;"
     assert 'href="https://doi.org/10.1000/a%22b"' in link_html('DOI:10.1000/a"b')
 
 
@@ -67,8 +68,8 @@ def test_evidence_rows_html_escapes_every_cell():
     html = evidence_rows_html([{"trial": "<b>T</b>", "evidence_text": "<i>HR 0.5</i>", "char_start": 0,
                                 "value_start": 6, "value_end": 9, "source_id": "PMID:1"}],
                               [("trial", "<Trial>"), ("sentence", "S"), ("source", "Src")])
-    assert "<b>" not in html and "<i>" not in html and "&lt;Trial&gt;" in html
-    assert "<mark>0.5</mark>" in html and 'href="https://pubmed.ncbi.nlm.nih.gov/1/"' in html
+    assert "<b>" not in html and "<i>" not in html and "&#60;Trial&#62;" in html
+    assert "<mark>0&#46;5</mark>" in html and 'href="https://pubmed.ncbi.nlm.nih.gov/1/"' in html
 
 
 # -- URL state -------------------------------------------------------------------------------------
@@ -131,19 +132,22 @@ def test_default_view_has_an_empty_url_and_defaults():
 def test_filters(records):
     """Histotype matches any of a record's histotypes, agent either arm, phase 'na' the missing phase."""
     f = views.filter_records(records, ViewState(histotypes=("liposarcoma",)))
-    assert set(f["trial"]) == {"ET743-SAR-3007"}
+    assert set(f["trial"]) == {"ET743-SAR-3007", "Study 309", "T-SAR", "SARC028"}  # L-sarcoma trials and subgroups
     f = views.filter_records(records, ViewState(agents=("dacarbazine",)))
     assert set(f["comparator"]) == {"dacarbazine"}
     f = views.filter_records(records, ViewState(phases=("na",)))
-    assert f["phase"].isna().all() and len(f) == 3
+    assert f["phase"].isna().all() and len(f) == 11  # the three bundled meta-analyses (3 + 3 + 5 records)
     assert len(views.filter_records(records, ViewState(statuses=()))) == len(records)
 
 
 def test_cell_table_counts_trials_once(records):
     """Each map row counts trials once (a trial's later report supersedes an earlier one) and sums patients."""
     t = views.map_table(records, "OS", "HR")
-    row = views.cell_row(t, "soft_tissue_sarcoma|doxorubicin+olaratumab|doxorubicin|OS|HR|contrast")
-    assert row["k"] == 2 and row["n_total"] == 642 and row["pooled"]
+    row = views.cell_row(t, "soft_tissue_sarcoma|doxorubicin_plus_agent|doxorubicin|OS|HR|contrast")
+    assert row["k"] == 4 and row["n_total"] == 133 + 509 + 447 + 640 and row["pooled"]
+    # SSG XVIII reported RFS twice (2012, 2020): the 10-year report supersedes the first, k stays 1
+    ssg = views.cell_row(views.map_table(records, "RFS", "HR"), "gist|imatinib|imatinib|RFS|HR|contrast")
+    assert ssg["k"] == 1 and ssg["estimate"] == 0.66
     single = views.cell_row(t, "leiomyosarcoma|eribulin|dacarbazine|OS|HR|contrast")
     assert single["k"] == 1 and single["estimate"] == 0.93 and not single["pooled"]
     dup = pd.concat([records, records[records["trial"] == "SYN-2"].assign(record_id="dup", year=2022, value=0.8,

@@ -19,6 +19,9 @@ from tests.metafor_reference import assert_close, load_reference
 
 REF = load_reference("metafor_sensitivity.json")
 DATA = REF["datasets"]
+# The metafor comparisons run on reference sets of any k; below 10 studies each call warns
+# (FewStudiesWarning, tested on its own in test_small_study_tests_warn_below_10_studies).
+pytestmark = pytest.mark.filterwarnings("ignore::meta.few_studies.FewStudiesWarning")
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c["dataset"]) for c in REF["regtest"]])
@@ -112,3 +115,18 @@ def test_trimfill_bad_input() -> None:
 def test_mismatched_lengths() -> None:
     with pytest.raises(ValueError, match=r"Inputs must have equal lengths; got len\(yi\) = 3, len\(vi\) = 2"):
         egger_test([0.1, 0.2, 0.3], [0.01, 0.02])
+
+
+@pytest.mark.filterwarnings("error")
+def test_small_study_tests_warn_below_10_studies() -> None:
+    """Cochrane Handbook §13.3.5.4: not below 10 studies. The API warns (the numbers still come back)."""
+    from meta import FewStudiesWarning
+
+    ds = DATA["bcg"]  # k = 13: no warning
+    assert len(ds["yi"]) >= 10
+    egger_test(ds["yi"], ds["vi"]), begg_test(ds["yi"], ds["vi"]), trim_and_fill(ds["yi"], ds["vi"])
+    y, v = ds["yi"][:9], ds["vi"][:9]
+    for fn, name in ((egger_test, "Egger's test"), (begg_test, "Begg's test"), (trim_and_fill, "Trim-and-fill")):
+        with pytest.warns(FewStudiesWarning, match=rf"{name} on k = 9 studies.*Cochrane Handbook §13.3.5.4"):
+            res = fn(y, v)
+        assert res.k == 9

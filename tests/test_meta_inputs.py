@@ -30,13 +30,15 @@ def test_pool_rejects_bad_data(yi: list, vi: list, message: str) -> None:
 
 
 def test_invalid_method_and_test() -> None:
-    msg = "Invalid method 'XX'; must be one of DL, REML, ML, PM, HE, SJ, HS, EB"
+    msg = "Invalid method 'XX'; must be one of FE, DL, REML, ML, PM, HE, SJ, HS, EB"
     with pytest.raises(ValueError, match=re.escape(msg)):
         pool([0.1, 0.2], [0.1, 0.1], method="XX")
     with pytest.raises(ValueError, match=re.escape("Invalid test 't'; must be one of z, knha, adhoc")):
         pool([0.1, 0.2], [0.1, 0.1], test="t")
     with pytest.raises(ValueError, match=re.escape("Invalid method 'reml'")):
         pool([0.1, 0.2], [0.1, 0.1], method="reml")
+    with pytest.raises(ValueError, match=re.escape("Invalid pi 'normal'; must be one of t, z")):
+        pool([0.1, 0.2], [0.1, 0.1], pi="normal")
 
 
 @pytest.mark.parametrize("level", [95, 0, 1.0, "high"])

@@ -67,13 +67,14 @@ def test_pool_from_the_store_writes_the_dashboard_numbers(demo_url, tmp_path):
 
 def test_pool_json_and_status_filter(demo_url, tmp_path):
     out = tmp_path / "pooled.json"
-    res = run("pool", "--db", demo_url, "--by", "histotype,endpoint,measure", "--test", "knha", "--method", "PM",
-              "--status", "accepted", "--out", str(out))
+    res = run("pool", "--db", demo_url, "--by", "histotype,intervention,comparator,endpoint,measure", "--test", "knha",
+              "--method", "PM", "--status", "accepted", "--out", str(out))
     assert res.exit_code == 0, res.output
     cells = json.loads(out.read_text(encoding="utf-8"))
-    key = ("soft_tissue_sarcoma", "OS", "HR")
-    sts_os = next(c for c in cells if (c["histotype"], c["endpoint"], c["measure"]) == key)
-    assert sts_os["k"] == 5 and sts_os["method"] == "PM" and sts_os["test"] == "knha"
+    # first-line doxorubicin plus a second agent vs doxorubicin, OS: JGDG, ANNOUNCE, PICASSO 3, SARC021
+    key = ("soft_tissue_sarcoma", "doxorubicin_plus_agent", "doxorubicin", "OS", "HR")
+    cell = next(c for c in cells if tuple(c[k] for k in BY) == key)
+    assert cell["k"] == 4 and cell["method"] == "PM" and cell["test"] == "knha"
     assert run("pool", "--db", demo_url, "--status", "extracted", "--out", str(out)).exit_code == 0
     assert json.loads(out.read_text(encoding="utf-8")) == []  # the demo store holds accepted records only
 
@@ -119,4 +120,4 @@ def test_demo_prints_the_pooled_table(tmp_path, monkeypatch):
     res = run("demo")
     assert res.exit_code == 0, res.output
     assert "Pooled estimates (REML, z, 95% CI)" in res.stdout
-    assert "doxorubicin+olaratumab" in res.stdout and "pooled cells (k ≥ 2)" in res.stdout
+    assert "doxorubicin_plus_agent" in res.stdout and "pooled cells (k ≥ 2)" in res.stdout

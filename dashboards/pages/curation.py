@@ -1,34 +1,72 @@
 """Curation page: the source text beside the editable record, accept/reject/edit, the record's history.
 
-Thin wiring over :mod:`dashboards.curation_view`. Keyboard-friendly: the edit form is a ``st.form``
-(Enter submits), every widget has a key; ``?record=ID`` opens one record (a shareable link). The page
+Thin wiring over :mod:`dashboards.curation_view`. Read-only until a reviewer signs in (sidebar); the
+audit log then carries that account's name. Every input of the edit form is keyed by the record's id,
+and the form is drawn from the snapshot taken when the record was opened (its version and values), so
+the form always shows and saves the record on screen, and a save sends only the fields the reviewer
+changed, checked against the version that was read (optimistic locking). ``?record=ID`` opens one
+record (a shareable link); after a decision the page moves on to the next pending record. The page
 writes, so it opens its own store for each run and closes it (no connection outlives a save), and
 clears the cached queries of the other pages after every save so they show the change at once.
+Text from documents is shown literally (:mod:`dashboards.safe`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
+from dashboards import auth, safe
 from dashboards import curation_view as cv
 from dashboards.data import store_url
 from evidence.curation import Curation
 from evidence.errors import NotFoundError
 from evidence.store import Store
 
+PICKER = "record"
+GOTO = "_curation_goto"  # the record to open at the next run (set after a decision)
+SHOWN = "_curation_param"  # the ?record= value this page wrote last (another one is a followed link)
 
-def _clear_form() -> None:
-    for key in [k for k in st.session_state if str(k).startswith("edit_") or k == "reject_reason"]:
+
+def _forget(record_id: str) -> None:
+    for key in cv.record_keys(list(st.session_state), record_id):
         del st.session_state[key]
 
 
-def _done(result: cv.SaveResult) -> None:
+def _done(result: cv.SaveResult, record_id: str, ids: list[str]) -> None:
     if result.ok:
         st.session_state["flash"] = result.message
         st.cache_data.clear()
-        _clear_form()
+        _forget(record_id)
+        nxt = cv.next_pending(ids, record_id)
+        st.session_state[GOTO] = nxt or ""
+        if nxt:
+            st.query_params["record"] = nxt
+        else:
+            st.query_params.pop("record", None)
+        st.session_state[SHOWN] = nxt or ""
         st.rerun()
-    st.error(result.message)
+    st.error(safe.md(result.message))
+
+
+def _choose(ids: list[str], wanted: str) -> None:
+    """Set the picker before it is drawn: after a decision, on a followed link, or when its record left."""
+    goto = st.session_state.pop(GOTO, None)
+    if goto and goto in ids:
+        st.session_state[PICKER] = goto
+    elif wanted and wanted in ids and wanted != st.session_state.get(SHOWN):
+        st.session_state[PICKER] = wanted
+    elif st.session_state.get(PICKER) not in ids:
+        st.session_state[PICKER] = wanted if wanted in ids else ids[0]
+
+
+def _opened(record_id: str, rec: Any, version: int) -> dict[str, Any]:
+    """The snapshot of a record taken when it was opened: version and form fields (kept until a decision)."""
+    key = f"opened_{record_id}"
+    if key not in st.session_state:
+        st.session_state[key] = {"version": version, "fields": cv.form_fields(rec)}
+    return st.session_state[key]
 
 
 store = Store(store_url())
@@ -36,27 +74,33 @@ try:
     cur = Curation(store)
     st.title("Curation")
     if "flash" in st.session_state:
-        st.success(st.session_state.pop("flash"))
-    top = st.columns([2, 1, 2])
-    reviewer = top[0].text_input("Reviewer", key="reviewer", placeholder="your name (for the audit log)")
-    dual = top[1].toggle("Blinded dual review", key="dual")
-    pending = cur.pending(reviewer.strip()) if reviewer.strip() else store.records_frame(status="extracted",
-                                                                                           with_version=True)
+        st.success(safe.md(st.session_state.pop("flash")))
+    reviewer = auth.reviewer(store)
+    dual = st.toggle("Blinded dual review", key="dual", disabled=not reviewer)
+    pending = cur.pending(reviewer) if reviewer else store.records_frame(status="extracted", with_version=True)
     ids = list(pending["record_id"])
-    wanted = st.query_params.get("record")
-    if wanted and wanted not in ids:
-        ids.insert(0, wanted)
     labels = {r["record_id"]: cv.record_label(r) for r in pending.to_dict("records")}
+    raw = st.query_params.get("record") or ""
+    wanted = raw if isinstance(raw, str) and 0 < len(raw) <= 64 else ""
+    if wanted and wanted not in ids:
+        try:
+            linked, _ = store.get(wanted)
+        except NotFoundError:
+            st.warning(safe.md(f"no record {wanted!r} in the store (from the link)"))
+        else:
+            ids.insert(0, wanted)
+            labels[wanted] = cv.record_label(linked.to_dict())
     if not ids:
-        st.info("Nothing pending" + (f" for {reviewer}" if reviewer.strip() else "") + ".")
+        st.info("Nothing pending" + (" for you" if reviewer else "") + ".")
         st.stop()
-    record_id = top[2].selectbox("Record", ids, key="record", on_change=_clear_form,
-                                 format_func=lambda i: labels.get(i, i))
+    _choose(ids, wanted)
+    record_id = st.selectbox("Record", ids, key=PICKER, format_func=lambda i: labels.get(i, i))
     st.query_params["record"] = record_id
+    st.session_state[SHOWN] = record_id
     try:
         rec, version = store.get(record_id)
     except NotFoundError as exc:
-        st.error(str(exc))
+        st.error(safe.md(str(exc)))
         st.stop()
     try:
         text = store.source(rec.source_id)["text"]
@@ -65,36 +109,51 @@ try:
 
     left, right = st.columns(2)
     with left:
-        st.subheader(f"{rec.source_id} — {rec.source_title or rec.trial or ''}")
+        st.subheader(safe.md(f"{rec.source_id} — {rec.source_title or rec.trial or ''}"))
         st.markdown(f"<div style='max-height:28rem;overflow-y:auto'>{cv.source_html(rec, text)}</div>",
                     unsafe_allow_html=True)
     with right:
-        st.caption(f"record {rec.record_id} · status {rec.status} · version {version}")
-        buttons = st.columns([1, 2, 1])
-        if buttons[0].button("Accept", key="accept", type="primary"):
-            _done(cv.apply_save(cur, record_id, "accept", reviewer=reviewer, version=version, dual=dual))
-        reject_reason = buttons[1].text_input("Reason to reject", key="reject_reason", label_visibility="collapsed",
-                                              placeholder="reason to reject")
-        if buttons[2].button("Reject", key="reject"):
-            _done(cv.apply_save(cur, record_id, "reject", reviewer=reviewer, version=version, reason=reject_reason,
-                                dual=dual))
-        with st.form("edit_form"):
-            submitted = {}
-            for f in cv.form_fields(rec):
-                if f.kind == "choice":
-                    submitted[f.name] = st.selectbox(f.label, f.options, index=f.options.index(f.value),
-                                                     key=f"edit_{f.name}")
-                else:
-                    submitted[f.name] = st.text_input(f.label, value=f.value, key=f"edit_{f.name}")
-            reason = st.text_input("Reason for the edit (required)", key="edit_reason")
-            if st.form_submit_button("Save edit", key="save"):
-                try:
-                    changes = cv.changes_from_form(rec, submitted)
-                except ValueError as exc:
-                    st.error(str(exc))
-                else:
-                    _done(cv.apply_save(cur, record_id, "edit", reviewer=reviewer, version=version,
-                                        changes=changes, reason=reason, dual=dual))
+        st.caption(safe.md(f"record {rec.record_id} · status {rec.status} · version {version}"))
+        if not reviewer:
+            st.info("Read-only: sign in with a reviewer account (sidebar) to accept, edit or reject.")
+            st.dataframe({"field": [f.name for f in cv.form_fields(rec)],
+                          "value": [f.value for f in cv.form_fields(rec)]}, hide_index=True, key="read_only")
+        else:
+            snap = _opened(record_id, rec, version)
+            read = snap["version"]
+            if version != read:
+                st.warning(f"This record changed in the store since you opened it (version {read}, now {version});"
+                           " a save will be refused. Reload it to see the current values.")
+                if st.button("Reload record", key="reload"):
+                    _forget(record_id)
+                    st.rerun()
+            buttons = st.columns([1, 2, 1])
+            if buttons[0].button("Accept", key="accept", type="primary"):
+                _done(cv.apply_save(cur, record_id, "accept", reviewer=reviewer, version=read, dual=dual),
+                      record_id, ids)
+            reject_reason = buttons[1].text_input("Reason to reject", key=f"reject_reason_{record_id}",
+                                                  label_visibility="collapsed", placeholder="reason to reject")
+            if buttons[2].button("Reject", key="reject"):
+                _done(cv.apply_save(cur, record_id, "reject", reviewer=reviewer, version=read, reason=reject_reason,
+                                    dual=dual), record_id, ids)
+            with st.form(f"edit_form_{record_id}"):
+                submitted, shown = {}, {}
+                for f in snap["fields"]:
+                    shown[f.name] = f.value
+                    key = cv.widget_key(record_id, f.name)
+                    if f.kind == "choice":
+                        submitted[f.name] = st.selectbox(f.label, f.options, index=f.options.index(f.value), key=key)
+                    else:
+                        submitted[f.name] = st.text_input(f.label, value=f.value, key=key)
+                reason = st.text_input("Reason for the edit (required)", key=cv.widget_key(record_id, "reason"))
+                if st.form_submit_button("Save edit", key="save"):
+                    try:
+                        changes = cv.changes_from_texts(rec, shown, submitted)
+                    except ValueError as exc:
+                        st.error(safe.md(str(exc)))
+                    else:
+                        _done(cv.apply_save(cur, record_id, "edit", reviewer=reviewer, version=read, changes=changes,
+                                            reason=reason, dual=dual), record_id, ids)
     st.subheader("History")
     st.dataframe(cv.history_frame(cur, record_id), hide_index=True, width="stretch")
 finally:

@@ -28,10 +28,19 @@ def manifest() -> list[dict[str, Any]]:
     return json.loads(text)["documents"]
 
 
-def corpus_documents() -> list[dict[str, Any]]:
-    """The bundled documents as store sources (source_id, title, year, text, source_file, meta)."""
+def practice_manifest() -> list[dict[str, Any]]:
+    """Bundled reports left uncurated on purpose: the demo extracts them so a reviewer has records to curate."""
+    text = (resources.files("evidence") / "corpus" / "manifest.json").read_text(encoding="utf-8")
+    return json.loads(text).get("practice", [])
+
+
+def corpus_documents(practice: bool = False) -> list[dict[str, Any]]:
+    """The bundled documents as store sources (source_id, title, year, text, source_file, meta).
+
+    ``practice=True`` gives the uncurated practice reports instead of the curated ones.
+    """
     out = []
-    for d in manifest():
+    for d in (practice_manifest() if practice else manifest()):
         path = corpus_dir() / d["file"]
         raw = path.read_bytes()
         text = raw.decode("utf-8")

@@ -19,6 +19,7 @@ from spacy.util import filter_spans
 from evidence.vocabulary import VOCAB
 from extraction.components.mentions import read_mentions, write_spans
 from extraction.components.tokenizer import doc_text
+from extraction.unlisted import unlisted_agent_mentions
 
 _SHORT = re.compile(r"\((?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2}|[A-Z][A-Za-z0-9-]{0,7}[A-Z0-9])"
                     r"\s*(?:\)|:)")
@@ -79,18 +80,29 @@ class AbbreviationDetector:
 
     def __call__(self, doc: Doc) -> Doc:
         text = doc_text(doc)
+        mentions = read_mentions(doc, self.span_key)
+        # agents outside the vocabulary first (extraction.unlisted), so that their arms can be abbreviated too
+        unlisted = unlisted_agent_mentions(text, mentions, doc._.sentences or ())
+        spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
+        if unlisted:
+            extra = [sp for a, b, _lab, ids in unlisted
+                     for sp in [doc.char_span(a, b, label="AGENT", kb_id=ids[0], alignment_mode="expand")] if sp]
+            spans = filter_spans(extra + spans)
+            write_spans(doc, self.span_key, spans)
+            mentions = read_mentions(doc, self.span_key)
         if "(" not in text:
             return doc
-        mentions = read_mentions(doc, self.span_key)
         agents = [(s, e, kb) for s, e, label, kb in mentions if label == "AGENT"]
         blockers = [s for s, _e, label, _kb in mentions if label in ("HISTOTYPE", "ENDPOINT")]
         defs = find_definitions(text, agents, blockers)
         if not defs:
             return doc
-        spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
         new = []
         for short, joined in defs.items():
-            for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text):
+            label = re.escape(short)
+            if re.match(r"(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s", short):  # ``Arm A`` and ``arm A`` are one label
+                label = "(?i:" + label.split("\\ ")[0] + r")\s+" + re.escape(short.split()[-1])
+            for m in re.finditer(rf"(?<![\w-]){label}(?![\w-])", text):
                 sp = doc.char_span(m.start(), m.end(), label="AGENT", kb_id=joined, alignment_mode="expand")
                 if sp is not None:
                     new.append(sp)

@@ -46,6 +46,9 @@ def statistics_for(text: str, sentences: list[tuple[int, int]],
     norm = normalize(text)
     with_digit = digit_spans(norm, sentences)
     ctx = build_context(text, sentences, mentions, norm, with_digit)
+    if ctx.extra_mentions:  # arm qualifiers the context found (doses): mentions like any other
+        mentions = sorted([m for m in mentions if not any(m[0] < x[1] and x[0] < m[1] for x in ctx.extra_mentions)]
+                          + ctx.extra_mentions)
     starts = [m[0] for m in mentions]
     state = State()
     out: list[dict[str, Any]] = []
@@ -61,7 +64,25 @@ def statistics_for(text: str, sentences: list[tuple[int, int]],
             rec["value_end"] += s
             rec["char_start"], rec["char_end"] = s, e
             out.append(rec)
-    return ctx, out
+    return ctx, drop_restated(out)
+
+
+_SAME = ("endpoint", "measure", "arm", "value", "ci_low", "ci_high", "intervention", "comparator", "timepoint_months")
+
+
+def drop_restated(stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A between-arm ratio printed again later (``… (HR, 0.75; 95% CI, 0.61–0.94)`` in the results and
+    again in the next sentence) is one statistic: keep its first statement."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for rec in stats:
+        if rec.get("measure") in ("HR", "OR", "RR") and rec.get("ci_low") is not None:
+            key = (*(rec.get(k) for k in _SAME), tuple(rec.get("histotypes") or ()))
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(rec)
+    return out
 
 
 class StatisticAssembler:

@@ -21,7 +21,7 @@ from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import registry
+from spacy.util import compile_infix_regex, registry
 
 TEXT_KEY = "sarcoma_text"
 #: Distinct pieces warmed before the caches are emptied, when spaCy does not say its cache size.
@@ -83,6 +83,10 @@ def create_memo_tokenizer() -> Callable[[Language], WarmTokenizer]:
     default = registry.tokenizers.get("spacy.Tokenizer.v1")()
 
     def make(nlp: Language) -> WarmTokenizer:
-        return WarmTokenizer(default(nlp))
+        tok = default(nlp)
+        # ``olaratumab+doxorubicin``: a plus between two words joins two agents, as in ``X + Y``
+        infixes = [*(nlp.Defaults.infixes or ()), r"(?<=[A-Za-z])\+(?=[A-Za-z])"]
+        tok.infix_finditer = compile_infix_regex(infixes).finditer
+        return WarmTokenizer(tok)
 
     return make

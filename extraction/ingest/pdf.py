@@ -7,7 +7,8 @@ Line ends inside a page are normalised to ``\\n`` as for plain text.
 
 Title is the metadata ``/Title`` when set, else the first non-empty line. Year and DOI are read from
 the first page with the plain-text rules (:func:`~extraction.ingest.text.year_from_text`,
-:func:`~extraction.ingest.text.doi_from_text`); a PMID or DOI line there becomes the ``source_id`` (:func:`~extraction.ingest.text.header_source_id`).
+:func:`~extraction.ingest.text.doi_from_text`); a PMID or DOI line there becomes the ``source_id``
+(:func:`~extraction.ingest.text.header_source_id`).
 
 pypdf reports recoverable problems through ``logging`` and ``PdfReadWarning``; both are captured
 while the file is read and listed in ``meta["warnings"]`` instead (the capture swaps global warning
