@@ -131,3 +131,17 @@ def test_adjudicate_without_a_conflict_is_refused(cli):
     assert res.exit_code == 2 and res.stderr.strip().count("\n") == 0
     assert "no conflict to adjudicate" in res.stderr and "curate conflicts" in res.stderr
     assert store.get(a)[0].status == "extracted"
+
+
+def test_at_a_terminal_the_password_is_asked(cli, monkeypatch):
+    """With a TTY the password is asked (getpass), not read from the environment."""
+    import evidence.reviewers_cli as rc
+
+    run, store, (a, _) = cli
+    asked = []
+    monkeypatch.setattr(rc, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(rc.getpass, "getpass", lambda prompt: asked.append(prompt) or "not it")
+    res = run("accept", a, "--reviewer", "ana")  # the environment's right password is not used at a terminal
+    assert res.exit_code == 2 and "wrong password" in res.stderr and asked == ["password for reviewer ana: "]
+    monkeypatch.setattr(rc.getpass, "getpass", lambda prompt: PW)
+    assert run("accept", a, "--reviewer", "ana").exit_code == 0 and store.get(a)[0].reviewer == "ana"
