@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from evidence.csv_cells import frame_csv
 from evidence.nma_cli import trial_resolver, unknown_treatments
 from meta import nma
 from meta.nma import NMAResult
@@ -159,7 +160,7 @@ def league_csv(res: NMAResult, measure: str) -> bytes:
     """The league table of the shown component as CSV (every view is also an export)."""
     lg = res.league(exp=measure in RATIO)
     lg["measure"], lg["reference"], lg["method"] = measure, res.reference, res.method
-    return lg.to_csv(index=False).encode()
+    return frame_csv(lg).encode()  # formula cells neutralised (evidence.csv_cells)
 
 
 def summary_line(res: NMAResult) -> str:

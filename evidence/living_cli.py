@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evidence.changes import changes_frame, diff
+from evidence.csv_cells import frame_csv
 from evidence.errors import EvidenceError
 from evidence.safe_text import escaped
 from evidence.snapshots import as_snapshot, current_questions, latest_snapshot, resolve_since, save_snapshot
@@ -183,7 +184,7 @@ def _csv(frame) -> str:
     flat = frame.copy()
     for col in ("new_trials", "replaced_reports", "dropped_trials", "keys"):
         flat[col] = [json.dumps(v, ensure_ascii=False) for v in flat[col]]
-    return flat.to_csv(index=False)
+    return frame_csv(flat)  # formula cells neutralised (evidence.csv_cells)
 
 
 def register(app: typer.Typer) -> None:

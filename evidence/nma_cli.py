@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from evidence.csv_cells import frame_csv
+
 _out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 _err = Console(stderr=True, soft_wrap=True)
 RATIO = ("HR", "OR", "RR")
@@ -161,7 +163,7 @@ def nma_command(
         for x in net.excluded:
             _err.print(f"  {x['record_id']}: {x['reason']}", markup=False)
     if out_file is not None:
-        league_rows(net, measure).to_csv(out_file, index=False, columns=CSV_COLUMNS)
+        Path(out_file).write_text(frame_csv(league_rows(net, measure)[list(CSV_COLUMNS)]), encoding="utf-8")
         _err.print(f"wrote the league tables of {len(net.fits)} component(s) to {out_file}", markup=False)
 
 

@@ -122,3 +122,17 @@ def test_dashboard_downloads_neutralised():
     assert rows[0]["trial"].startswith("'=") and rows[0]["comparator"] == "'-2+3"
     assert '"\rnew line"' in text.replace("'", "")  # bare CR quoted
     assert all(not _dangerous(v) for r in rows for k, v in r.items() if k not in NUMERIC)
+
+
+def test_no_csv_is_written_around_the_shared_function():
+    """Every CSV writer of the product goes through evidence.csv_cells (a new one cannot skip it)."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    pattern = re.compile(r"\.to_csv\(|csv\.writer\(|csv\.DictWriter\(")
+    allowed = {"evidence/csv_cells.py", "evidence/io.py",  # io writes each cell through csv_cells.neutralise
+               "meta/_bundle_codec.py"}  # the bundle's byte-exact records, read back only by recompute.py
+    offenders = [str(p.relative_to(root)) for d in ("evidence", "dashboards", "extraction", "meta")
+                 for p in (root / d).rglob("*.py")
+                 if str(p.relative_to(root)) not in allowed and pattern.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []

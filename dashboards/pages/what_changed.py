@@ -5,6 +5,7 @@ import json
 import streamlit as st
 
 from dashboards import changes_view, data
+from evidence.csv_cells import frame_csv
 
 url = data.store_url()
 st.title("What changed")
@@ -32,7 +33,7 @@ for row in frame.to_dict("records"):
         st.markdown(head)
         st.markdown(bullets)
 c1, c2 = st.columns(2)
-c1.download_button("Download CSV", frame.to_csv(index=False), "changes.csv", "text/csv", key="changes_csv")
+c1.download_button("Download CSV", frame_csv(frame), "changes.csv", "text/csv", key="changes_csv")
 c2.download_button("Download JSON", json.dumps(frame.to_dict("records"), default=str, indent=2),
                    "changes.json", "application/json", key="changes_json")
 
