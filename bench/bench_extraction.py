@@ -199,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cli_docs:
         runs, startup = cli_throughput(args.cli_docs, args.repeats)
         msg = (f"- `sarcoma-evidence extract DIR --out FILE` (whole process, default options) over {args.cli_docs} "
-               f"files: median {statistics.median(runs):.0f} abstracts/s (runs: {', '.join(f'{r:.0f}' for r in runs)}); "
+               f"files: median {statistics.median(runs):.0f} abstracts/s "
+               f"(runs: {', '.join(f'{r:.0f}' for r in runs)}); "
                f"`extract` on one file: {startup:.2f} s")
         print(msg)
         lines.append(msg)

@@ -23,9 +23,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Container, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is written: `extract` never needs it
+    import pandas as pd
 
 #: First characters that make a spreadsheet cell a formula (OWASP).
 FORMULA_STARTS = frozenset("=+-@\t\r")
@@ -73,6 +74,8 @@ def write_rows(fh: Any, header: Sequence[str], rows: Iterable[Sequence[Any]],
 def frame_csv(frame: pd.DataFrame) -> str:
     """A DataFrame as CSV text: string cells neutralised (numeric columns are numbers, never prefixed),
     ``\\r\\n`` line ends so a bare ``\\r`` inside a cell is quoted."""
+    import pandas as pd
+
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):

@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -27,9 +28,6 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from evidence.csv_cells import neutralise, restore
 from evidence.errors import ImportFileError, RecordError
@@ -48,12 +46,25 @@ CSV_FIELD_LIMIT = 64 * 1024 * 1024
 _INT_TEXT = re.compile(r"[+-]?[0-9]+")
 _FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
-ARROW_SCHEMA = pa.schema([
-    pa.field(f, pa.list_(pa.string()) if f in LIST_FIELDS else pa.int64() if f in _INT
-             else pa.float64() if f in _FLOAT else pa.bool_() if f in _BOOL
-             else pa.timestamp("us", tz="UTC") if f == "updated_at" else pa.string())
-    for f in FIELDS
-])
+
+@functools.lru_cache(maxsize=1)
+def arrow_schema() -> Any:
+    """The Parquet schema of the record fields (pyarrow is imported here, on first use: writing JSONL or
+    CSV, as ``extract`` does by default, never loads it nor the pandas it pulls in)."""
+    import pyarrow as pa
+
+    return pa.schema([
+        pa.field(f, pa.list_(pa.string()) if f in LIST_FIELDS else pa.int64() if f in _INT
+                 else pa.float64() if f in _FLOAT else pa.bool_() if f in _BOOL
+                 else pa.timestamp("us", tz="UTC") if f == "updated_at" else pa.string())
+        for f in FIELDS
+    ])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ARROW_SCHEMA":  # ``from evidence.io import ARROW_SCHEMA`` keeps working, built lazily
+        return arrow_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def detect_format(path: str | Path, fmt: str | None = None) -> str:
@@ -97,7 +108,10 @@ def write_records(recs: Iterable[EvidenceRecord | dict[str, Any]], path: str | P
     if fmt == "parquet":
         if path is None:
             raise ImportFileError("parquet needs --out FILE")
-        table = pa.Table.from_pylist(rows, schema=ARROW_SCHEMA)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(rows, schema=arrow_schema())
         pq.write_table(table, str(path))
         return len(rows)
     own = stream is None
@@ -188,6 +202,9 @@ def iter_rows(path: str | Path, fmt: str | None = None) -> Iterator[tuple[str, d
     if not p.exists():
         raise ImportFileError(f"{path}: no such file")
     if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:
             table = pq.read_table(str(p))
         except (pa.ArrowInvalid, OSError) as exc:

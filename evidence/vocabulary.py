@@ -42,7 +42,8 @@ _TERM_FIELDS = ("label", "synonyms", "brands", "codes")
 
 CONTROL_AGENTS = ("placebo", "best_supportive_care", "observation")
 _TRIAL_KEYS = {"name", "aliases", "registry_ids", "histotypes", "agents"}
-_REGISTRY_FORMS = (  # registry id as printed → canonical form (DESIGN.md: ``NCT…``, ``EudraCT …``, ``ISRCTN…``, ``jRCT…``)
+# registry id as printed → canonical form (DESIGN.md: ``NCT…``, ``EudraCT …``, ``ISRCTN…``, ``jRCT…``)
+_REGISTRY_FORMS = (
     (re.compile(r"^NCT\s*-?\s*(\d{8})$", re.I), "NCT{}"),
     (re.compile(r"^(?:EudraCT\s*(?:no\.?|number)?\s*:?\s*)?(\d{4}-\d{6}-\d{2})$", re.I), "EudraCT {}"),
     (re.compile(r"^ISRCTN\s*-?\s*(\d{8})$", re.I), "ISRCTN{}"),
@@ -161,7 +162,8 @@ def load_trials(text: str, source: str = "trials.jsonl") -> list[Trial]:
             raise VocabularyError(f"{source}:{lineno}: not JSON ({exc.msg})") from None
         unknown = set(row) - _TRIAL_KEYS
         if unknown:
-            raise VocabularyError(f"{source}:{lineno}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_TRIAL_KEYS)}")
+            raise VocabularyError(f"{source}:{lineno}: unknown key(s) {sorted(unknown)}; "
+                                  f"allowed: {sorted(_TRIAL_KEYS)}")
         if not row.get("name"):
             raise VocabularyError(f"{source}:{lineno}: trial has no 'name'")
         ids = []

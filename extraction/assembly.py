@@ -32,7 +32,8 @@ from extraction.values import Stat, scan_values
 
 _RATE_ENDPOINTS = ("ORR", "DCR", "CBR")
 _NON_DRUG = frozenset({"chemotherapy", "surgery", "radiotherapy"})
-_BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+(?:arms|groups|cohorts|(?:treatment|study)\s+(?:groups|arms))\b", re.I)
+_BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+"
+                   r"(?:arms|groups|cohorts|(?:treatment|study)\s+(?:groups|arms))\b", re.I)
 
 _ONE_SIDED = re.compile(r"\bone[- ]sided\b|\bone[- ]tailed\b", re.I)
 _CORRESPOND = re.compile(r"\bcorrespond", re.I)
@@ -308,7 +309,7 @@ def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:
     run = [tps[0]]
     runs = []
     for t in tps[1:]:
-        if re.fullmatch(r"\s*(?:,|and|or)\s*", seg[run[-1][2]:t[1]]) or re.fullmatch(r"-?\s*(?:,|and|or)\s*", seg[run[-1][2]:t[1]]):
+        if re.fullmatch(r"-?\s*(?:,|and|or)\s*", seg[run[-1][2]:t[1]]):
             run.append(t)
         else:
             runs.append(run)

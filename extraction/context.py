@@ -10,10 +10,10 @@ import bisect
 import functools
 import json
 import re
-from importlib import resources
-from typing import Any
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
 from evidence.vocabulary import VOCAB
 from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
@@ -199,8 +199,8 @@ def _definition_segment(text: str, start: int, end: int) -> int:
     return to.start() if to else m.end()
 
 
-_ROLE_DEFINITION = re.compile(r"\b(?P<role>test|experimental|study|treatment|intervention|investigational|control|standard|"
-                              r"reference)\s+(?:group|arm)s?\s*(?:\([^)]{0,30}\)\s*)?(?:received|was\s+given|were\s+given|"
+_ROLE_DEFINITION = re.compile(r"\b(?P<role>test|experimental|study|treatment|intervention|investigational|control|"
+                              r"standard|reference)\s+(?:group|arm)s?\s*(?:\([^)]{0,30}\)\s*)?(?:received|was\s+given|were\s+given|"
                               r"was\s+treated\s+with|were\s+treated\s+with|consisted\s+of|:)\s*", re.I)
 
 
@@ -479,7 +479,7 @@ def _treatment_of_cohort(text: str, sentences: Sequence[tuple[int, int]], mentio
     (``59 patients received first-line weekly paclitaxel``): the first agent its opening sentences name
     that is not a previous treatment."""
     end = sentences[min(12, len(sentences) - 1)][1]
-    for a, b, ids, _comb in group_mentions(text, [m for m in mentions if m[0] < end]):
+    for a, _b, ids, _comb in group_mentions(text, [m for m in mentions if m[0] < end]):
         before = text[max(0, a - 40):a]
         if not ids or ids <= CONTROLS or _PRIOR.search(before):
             continue

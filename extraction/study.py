@@ -24,8 +24,8 @@ import re
 from importlib import resources
 from typing import Any
 
-from extraction.patterns import PatternError
 from evidence.vocabulary import VOCAB, normalize_registry_id
+from extraction.patterns import PatternError
 
 _FIELDS = ("design", "registry", "citation")
 _KEYS = {"field", "value", "literal", "regex", "comment"}
@@ -47,7 +47,8 @@ def _rules() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
         row = json.loads(line)
         where = f"study.jsonl:{lineno}"
         if set(row) - _KEYS:
-            raise PatternError(f"{where}: unknown key(s) {sorted(set(row) - _KEYS)}; allowed keys: {', '.join(sorted(_KEYS))}")
+            raise PatternError(f"{where}: unknown key(s) {sorted(set(row) - _KEYS)}; "
+                               f"allowed keys: {', '.join(sorted(_KEYS))}")
         if row.get("field") not in _FIELDS:
             raise PatternError(f"{where}: unknown field {row.get('field')!r}; allowed fields: {', '.join(_FIELDS)}")
         weak = str(row.get("comment", "")).startswith("weak")

@@ -142,7 +142,8 @@ def test_issue_13_en_dash_combination_is_one_arm(nlp):
     recs = _recs(nlp, "Median overall survival was 17.2 months with gemcitabine–docetaxel and 15.9 months with "
                       "doxorubicin (HR 0.91, 95% CI 0.70–1.18).", title=title)
     assert {(r["arm"], r["intervention"], r["comparator"]) for r in recs} == {
-        ("intervention", "docetaxel+gemcitabine", "doxorubicin"), ("comparator", "docetaxel+gemcitabine", "doxorubicin"),
+        ("intervention", "docetaxel+gemcitabine", "doxorubicin"),
+        ("comparator", "docetaxel+gemcitabine", "doxorubicin"),
         ("contrast", "docetaxel+gemcitabine", "doxorubicin")}
 
 
@@ -223,7 +224,8 @@ def test_issue_13_agents_outside_the_vocabulary_keep_their_own_label(nlp):
     recs = _recs(nlp, "Patients were randomised to XYZ-123 or placebo. Median PFS was 5.5 months with XYZ-123 and 2.0 "
                       "months with placebo (HR 0.52; 95% CI 0.33-0.80).", title=title)
     assert {(r["arm"], r["intervention"], r["comparator"]) for r in recs} == {
-        ("intervention", "xyz-123", "placebo"), ("comparator", "xyz-123", "placebo"), ("contrast", "xyz-123", "placebo")}
+        ("intervention", "xyz-123", "placebo"), ("comparator", "xyz-123", "placebo"),
+        ("contrast", "xyz-123", "placebo")}
     assert all("unknown_agent" in r["flags"] for r in recs)
 
 
