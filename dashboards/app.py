@@ -26,6 +26,7 @@ pages = [
     st.Page("pages/evidence_map.py", title="Evidence map", default=True),
     st.Page("pages/pooled_estimate.py", title="Pooled estimate", url_path="pooled"),
     st.Page("pages/network.py", title="Network", url_path="network"),
+    st.Page("pages/certainty.py", title="Certainty (GRADE)", url_path="certainty"),
     st.Page("pages/evidence_table.py", title="Evidence table", url_path="table"),
     st.Page("pages/export.py", title="Export", url_path="export"),
     st.Page("pages/prognostic.py", title="Prognostic factors", url_path="prognostic"),
