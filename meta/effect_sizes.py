@@ -131,7 +131,8 @@ def _check_hr_p(hr: ArrayLike, p_value: ArrayLike, p_sided: ArrayLike) -> tuple[
     bad = np.flatnonzero(~((p > 0) & (p < 1)))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"p_value[{i}] = {p[i]:g}: a p value must lie in (0, 1)")
+        side = "two-sided" if sided[i] == 2 else "one-sided"
+        raise ValueError(f"p_value[{i}] = {p[i]:g}: a {side} p value must lie in (0, 1)")
     bad = np.flatnonzero((sided == 1) & (p >= 0.5))
     if bad.size:
         i = int(bad[0])
