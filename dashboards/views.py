@@ -17,6 +17,7 @@ import pandas as pd
 
 from dashboards.state import ARM_LEVEL, NO_PHASE, ViewState, cell_key, parse_cell_key
 from evidence.schema import ENDPOINTS, MEASURES, RATIO_MEASURES, STATUSES
+from evidence.trial_aliases import trial_aliases
 from evidence.vocabulary import VOCAB
 from meta import pool_table
 from meta.table import TO_MONTHS
@@ -24,7 +25,8 @@ from meta.table import TO_MONTHS
 BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
 POOL_INPUT = ("record_id", "source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm",
               "endpoint", "measure", "value", "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n",
-              "status", "timepoint_months", "flags")  # fmt: skip
+              "status", "timepoint_months", "flags", "design", "registry_ids", "subgroup", "subgroup_label",
+              "p_sided", "setting", "line")  # fmt: skip
 MAP_COLUMNS = (
     "cell", "histotype", "histotype_label", "intervention", "comparator", "comparison", "endpoint", "measure",
     "arm", "scale", "rollup", "k", "n_total", "pooled", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
@@ -226,8 +228,11 @@ def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, m
     slim = sub[[c for c in POOL_INPUT if c in sub.columns]]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # the plan's record rules as the CLI (flags, designs, trial identity through the vocabulary);
+        # the status filter is the page's (default accepted/edited, as pool_table's)
         t = pool_table(slim, by=BY, method=method, test=test, rollup=rollup,
-                       parents=(parents if parents is not None else VOCAB.parents) if rollup else None)
+                       parents=(parents if parents is not None else VOCAB.parents) if rollup else None,
+                       statuses=STATUSES, trial_aliases=trial_aliases())
     excluded = list(t.attrs.get("excluded", []))
     t.attrs = {}  # else to_dict deep-copies the exclusion list once per column
     cells = t.to_dict("records")

@@ -10,7 +10,6 @@ few-study model per cell; ``--statuses``/``--status`` and ``--include-flagged`` 
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +20,7 @@ from rich.table import Table
 from evidence.errors import ImportFileError
 from evidence.extract_cli import check_out, err, fail
 from evidence.io import read_records
+from evidence.trial_aliases import trial_aliases
 
 #: Keys `pool --by` accepts: the histotype group and the record fields that name a population,
 #: treatment, outcome or design (DESIGN.md "Pooling plan").
@@ -32,16 +32,6 @@ PROGNOSTIC_BY = "factor,factor_level,factor_reference,endpoint,measure,adjusted"
 POOL_DEFAULT_BY = "histotype,intervention,comparator,endpoint,measure,setting,line"
 POOL_STATUSES = ("accepted", "edited")
 MULTI_ARM = ("combine", "split")
-
-
-@functools.cache
-def trial_aliases() -> dict[str, str]:
-    """Token → canonical trial, from the trials vocabulary (for ``meta.pool_table(trial_aliases=)``)."""
-    from evidence.vocabulary import VOCAB
-    from meta.identity import trial_aliases_from_entries
-
-    return trial_aliases_from_entries({"name": t.name, "aliases": list(t.aliases), "registry_ids": list(t.registry_ids)}
-                                      for t in VOCAB.trials)
 
 
 def pool_records(frame: Any, **options: Any) -> Any:

@@ -14,8 +14,8 @@ import pytest
 
 from evidence.corpus import curated_records
 from evidence.io import write_records
-from evidence.pool_cli import trial_aliases  # the CLI identifies trials through the vocabulary
 from evidence.schema import FIELDS
+from evidence.trial_aliases import trial_aliases  # the CLI identifies trials through the vocabulary
 from evidence.vocabulary import VOCAB
 from meta import _bundle_codec as codec
 from meta import pool_table
