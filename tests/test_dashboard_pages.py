@@ -110,7 +110,7 @@ def test_map_page_lists_every_cell(app, db_url):
     assert at.selectbox(key="measure").value == "HR"
     df = views.filter_records(Store(db_url).records_frame(), ViewState())
     expected = views.map_table(df, "OS", "HR")
-    assert len(at.selectbox(key="cell").options) == len(expected) == 10
+    assert len(at.selectbox(key="cell").options) == len(expected) == 17
     shown = at.dataframe[0].value
     row = shown[shown["comparison"] == "doxorubicin_plus_agent vs doxorubicin"]
     assert row["trials (k)"].max() == 4 and row["patients"].max() == 133 + 509 + 447 + 640
@@ -214,7 +214,7 @@ def test_evidence_table_filters_and_escapes_source_text(app, db_url):
     assert 'href="https://pubmed.ncbi.nlm.nih.gov/9000000/"' in html
 
 
-@pytest.mark.parametrize("key,value,n", [("f_agent", ["eribulin"], 13), ("f_endpoint", ["ORR"], 30),
+@pytest.mark.parametrize("key,value,n", [("f_agent", ["eribulin"], 13), ("f_endpoint", ["ORR"], 57),
                                          ("f_status", ["rejected"], 0)])
 def test_evidence_table_each_filter(app, key, value, n):
     """Each sidebar filter (agent in either arm, endpoint, status) narrows the table to the expected rows."""
