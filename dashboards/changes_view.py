@@ -135,3 +135,24 @@ def timeline_choices(view: ChangesView) -> tuple[dict[str, str], int]:
     changed = set(view.changes["question"])
     first = next((i for i, q in enumerate(labels) if labels[q] in changed), 0)
     return labels, first
+
+
+_MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~$:=")
+
+
+def md(text: object) -> str:
+    """``text`` with every Markdown-special character backslash-escaped (document-derived names such as
+    trial names are shown as written, never as links, HTML, LaTeX or colour directives).
+
+    >>> md("[x](javascript:alert(1)) $a$")
+    '\\\\[x\\\\]\\\\(javascript\\\\:alert\\\\(1\\\\)\\\\) \\\\$a\\\\$'
+    """
+    return "".join(f"\\{c}" if c in _MD_SPECIAL else c for c in str(text).replace("\n", " "))
+
+
+def change_markdown(row: dict) -> tuple[str, str]:
+    """The heading line and the bullet list of one change (escaped Markdown)."""
+    head = (f"**{md(row['question'])}** — {md(row['kind'])} · k {row['k_before']} → {row['k_after']} · "
+            f"{md(row['shown_before'])} → {md(row['shown_after'])}")
+    bullets = "\n".join(f"- {md(line)}" for line in row["summary"].split("; ") if line)
+    return head, bullets

@@ -22,9 +22,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from evidence.changes import changes_frame, diff
 from evidence.errors import EvidenceError
+from evidence.safe_text import escaped
 from evidence.snapshots import as_snapshot, current_questions, latest_snapshot, resolve_since, save_snapshot
 from evidence.store import Store, resolve_url
 
@@ -55,12 +57,17 @@ def pool_default(frame):
     return pool_table(frame)
 
 
+def _nothing() -> dict:
+    return {"documents": 0, "unchanged": 0, "inserted": 0, "records": 0, "failed": [], "files": 0,
+            "failed_documents": 0, "bugs": 0}
+
+
 def _ingest(store: Store, paths: list[Path]) -> dict:
     """Ingest ``paths`` with the ``ingest`` machinery; returns counts (``inserted`` records, …)."""
     from evidence import cli
     from evidence.bulk import is_extract_folder, load_parquet_folder
 
-    got = {"documents": 0, "unchanged": 0, "inserted": 0, "records": 0, "failed": [], "files": 0}
+    got = _nothing()
     for folder in [p for p in paths if is_extract_folder(p)]:
         counts = load_parquet_folder(store, folder)
         got["inserted"] += counts["inserted"]
@@ -69,13 +76,15 @@ def _ingest(store: Store, paths: list[Path]) -> dict:
     files = cli._expand([p for p in paths if not is_extract_folder(p)])
     missing = [f for f in files if not f.exists()]
     for f in missing:
-        _err.print(f"error: {f}: no such file", markup=False, highlight=False)
+        _err.print(f"error: {escaped(f)}: no such file", markup=False, highlight=False)
     files = [f for f in files if f.exists()]
     if files:
         rep = cli.ingest_documents(store, files, skip_unchanged=True)
         for k in ("documents", "unchanged", "inserted", "records"):
             got[k] += getattr(rep, k)
         got["failed"] += sorted(rep.failed_files)
+        got["failed_documents"] += rep.failed_documents
+        got["bugs"] += rep.bugs
     got["failed"] += [str(f) for f in missing]
     got["files"] += len(files) + len(missing)
     return got
@@ -90,12 +99,11 @@ def update(paths: Annotated[list[Path] | None, typer.Argument(
     store = _store(db)
     before = latest_snapshot(store)
     try:
-        got = _ingest(store, paths) if paths else {"documents": 0, "unchanged": 0, "inserted": 0, "records": 0,
-                                                    "failed": [], "files": 0}
+        got = _ingest(store, paths) if paths else _nothing()
     except EvidenceError as exc:
         _fail(str(exc))
     if paths and got["failed"] and len(got["failed"]) >= got["files"]:
-        _fail("every input failed: " + ", ".join(got["failed"]))
+        _fail("every input failed: " + ", ".join(escaped(f) for f in got["failed"]))
     questions, unassigned = current_questions(store, pool_default)
     now_state = as_snapshot(questions)
     ingested = (f"{got['inserted']} new records (status extracted) from {got['documents']} new documents"
@@ -104,7 +112,7 @@ def update(paths: Annotated[list[Path] | None, typer.Argument(
         _out.print(f"nothing changed: {ingested}; the pooled questions are as in {before.name}; "
                    "no snapshot recorded", markup=False)
     else:
-        inputs = [str(p) for p in paths]
+        inputs = [escaped(p) for p in paths]
         snap = save_snapshot(store, questions, note=note, inputs=inputs)
         pooled = sum(1 for q in questions if q.k >= 2)
         waiting = sum(q.waiting for q in questions)
@@ -114,7 +122,9 @@ def update(paths: Annotated[list[Path] | None, typer.Argument(
         _out.print(f"{ingested}; recorded {snap.name}: {len(questions)} questions ({pooled} pooled, k ≥ 2), "
                    f"{waiting} records waiting for review{unused}{since}", markup=False)
     store.close()
-    if got["failed"]:
+    if got["bugs"]:
+        raise typer.Exit(3)  # an unexpected error (named above): as `ingest`
+    if got["failed"] or got["failed_documents"]:
         raise typer.Exit(1)
 
 
@@ -122,9 +132,10 @@ def _table(frame, title: str) -> Table:
     t = Table(title=title)
     for col in ("question", "kind", "k", "before", "after", "what changed", "waiting"):
         t.add_column(col, justify="right" if col in ("k", "waiting") else "left")
-    for r in frame.to_dict("records"):
-        t.add_row(r["question"], r["kind"], f"{r['k_before']} → {r['k_after']}", r["shown_before"],
-                  r["shown_after"], r["summary"], str(r["waiting_for_review"]))
+    for r in frame.to_dict("records"):  # plain text: names from documents are never read as rich markup
+        cells = (r["question"], r["kind"], f"{r['k_before']} → {r['k_after']}", r["shown_before"],
+                 r["shown_after"], r["summary"], str(r["waiting_for_review"]))
+        t.add_row(*(Text(escaped(c)) for c in cells))
     return t
 
 

@@ -173,3 +173,19 @@ def test_update_refuses_a_missing_store_and_names_a_missing_input(demo, tmp_path
     assert res.exit_code == 2 and "missing.txt" in res.output
     res = cli("update", str(tmp_path / "missing.txt"), str(NEW_TRIAL), "--db", demo)
     assert res.exit_code == 1 and "recorded snapshot #1" in res.output  # the rest is processed
+
+
+def test_changes_table_prints_document_names_as_written(demo):
+    """A trial name holding rich markup and a newline is printed literally, on one line."""
+    from tests.conftest import make_record
+
+    cli("update", "--db", demo)
+    store = Store(demo)
+    hostile = "[bold red]EVIL[/bold red]\nerror: forged"
+    store.import_records([make_record(source_id="PMID:999", trial=hostile, status="accepted", reviewer="ana",
+                                      setting="advanced", line="first", year=2026)], reviewer="ana")
+    store.close()
+    res = cli("changes", "--db", demo, "--since", "1")
+    assert res.exit_code == 0, res.output
+    assert "red]EVIL[/bold" in res.output  # the markup is shown, not applied
+    assert "\\nerror:" in res.output and "\nerror: forged" not in res.output  # the newline escaped

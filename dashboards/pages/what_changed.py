@@ -27,10 +27,10 @@ m[2].metric("Records waiting for review", int(frame["waiting_for_review"].sum())
 if frame.empty:
     st.success("Nothing changed in any pooled question.")
 for row in frame.to_dict("records"):
+    head, bullets = changes_view.change_markdown(row)
     with st.container(border=True):
-        st.markdown(f"**{row['question']}** — {row['kind']} · k {row['k_before']} → {row['k_after']} · "
-                    f"{row['shown_before']} → {row['shown_after']}")
-        st.markdown("\n".join(f"- {line}" for line in row["summary"].split("; ") if line))
+        st.markdown(head)
+        st.markdown(bullets)
 c1, c2 = st.columns(2)
 c1.download_button("Download CSV", frame.to_csv(index=False), "changes.csv", "text/csv", key="changes_csv")
 c2.download_button("Download JSON", json.dumps(frame.to_dict("records"), default=str, indent=2),
