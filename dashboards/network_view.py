@@ -16,7 +16,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from evidence.nma_cli import trial_resolver, unknown_treatments
+from evidence.nma_cli import unknown_treatments
+from evidence.pool_cli import trial_aliases
 from meta import nma
 from meta.nma import NMAResult
 from meta.nma_records import RecordsNetwork, nma_from_records
@@ -51,7 +52,7 @@ def build_network(url: str, filters: Any, endpoint: str, measure: str, histotype
 
     return nma_from_records(data.filtered(url, filters), histotype=_opt(histotype), setting=_opt(setting),
                             line=_opt(line), endpoint=endpoint, measure=measure, method=method,
-                            trial_resolver=trial_resolver)
+                            trial_aliases=trial_aliases())
 
 
 def refit(net: RecordsNetwork, component: int, reference: str) -> NMAResult:
