@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from evidence.io import read_records  # noqa: E402
-from evidence.nma_cli import trial_resolver  # noqa: E402
+from evidence.pool_cli import trial_aliases  # noqa: E402
 from evidence.vocabulary import VOCAB  # noqa: E402
 from meta.nma_records import nma_from_records  # noqa: E402
 
@@ -74,7 +74,7 @@ def main() -> None:
     frame = frame[~other]
     for line in ("first", "second_plus"):
         net = nma_from_records(frame, setting="advanced", line=line, endpoint="OS", measure="HR",
-                               method=args.method, trial_resolver=trial_resolver)
+                               method=args.method, trial_aliases=trial_aliases())
         print(f"### advanced, line {line}, OS HR ({args.method})\n")
         for i, part in enumerate(net.components):
             trials = sorted(set(net.contrasts.loc[net.contrasts["treat1"].isin(part), "trial"].astype(str)))

@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from evidence.csv_cells import frame_csv
-from evidence.nma_cli import trial_resolver, unknown_treatments
+from evidence.nma_cli import unknown_treatments
+from evidence.trial_aliases import trial_aliases
 from meta import nma
 from meta.nma import NMAResult
 from meta.nma_records import RecordsNetwork, nma_from_records
@@ -52,7 +53,7 @@ def build_network(url: str, filters: Any, endpoint: str, measure: str, histotype
 
     return nma_from_records(data.filtered(url, filters), histotype=_opt(histotype), setting=_opt(setting),
                             line=_opt(line), endpoint=endpoint, measure=measure, method=method,
-                            trial_resolver=trial_resolver)
+                            trial_aliases=trial_aliases())
 
 
 def refit(net: RecordsNetwork, component: int, reference: str) -> NMAResult:

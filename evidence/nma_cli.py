@@ -1,8 +1,8 @@
 """``sarcoma-evidence nma``: a network meta-analysis of the curated records (registered in :mod:`evidence.cli`).
 
 Builds the network of one endpoint and measure (optionally one histotype, setting and line) through
-:func:`meta.nma_records.nma_from_records` (the pooling plan's rules; trial names resolved to registry
-ids through the trials vocabulary), fits every connected component, prints each league table (ratio
+:func:`meta.nma_records.nma_from_records` (the pooling plan's rules; trial names resolved through the
+trials vocabulary's aliases, as ``pool``), fits every connected component, prints each league table (ratio
 scale for HR/OR/RR), the P-scores, τ², the Q decomposition and the node-splitting tests, and with
 ``--out`` writes the league tables as CSV. A disconnected network is printed component by component.
 """
@@ -30,14 +30,6 @@ CSV_COLUMNS = ["component", "treat1", "treat2", "measure", "estimate", "ci_low",
 def _fail(message: str, code: int = 2) -> None:
     _err.print(f"error: {message}", markup=False, highlight=False)
     raise typer.Exit(code)
-
-
-def trial_resolver(name: str) -> str | None:
-    """The registry id the trials vocabulary gives a trial name (``EORTC 62072`` → ``NCT00753688``)."""
-    from evidence.vocabulary import VOCAB
-
-    t = VOCAB.trial(name)
-    return sorted(t.registry_ids)[0] if t is not None and t.registry_ids else None
 
 
 def unknown_treatments(contrasts) -> list[str]:
@@ -136,6 +128,7 @@ def nma_command(
     out_file: Annotated[Path | None, typer.Option("--out", help="write the league tables as CSV")] = None,
 ) -> None:
     """Network meta-analysis of one endpoint and measure (league table, P-scores, inconsistency)."""
+    from evidence.pool_cli import trial_aliases
     from meta.nma_records import nma_from_records
 
     if measure not in RATIO:
@@ -146,7 +139,7 @@ def nma_command(
     try:
         net = nma_from_records(frame, histotype=histotype, setting=setting, line=line, endpoint=endpoint,
                                measure=measure, method=method, reference=reference, small_values=small_values,
-                               statuses=tuple(status or NMA_STATUSES), trial_resolver=trial_resolver)
+                               statuses=tuple(status or NMA_STATUSES), trial_aliases=trial_aliases())
     except ValueError as exc:
         _fail(str(exc))
     if net.contrasts.empty:

@@ -1,36 +1,33 @@
 """Evidence records → network contrasts → one :func:`meta.nma` fit per connected component.
 
-The pooling plan's rules (DESIGN.md "Pooling plan", round 2) as they apply to a network. When this
-was written the plan's own helpers on ``main`` were :func:`meta.table.record_effect` (yi/vi of a
-record) and :func:`meta.table.trial_identity` (NCT id, else trial name, else source), and those are
-used; the rest are the small functions below, each named for the rule it applies:
+The pooling plan's rules (DESIGN.md "Pooling plan", round 2) as they apply to a network, through the
+plan's own helpers where a network needs the same rule:
 
-* :func:`plan_exclusion` — only ``accepted``/``edited`` records (``statuses``), none flagged as
-  inconsistent, none from a meta-analysis or pooled analysis, none prognostic, only between-arm
-  contrasts with both arms named;
-* :func:`trial_key` — a trial's identity: a registry id (``registry_ids``, or ``NCT…`` in source or
-  trial), else its registry id through ``trial_resolver`` (the CLI passes the trials vocabulary),
-  else its normalised name (case, spaces and the words "trial"/"study" dropped), else the source;
+* :func:`meta.records.select` — only ``accepted``/``edited`` records (``statuses``), none flagged as
+  inconsistent, no published synthesis (meta-analysis, pooled analysis); then
+  :func:`comparison_exclusion` — no prognostic record, only between-arm contrasts with both arms named;
+* :func:`meta.records.record_effect` — yi/vi on the log scale (CI, else an exact two-sided p);
+* :func:`meta.identity.trial_identities` — a trial's identity: registry ids, the trials vocabulary's
+  aliases (``trial_aliases``, as ``pool_table``), the normalised name, else the source;
 * :func:`pick_whole_population` — per trial and comparison the whole population (empty
   ``subgroup``) before any subgroup, then the latest report, then the larger n, then input order;
   several subgroups of one dimension (and no whole population) are combined within the trial
-  (inverse-variance, common effect);
+  (inverse-variance, common effect), as :mod:`meta.plan` does for a cell;
 * direction — each contrast is intervention vs comparator; a trial's report of the same pair the
   other way round is inverted (yi → −yi) onto the first orientation seen.
 
 A trial with comparisons sharing one arm is a multi-arm trial; HR records carry no shared-arm
 variance, so its covariance is approximated by equal allocation (``vi_shared = ½·min(vi)``: each arm
-then adds half of a contrast's variance) and the approximation is named in ``notes``. A
-disconnected network is never dropped: every component is listed and each with two or more
-treatments is fitted.
+then adds half of a contrast's variance; the plan's ρ = 0.5 for two contrasts sharing a control arm of
+equal size) and the approximation is named in ``notes``. A disconnected network is never dropped:
+every component is listed and each with two or more treatments is fitted.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,13 +35,12 @@ import numpy as np
 import pandas as pd
 
 from meta._checks import check_choice, check_level
+from meta.identity import trial_identities
 from meta.nma import SMALL_VALUES, NMAResult, nma
 from meta.nma_data import components
 from meta.nma_fit import NMA_METHODS
-from meta.table import record_effect, trial_identity
+from meta.records import record_effect, select
 
-INCONSISTENT_FLAGS = ("hr_not_log_midpoint", "p_disagrees_with_ci", "value_outside_ci", "one_sided_ci")
-SYNTHESIS_DESIGNS = ("meta_analysis", "pooled_analysis")
 _OPTIONAL = ("source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm", "endpoint",
              "setting", "line", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n", "status", "flags",
              "design", "registry_ids", "subgroup", "subgroup_label", "question", "unit")  # fmt: skip
@@ -63,16 +59,8 @@ def _as_list(x: Any) -> list[str]:
     return [str(v) for v in x]
 
 
-def plan_exclusion(rec: Mapping[str, Any], statuses: Sequence[str]) -> str:
-    """Why the pooling plan keeps ``rec`` out of a network ('' when it may enter)."""
-    status = "extracted" if _missing(rec["status"]) else str(rec["status"])
-    if status not in statuses:
-        return f"status {status!r} not in {tuple(statuses)}"
-    bad = sorted(set(_as_list(rec["flags"])) & set(INCONSISTENT_FLAGS))
-    if bad:
-        return f"flagged as inconsistent ({', '.join(bad)})"
-    if not _missing(rec["design"]) and rec["design"] in SYNTHESIS_DESIGNS:
-        return f"design {rec['design']!r}: a published synthesis, shown beside the network, never pooled into it"
+def comparison_exclusion(rec: Mapping[str, Any]) -> str:
+    """Why ``rec``, kept by the plan's selection, is still no network contrast ('' when it is one)."""
     if not _missing(rec["question"]) and rec["question"] == "prognostic":
         return "prognostic record: no treatment comparison"
     if not _missing(rec["arm"]) and rec["arm"] != "contrast":
@@ -82,32 +70,6 @@ def plan_exclusion(rec: Mapping[str, Any], statuses: Sequence[str]) -> str:
     if rec["intervention"] == rec["comparator"]:
         return f"intervention equals comparator ({rec['intervention']!r})"
     return ""
-
-
-def _fold_name(name: str) -> str:
-    t = re.sub(r"\b(?:trial|study)\b", " ", name.casefold())
-    return re.sub(r"[\s\-_.,/()]+", "", t)
-
-
-def trial_key(rec: Mapping[str, Any], trial_resolver: Callable[[str], str | None] | None = None) -> str:
-    """A trial's identity for the network (see the module docstring).
-
-    Examples
-    --------
-    >>> trial_key({"registry_ids": ["NCT01327885"], "source_id": "PMID:1", "trial": "Study 309"})
-    'NCT01327885'
-    >>> trial_key({"registry_ids": None, "source_id": "PMID:1", "trial": "The PALETTE trial"})
-    'trial:thepalette'
-    """
-    ids = sorted(i for i in _as_list(rec.get("registry_ids")) if i)
-    if ids:
-        return ids[0]
-    ident = trial_identity(rec.get("source_id"), rec.get("trial"))
-    if not ident.startswith("trial:"):
-        return ident
-    name = ident[len("trial:"):]
-    resolved = trial_resolver(name) if trial_resolver else None
-    return resolved if resolved else f"trial:{_fold_name(name)}"
 
 
 def pick_whole_population(group: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, str]], str]:
@@ -238,9 +200,12 @@ def nma_from_records(
     small_values: str = "good",
     level: float = 0.95,
     statuses: Sequence[str] = ("accepted", "edited"),
-    trial_resolver: Callable[[str], str | None] | None = None,
+    trial_aliases: Mapping[str, str] | None = None,
 ) -> RecordsNetwork:
     """Build the network of ``endpoint``/``measure`` contrasts (filtered by histotype, setting, line) and fit it.
+
+    ``trial_aliases`` maps trial tokens to canonical ones (``meta.identity.trial_aliases_from_entries``
+    of the trials vocabulary; the CLI and the dashboard pass it).
 
     ``histotype`` keeps records whose ``histotypes`` include it; ``setting``/``line`` keep equal values
     (None: no filter; a network then mixing several lines says so in ``notes``). See the module
@@ -259,18 +224,20 @@ def nma_from_records(
             df[col] = None
     df = df.reset_index(drop=True)
     df["_order"] = np.arange(len(df))
-    df = df[_in_scope(df, histotype, setting, line, endpoint, measure)]
+    df = df[_in_scope(df, histotype, setting, line, endpoint, measure)].reset_index(drop=True)
+    reasons, _syntheses = select(df, tuple(statuses), include_flagged=False)
+    ids = trial_identities(df["source_id"], df["trial"], df["registry_ids"], aliases=trial_aliases)
     excluded: list[dict[str, str]] = []
     rows = []
-    for rec in df.to_dict("records"):
-        reason = plan_exclusion(rec, statuses)
+    for i, rec in enumerate(df.to_dict("records")):
+        reason = reasons.messages[reasons.codes[i]] or comparison_exclusion(rec)
         yi = vi = math.nan
         if not reason:
             yi, vi, _scale, reason = record_effect(rec)
         if reason:
             excluded.append({"record_id": str(rec["record_id"]), "reason": reason})
             continue
-        rows.append({"study": trial_key(rec, trial_resolver), "trial": rec["trial"], "treat1": rec["intervention"],
+        rows.append({"study": str(ids[i]), "trial": rec["trial"], "treat1": rec["intervention"],
                      "treat2": rec["comparator"], "yi": yi, "vi": vi, "n": rec["n"], "year": rec["year"],
                      "subgroup": rec["subgroup"], "subgroup_label": rec["subgroup_label"],
                      "setting": rec["setting"], "line": rec["line"], "record_id": str(rec["record_id"]),

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from meta.nma import nma
-from meta.nma_records import nma_from_records, trial_key
+from meta.nma_records import nma_from_records
 
 
 def rec(rid, trial, t1, t2, hr, lo, hi, **kw):
@@ -70,8 +70,9 @@ def test_whole_population_before_a_subgroup_and_subgroups_combined_when_alone():
 @pytest.mark.parametrize(("change", "reason"), [
     ({"status": "rejected"}, "status 'rejected'"),
     ({"status": "extracted"}, "status 'extracted'"),
-    ({"flags": ["value_outside_ci"]}, "flagged as inconsistent"),
+    ({"flags": ["value_outside_ci"]}, "flagged value_outside_ci"),
     ({"design": "meta_analysis"}, "published synthesis"),
+    ({"question": "prognostic"}, "prognostic record"),
     ({"comparator": None}, "not a comparison"),
     ({"ci_low": None, "ci_high": None, "p_value": 0.01, "p_relation": "<"}, "without a CI or an exact p"),
 ])
@@ -83,15 +84,16 @@ def test_plan_exclusions_are_named(change, reason):
     assert len(net.contrasts) == 2
 
 
-def test_trial_identity_by_registry_id_then_resolver_then_name():
-    assert trial_key({"registry_ids": ["NCT01343277"], "source_id": "PMID:1", "trial": "SAR-3007"}) == "NCT01343277"
-    assert trial_key({"source_id": "PMID:1", "trial": "SAR-3007"}, lambda n: "NCT01343277") == "NCT01343277"
-    assert trial_key({"source_id": "PMID:1", "trial": "Study 309"}) == trial_key(
-        {"source_id": "PMID:2", "trial": "study  309"})
-    assert trial_key({"source_id": "PMID:9", "trial": None}) == "source:PMID:9"
-    recs = [rec("a", "Alpha", "eribulin", "dacarbazine", 0.77, 0.62, 0.95),
-            rec("a2", "ALPHA trial", "eribulin", "dacarbazine", 0.75, 0.60, 0.93, year=2018)]
-    assert len(nma_from_records(recs).contrasts) == 1
+def test_trial_identity_by_registry_id_aliases_and_name_as_the_plan():
+    """Two reports of one trial (registry id on one, an alias on the other) are one contrast, the later."""
+    recs = [rec("a", "Alpha", "eribulin", "dacarbazine", 0.77, 0.62, 0.95, registry_ids=["NCT01327885"]),
+            rec("a2", "Study 309", "eribulin", "dacarbazine", 0.75, 0.60, 0.93, year=2018)]
+    assert len(nma_from_records(recs).contrasts) == 2  # no vocabulary: two trials
+    net = nma_from_records(recs, trial_aliases={"trial:309": "NCT01327885", "trial:alpha": "NCT01327885"})
+    assert list(net.contrasts["study"]) == ["NCT01327885"] and list(net.contrasts["record_id"]) == ["a2"]
+    recs = [rec("b", "ALPHA trial", "eribulin", "dacarbazine", 0.77, 0.62, 0.95),
+            rec("b2", "the alpha study", "eribulin", "dacarbazine", 0.75, 0.60, 0.93, year=2018)]
+    assert list(nma_from_records(recs).contrasts["study"]) == ["trial:alpha"]
 
 
 def test_disconnected_network_is_reported_as_components_each_fitted():
