@@ -186,6 +186,7 @@ def diff(before: Snapshot, after: Snapshot, *, include_unchanged: bool = False) 
 
 
 def changes_frame(changes: Iterable[Change]) -> pd.DataFrame:
-    """The changes as a DataFrame of :meth:`Change.to_row` rows."""
+    """The changes as a DataFrame of :meth:`Change.to_row` rows (object columns: a missing value stays
+    None, so JSON says null, never NaN)."""
     rows = [c.to_row() for c in changes]
-    return pd.DataFrame(rows, columns=list(Change(QuestionKey(()), None, None).to_row()))
+    return pd.DataFrame(rows, columns=list(Change(QuestionKey(()), None, None).to_row()), dtype=object)

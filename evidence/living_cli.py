@@ -57,6 +57,12 @@ def pool_default(frame):
     return pool_table(frame)
 
 
+def _questions(store: Store):
+    from evidence.living_certainty import certainty_levels
+
+    return current_questions(store, pool_default, certainty_levels)
+
+
 def _nothing() -> dict:
     return {"documents": 0, "unchanged": 0, "inserted": 0, "records": 0, "failed": [], "files": 0,
             "failed_documents": 0, "bugs": 0}
@@ -104,7 +110,7 @@ def update(paths: Annotated[list[Path] | None, typer.Argument(
         _fail(str(exc))
     if paths and got["failed"] and len(got["failed"]) >= got["files"]:
         _fail("every input failed: " + ", ".join(escaped(f) for f in got["failed"]))
-    questions, unassigned = current_questions(store, pool_default)
+    questions, unassigned = _questions(store)
     now_state = as_snapshot(questions)
     ingested = (f"{got['inserted']} new records (status extracted) from {got['documents']} new documents"
                 + (f"; {got['unchanged']} documents already in the store, unchanged" if got["unchanged"] else ""))
@@ -153,7 +159,7 @@ def changes(db: Db = None,
     if out_file is not None and not out_file.resolve().parent.is_dir():
         _fail(f"--out {out_file}: folder {out_file.resolve().parent} does not exist")
     store = _store(db)
-    questions, _ = current_questions(store, pool_default)
+    questions, _ = _questions(store)
     current = as_snapshot(questions)
     try:
         base = resolve_since(store, since, current)
