@@ -1,13 +1,17 @@
 """Extraction throughput (abstracts/s) and streaming memory, plus both gold-set scores.
 
 usage: python bench/bench_extraction.py [--docs 10000] [--stream 100000] [--repeats 3] [--n-process 1 2]
-                                        [--results bench/RESULTS.md]
+                                        [--cli-docs 5040] [--results bench/RESULTS.md]
 
 Documents are generated (seeded) by recombining sentence templates: a title, methods, result sentences
 in the reporting styles the extractor reads, mixed with unrelated sentences. Throughput is the median of
 ``--repeats`` runs of ``extract_paths`` over ``--docs`` documents written as text files; peak memory is
 the ``ru_maxrss`` of a child process that streams ``--stream`` documents (memory should stay flat:
 nothing is kept per document).
+The CLI figure times ``sarcoma-evidence extract FOLDER --out FILE`` as a user runs it, the whole process
+with default options (start-up, imports, the default ``--processes``, writing the JSONL), over
+``--cli-docs`` files (5,040 by default), beside the start-up time of ``extract`` on one file and the
+machine's load average when the run started.
 The figures and the summary lines of ``score.py`` on both gold sets are appended to ``bench/RESULTS.md``
 under a dated section of their own.
 """
@@ -116,6 +120,25 @@ def throughput(n_docs: int, n_process: int, repeats: int, batch_size: int = 64) 
     return out
 
 
+def cli_throughput(n_docs: int, repeats: int) -> tuple[list[float], float]:
+    """(abstracts/s of the whole ``sarcoma-evidence extract`` process per repeat, start-up seconds on one file)."""
+    cli = os.path.join(os.path.dirname(sys.executable), "sarcoma-evidence")
+    runs = []
+    with tempfile.TemporaryDirectory() as folder:
+        docs = os.path.join(folder, "docs")
+        os.mkdir(docs)
+        paths = write_corpus(n_docs, docs)
+        out = os.path.join(folder, "out.jsonl")
+        t0 = time.perf_counter()
+        subprocess.run([cli, "extract", paths[0], "--out", out], check=True, capture_output=True)
+        startup = time.perf_counter() - t0
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([cli, "extract", docs, "--out", out], check=True, capture_output=True)
+            runs.append(n_docs / (time.perf_counter() - t0))
+    return runs, startup
+
+
 def _stream_child(n_docs: int, q: mp.Queue) -> None:
     from extraction.extract import SimpleDocument, extract_document
     from extraction.pipeline import build_pipeline
@@ -167,10 +190,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stream", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--n-process", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--cli-docs", type=int, default=5040, help="files for the CLI run (0: skip it)")
     ap.add_argument("--results", default=os.path.join(os.path.dirname(__file__), "RESULTS.md"))
     args = ap.parse_args(argv)
-    lines = [f"- machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = [f"- machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, load average {load:.2f} at start; "
              f"{args.docs} generated abstracts (mean {statistics.mean(len(t) for t in corpus(200)):.0f} chars)"]
+    if args.cli_docs:
+        runs, startup = cli_throughput(args.cli_docs, args.repeats)
+        msg = (f"- `sarcoma-evidence extract DIR --out FILE` (whole process, default options) over {args.cli_docs} "
+               f"files: median {statistics.median(runs):.0f} abstracts/s (runs: {', '.join(f'{r:.0f}' for r in runs)}); "
+               f"`extract` on one file: {startup:.2f} s")
+        print(msg)
+        lines.append(msg)
     for n_proc in args.n_process:
         runs = throughput(args.docs, n_proc, args.repeats)
         msg = f"- extract_paths n_process={n_proc}: median {statistics.median(runs):.0f} abstracts/s " \

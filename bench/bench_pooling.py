@@ -1,9 +1,16 @@
-"""Benchmark meta.pool_many against PyMARE, statsmodels and (per fit) R metafor, in one run.
+"""Benchmark meta.pool_many and meta.pool_table against PyMARE, statsmodels and (per fit) R metafor,
+in one run.
 
     .venv/bin/python bench/bench_pooling.py [--cells 5000] [--runs 5] [--no-write]
 
 5,000 cells (k uniform on 2..30, seeded) are pooled by REML with prediction interval and Q-profile
-τ² CI in ONE ``pool_many`` call. Peers on the same data:
+τ² CI in ONE ``pool_many`` call (the array core), and from records as users call it:
+``pool_table(records)`` on a DataFrame of the same studies written as evidence records (one HR with
+its 95% CI per study, string columns as pandas gives them, list columns for histotypes and flags, a
+third of the studies with a trial name, every study its own trial), once with ``method="REML",
+test="z"`` (the array core's model, so the difference is the record handling) and once with the
+few-study defaults (k = 2 common effect, 3–4 REML + HKSJ ad hoc, ≥ 5 REML + HKSJ + t PI).
+Peers on the same data:
 
 * PyMARE ``VarianceBasedLikelihoodEstimator(method="REML")`` (vectorised over data sets, but every
   data set of one fit must have the same k): cells are grouped by k and fitted once per k group
@@ -36,7 +43,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pandas as pd
+
 from meta.pooling import pool_many
+from meta.table import pool_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 R_CODE = (
@@ -56,6 +66,42 @@ def make_cells(n: int, seed: int = 20240611) -> tuple[np.ndarray, np.ndarray, np
     mu = rng.normal(-0.2, 0.3, size=(n, 1))
     Y = np.where(M, mu + rng.normal(size=(n, kmax)) * np.sqrt(V + tau2[:, None]), 0.0)
     return Y, np.where(M, V, 1.0), M, k
+
+
+Z975 = 1.959963984540054
+HISTOTYPES = ("leiomyosarcoma", "liposarcoma", "synovial_sarcoma", "angiosarcoma", "myxofibrosarcoma", "mpnst",
+              "undifferentiated_pleomorphic_sarcoma", "dedifferentiated_liposarcoma", "myxoid_liposarcoma",
+              "rhabdomyosarcoma", "ewing_sarcoma", "gist", "desmoid_tumor", "epithelioid_sarcoma",
+              "solitary_fibrous_tumor", "uterine_leiomyosarcoma")  # fmt: skip
+AGENTS = ("doxorubicin", "trabectedin", "eribulin", "pazopanib", "gemcitabine", "docetaxel+gemcitabine",
+          "ifosfamide", "dacarbazine", "olaratumab", "regorafenib", "imatinib", "sunitinib", "cabozantinib",
+          "sirolimus", "anlotinib", "selinexor", "placebo")  # fmt: skip
+ENDPOINTS = ("OS", "PFS", "DFS", "MFS", "EFS")
+SETTINGS = ("advanced", "adjuvant", "neoadjuvant", "localized")
+
+
+def make_records(Y: np.ndarray, V: np.ndarray, k: np.ndarray) -> pd.DataFrame:
+    """The studies of ``make_cells`` as evidence records: cell i is one (histotype, intervention vs
+    placebo, endpoint, setting) question, each study one HR with its 95% CI from its own source."""
+    n = len(k)
+    cell = np.repeat(np.arange(n), k)
+    rows = np.concatenate([np.arange(kk) for kk in k])
+    y, v = Y[cell, rows], V[cell, rows]
+    half = Z975 * np.sqrt(v)
+    m = y.size
+    ids = np.arange(1, m + 1)
+    hist = np.array(HISTOTYPES, dtype=object)[cell % 16]
+    return pd.DataFrame({
+        "record_id": [f"r{i}" for i in ids], "source_id": [f"PMID:{30000000 + i}" for i in ids],
+        "trial": [f"TRIAL-{i}" if i % 3 == 0 else None for i in ids], "year": 2000 + ids % 20,
+        "histotypes": [[h] for h in hist], "intervention": np.array(AGENTS, dtype=object)[(cell // 16) % 16].tolist(),
+        "comparator": "placebo", "arm": "contrast",
+        "endpoint": np.array(ENDPOINTS, dtype=object)[(cell // 256) % 5].tolist(), "measure": "HR",
+        "value": np.exp(y), "unit": "ratio", "ci_low": np.exp(y - half), "ci_high": np.exp(y + half),
+        "ci_level": 0.95, "p_value": np.nan, "p_relation": None, "n": 100 + ids % 400, "status": "accepted",
+        "setting": np.array(SETTINGS, dtype=object)[(cell // 1280) % 4].tolist(), "line": "",
+        "flags": [[] for _ in ids],
+    })  # fmt: skip
 
 
 def timed(fn: Callable[[], object], runs: int) -> float:
@@ -79,6 +125,13 @@ def main() -> None:
     res = pool_many(Y, V, M, method="REML")
     n_nc = int((~res.converged).sum())
     ours = timed(lambda: pool_many(Y, V, M, method="REML"), args.runs)
+
+    records = make_records(Y, V, k)
+    table = pool_table(records, method="REML", test="z")
+    assert len(table) == args.cells and int(table["k"].sum()) == int(k.sum()), "records do not rebuild the cells"
+    rec_reml = timed(lambda: pool_table(records, method="REML", test="z"), args.runs)
+    rec_auto = timed(lambda: pool_table(records), args.runs)
+    models = pool_table(records)["model"].value_counts().to_dict()
 
     from pymare.estimators import VarianceBasedLikelihoodEstimator
 
@@ -129,12 +182,20 @@ def main() -> None:
         "|---|---:|---:|---:|",
         f"| meta `pool_many` REML + CI + PI + Q-profile τ² CI + Q/I²/H², one call | {ours:.3f} | "
         f"{per_fit_ms:.4f} | 1 |",
+        f"| meta `pool_table(records, method='REML', test='z')`: {int(k.sum())} records → the same cells "
+        f"(record rules, trial identity, one contribution per trial, retry of oscillating cells) | {rec_reml:.3f} | "
+        f"{1000 * rec_reml / args.cells:.4f} | {rec_reml / ours:.1f}× |",
+        f"| meta `pool_table(records)`, few-study defaults per cell | {rec_auto:.3f} | "
+        f"{1000 * rec_auto / args.cells:.4f} | {rec_auto / ours:.1f}× |",
         f"| PyMARE VarianceBasedLikelihoodEstimator(REML), one fit per k group ({len(groups)} fits), τ² and "
         f"estimate only | {pym:.3f} | {1000 * pym / args.cells:.4f} | {pym / ours:.1f}× slower |",
         f"| statsmodels combine_effects(method_re='iterated'), loop over cells | {sm:.3f} | "
         f"{1000 * sm / args.cells:.4f} | {sm / ours:.1f}× slower |",
         f"| R metafor rma(method='REML'), k = 13, per fit | — | {r_ms:.3f} | {r_ms / per_fit_ms:.0f}× slower per fit |",
         "",
+        f"Records path: {1e6 * rec_reml / args.cells:.0f} µs per cell from records (goal ≤ 60 µs), "
+        f"{rec_reml / pym:.2f}× PyMARE's time on the same cells (goal ≤ 1); few-study defaults used "
+        + ", ".join(f"{v} × {m}" for m, v in models.items()) + ".",
         f"metafor figure: {r_how}.",
         f"REML did not converge (Fisher scoring oscillation, flagged converged=False, as metafor would stop) "
         f"in {n_nc} of {args.cells} cells; over the converged cells |τ²(meta) − τ²(PyMARE)| > 1e-6 in "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evidence.reviewers import Reviewers, ReviewerError
+from evidence.reviewers import ReviewerError, Reviewers
 from evidence.store import Store
 
 SESSION_KEY = "_signed_in_reviewer"

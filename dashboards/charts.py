@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
 from dashboards.analysis import BiasReport, CellPool, fmt_num, summary_lines, to_reporting
+from dashboards.safe import plotly
 
 INK, MUTED, ACCENT, POOLED = "#222222", "#8a8a8a", "#1f4e79", "#b22222"
 RATIO_TICKS = (0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 10, 20, 50, 100)
@@ -116,7 +117,7 @@ def forest_plot(cp: CellPool, *, measure: str, favours: tuple[str, str] | None =
     wmax = float(np.nanmax(s["weight"])) if s["weight"].notna().any() else 1.0
     for i, r in s.iterrows():
         color = INK if r["included"] else MUTED
-        left.text(0, i, str(r["label"]), va="center", fontsize=9, color=color)
+        left.text(0, i, str(r["label"]), va="center", fontsize=9, color=color, parse_math=False)
         ci = f"[{fmt_num(r['ci_low'])}, {fmt_num(r['ci_high'])}]" if not pd.isna(r["ci_low"]) else "[no CI]"
         lvl, header_level = r.get("ci_level"), res.level if res else 0.95
         if not pd.isna(r["ci_low"]) and lvl is not None and not pd.isna(lvl) and abs(lvl - header_level) > 1e-9:
@@ -171,7 +172,7 @@ def forest_plot(cp: CellPool, *, measure: str, favours: tuple[str, str] | None =
         foot = f"{lines['heterogeneity']}\n{lines['overall']}\n{lines['model']}"
         fig.text(0.01, 0.0, foot, fontsize=8, va="top", ha="left", color=INK, transform=fig.transFigure)
     if title:
-        fig.suptitle(title, fontsize=11, x=0.01, ha="left", fontweight="bold")
+        fig.suptitle(title, fontsize=11, x=0.01, ha="left", fontweight="bold", parse_math=False)
     return fig
 
 
@@ -210,7 +211,7 @@ def funnel_plot(cp: CellPool, bias: BiasReport, *, title: str = "") -> Figure:
     eg = bias.egger
     note = (f"Egger's test: t = {eg.stat:.2f} (df = {eg.df}), p = {eg.p_value:.3f}" if eg is not None
             else "Egger's test: " + (bias.notes[0] if bias.notes else "not available"))
-    ax.set_title((title + "\n" if title else "") + note, fontsize=9.5, loc="left")
+    ax.set_title((title + "\n" if title else "") + note, fontsize=9.5, loc="left", parse_math=False)
     ax.legend(fontsize=8, loc="lower right", frameon=False)
     return fig
 
@@ -230,7 +231,7 @@ def sensitivity_plot(df: pd.DataFrame, *, scale: str, full: float, title: str, l
     right.text(0.02, -0.9, "Estimate [95% CI]", fontweight="bold", va="center", fontsize=9)
     right.text(0.98, -0.9, "I²", fontweight="bold", va="center", ha="right", fontsize=9)
     for i, r in enumerate(df.itertuples()):
-        left.text(0, i, str(r.study), va="center", fontsize=8.5)
+        left.text(0, i, str(r.study), va="center", fontsize=8.5, parse_math=False)
         right.text(0.02, i, f"{fmt_num(r.estimate)} [{fmt_num(r.ci_low)}, {fmt_num(r.ci_high)}]", va="center",
                    fontsize=8.5)
         right.text(0.98, i, f"{fmt_num(r.i2, 0)}%", va="center", ha="right", fontsize=8.5)
@@ -246,7 +247,7 @@ def sensitivity_plot(df: pd.DataFrame, *, scale: str, full: float, title: str, l
     ax.set_yticks([])
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    fig.suptitle(title, fontsize=10, x=0.01, ha="left")
+    fig.suptitle(title, fontsize=10, x=0.01, ha="left", parse_math=False)
     return fig
 
 
@@ -283,7 +284,7 @@ def evidence_map(table: pd.DataFrame, *, measure: str, favours: tuple[str, str] 
         colorbar = dict(title=dict(text="proportion" if measure == "rate" else "months", side="top"), len=0.8)
         scale, cmid, cmin, cmax = "Viridis", None, None, None
     hover = [
-        f"<b>{r.histotype_label}</b><br>{r.comparison}<br>{r.endpoint} {r.measure}"
+        f"<b>{plotly(r.histotype_label)}</b><br>{plotly(r.comparison)}<br>{r.endpoint} {r.measure}"
         f"{' (' + r.arm + ' arm)' if r.measure in ('rate', 'median') else ''}<br>"
         f"trials k = {r.k}; patients = {fmt_num(r.n_total, 0)}<br>"
         f"{'pooled' if r.pooled else 'single study'}: {fmt_num(r.estimate)} "
@@ -293,7 +294,8 @@ def evidence_map(table: pd.DataFrame, *, measure: str, favours: tuple[str, str] 
     ]  # fmt: skip
     line_w = [3.0 if c == selected else 0.8 for c in t["cell"]]
     fig.add_trace(go.Scatter(
-        x=t["comparison"], y=t["histotype_label"], mode="markers+text", text=[f"{k}" for k in t["k"]],
+        x=[plotly(c) for c in t["comparison"]], y=[plotly(h) for h in t["histotype_label"]],
+        mode="markers+text", text=[f"{k}" for k in t["k"]],
         textfont=dict(color="black", size=11), customdata=np.stack([t["cell"]], axis=1),
         hovertext=hover, hoverinfo="text",
         marker=dict(size=size, color=color, colorscale=scale, cmid=cmid, cmin=cmin, cmax=cmax,

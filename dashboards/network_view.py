@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from evidence.nma_cli import trial_resolver, unknown_treatments
 from meta import nma
 from meta.nma import NMAResult
 from meta.nma_records import RecordsNetwork, nma_from_records
@@ -23,14 +24,6 @@ from meta.nma_records import RecordsNetwork, nma_from_records
 RATIO = ("HR", "OR", "RR")
 ANY = "(any)"
 NMA_METHODS = ("REML", "ML", "DL", "FE")
-
-
-def trial_resolver(name: str) -> str | None:
-    """Trial name → registry id through the trials vocabulary (as the CLI)."""
-    from evidence.vocabulary import VOCAB
-
-    t = VOCAB.trial(name)
-    return sorted(t.registry_ids)[0] if t is not None and t.registry_ids else None
 
 
 def _opt(x: str) -> str | None:
@@ -174,6 +167,11 @@ def summary_line(res: NMAResult) -> str:
     return (f"{len(res.network.blocks)} trials, {len(res.treatments)} treatments, {res.method}, "
             f"τ² = {res.tau2:.4g}; Q = {d.loc['total', 'q']:.2f} (df {int(d.loc['total', 'df'])}), "
             f"of which between designs {d.loc['between_designs', 'q']:.2f} (df {int(d.loc['between_designs', 'df'])})")
+
+
+def notes(net: RecordsNetwork) -> list[str]:
+    """The network's notes, and one for each treatment that is no vocabulary agent (a question class)."""
+    return [*net.notes, *unknown_treatments(net.contrasts)]
 
 
 def excluded_table(net: RecordsNetwork) -> pd.DataFrame:

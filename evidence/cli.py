@@ -24,6 +24,9 @@ from evidence.extract_cli import progress as _progress
 from evidence.io import FORMATS, read_records, write_records
 from evidence.living_cli import register as register_living
 from evidence.nma_cli import register as register_nma
+from evidence.pool_cli import POOL_DEFAULT_BY, POOL_KEYS, pool_records  # noqa: F401 - POOL_KEYS re-exported
+from evidence.pool_cli import pooled_table as _pooled_table
+from evidence.pool_cli import register as register_pool
 from evidence.reviewers_cli import reviewers_app
 from evidence.sof_cli import register as register_sof
 from evidence.store import Store, resolve_url
@@ -227,10 +230,9 @@ def demo(db: DbOption = None):
     out.print(f"loaded {len(docs)} documents and {counts['inserted']} curated records into {store.url}; "
               f"the extractor matched {extracted['matched']} of {counts['inserted']} curated values and "
               f"added {extracted['pending']} records for curation", markup=False)
-    from meta.table import pool_table
-
-    table = pool_table(store.records_frame(status=["accepted", "edited"]))
-    out.print(_pooled_table(table, POOL_DEFAULT_BY.split(","), f"Pooled estimates (REML, z, 95% CI) — {store.url}"))
+    table = pool_records(store.records_frame(status=["accepted", "edited"]))
+    out.print(_pooled_table(table, POOL_DEFAULT_BY.split(","),
+                            f"Pooled estimates (few-study defaults, 95% CI) — {store.url}"))
 
 
 
@@ -289,112 +291,8 @@ def _demo_extract(store: Store, docs: list[dict]) -> dict[str, int]:
     return {"matched": len(matched), "pending": len(pending)}
 
 # -- pool ------------------------------------------------------------------------------------------
-#: Keys `pool --by` accepts: the histotype group and the record fields that name a population,
-#: treatment, outcome or design (DESIGN.md "Pooling plan").
-POOL_KEYS = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm", "timepoint_months",
-             "setting", "line", "phase", "randomized", "trial", "source_id", "year", "unit", "status")
-POOL_DEFAULT_BY = "histotype,intervention,comparator,endpoint,measure"
-POOL_STATUSES = ("extracted", "accepted", "edited")
-
-
-def _fmt(x: object, spec: str = ".2f") -> str:
-    try:
-        v = float(x)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return ""
-    return "" if v != v else format(v, spec)
-
-
-def _pooled_table(table, by: list[str], title: str) -> Table:
-    """The pooled cells (k ≥ 2): estimate [CI] on the natural scale (ratios exponentiated, rates as
-    proportions, medians in months), k, I², τ², p."""
-    t = Table(title=title)
-    for col in (*by, "k", "estimate [CI]", "I²", "τ²", "p"):
-        t.add_column(col, justify="right" if col in ("k", "I²", "τ²", "p") else "left")
-    pooled = table[table["k"] >= 2] if len(table) else table
-    for _, r in pooled.iterrows():
-        est = f"{_fmt(r['estimate_exp'])} [{_fmt(r['ci_low_exp'])}, {_fmt(r['ci_high_exp'])}]"
-        if r["scale"] == "months":
-            est += " mo"
-        p = float(r["p_value"])
-        t.add_row(*(str(r[k]) for k in by), str(r["k"]), est, _fmt(r["i2"], ".0f") + "%", _fmt(r["tau2"], ".3g"),
-                  "<0.001" if p < 0.001 else _fmt(p, ".3f"))
-    n_single = int((table["k"] == 1).sum()) if len(table) else 0
-    t.caption = (f"{len(pooled)} pooled cells (k ≥ 2); {n_single} single-study cells not shown; "
-                 f"{len(table.attrs.get('excluded', []))} records not pooled (reasons: --bundle manifest)")
-    return t
-
-
-@app.command()
-def pool(db: DbOption = None,
-         input_file: Annotated[Path | None, typer.Option("--input", help="CSV, JSONL or Parquet of records "
-                                                         "(instead of the store)")] = None,
-         by: Annotated[str, typer.Option(help=f"comma-separated grouping keys, from: {', '.join(POOL_KEYS)}")]
-         = POOL_DEFAULT_BY,
-         method: Annotated[str, typer.Option(help="τ² estimator: DL, REML, ML, PM, HE, SJ, HS or EB")] = "REML",
-         test: Annotated[str, typer.Option(help="z, knha (Hartung–Knapp–Sidik–Jonkman) or adhoc")] = "z",
-         level: Annotated[float, typer.Option(help="confidence level, in (0, 1)")] = 0.95,
-         rollup: Annotated[bool, typer.Option("--rollup", help="also pool each histotype subtype into its parent")]
-         = False,
-         status: Annotated[list[str] | None, typer.Option(help="only these statuses (repeatable; default: "
-                                                          "all but rejected)")] = None,
-         out_file: Annotated[Path | None, typer.Option("--out", help="write the table to FILE "
-                                                       "(default: print it)")] = None,
-         fmt: Annotated[str | None, typer.Option("--format", help="csv or json (default: --out's suffix, "
-                                                 "else csv)")] = None,
-         bundle: Annotated[Path | None, typer.Option("--bundle", help="also write a reproducibility bundle "
-                                                     "(records, manifest, results, recompute.py) to DIR")] = None):
-    """Pool every cell of the evidence table (random effects; DESIGN.md "Pooling plan")."""
-    import pandas as pd
-
-    from evidence.schema import FIELDS, STATUSES
-    from evidence.vocabulary import VOCAB
-    from meta.bundle import results_csv, results_json, write_bundle
-    from meta.table import pool_table  # validates method, test and level: one wording for every caller
-
-    keys = [k.strip() for k in by.split(",") if k.strip()]
-    bad = [k for k in keys if k not in POOL_KEYS]
-    if not keys or bad:
-        fail(f"unknown --by key {bad[0]!r}; allowed: {', '.join(POOL_KEYS)}" if bad else
-             f"--by needs at least one key; allowed: {', '.join(POOL_KEYS)}")
-    if len(set(keys)) != len(keys):
-        fail(f"--by names a key twice: {by}")
-    statuses = status or list(POOL_STATUSES)
-    if any(s not in STATUSES for s in statuses):
-        fail(f"unknown --status {next(s for s in statuses if s not in STATUSES)!r}; "
-             f"choose from {', '.join(STATUSES)}")
-    check_out(out_file)
-    fmt = fmt or ("json" if out_file and out_file.suffix.lower() == ".json" else "csv")
-    if fmt not in ("csv", "json"):
-        fail(f"unknown --format {fmt!r}; choose csv or json")
-    if input_file is not None:
-        if db is not None:
-            fail("give either --db or --input, not both")
-        try:
-            recs = [r.to_dict() for r in read_records(input_file) if r.status in statuses]
-        except ImportFileError as exc:
-            fail(str(exc))
-        frame, source = pd.DataFrame(recs, columns=list(FIELDS)), str(input_file)
-    else:
-        url = existing_store_url(db, "--input")
-        frame, source = read_store(url).records_frame(status=statuses), url
-    options = {"by": keys, "method": method, "test": test, "level": level, "rollup": rollup,
-               "parents": VOCAB.parents if rollup else None, "statuses": statuses}
-    try:
-        table = pool_table(frame, **options)
-    except ValueError as exc:
-        fail(str(exc))
-    if out_file is not None:
-        out_file.write_bytes(results_csv(table, keys) if fmt == "csv" else results_json(table, keys))
-        err.print(f"wrote {len(table)} cells ({int((table['k'] >= 2).sum()) if len(table) else 0} pooled) "
-                  f"from {len(frame)} records of {source} to {out_file}", markup=False)
-    else:
-        out.print(_pooled_table(table, keys, f"Pooled estimates ({method}, {test}, {level * 100:g}% CI) — {source}"))
-    if bundle is not None:
-        m = write_bundle(frame, bundle, **options)
-        err.print(f"wrote a bundle of {m.n_records} records and {m.n_cells} cells to {bundle} "
-                  f"(records.csv sha256 {m.records_sha256[:12]}…); rerun: python {bundle / 'recompute.py'} OUT.csv",
-                  markup=False)
+# `pool` lives in evidence/pool_cli.py (the pooling plan's defaults, exclusions, --subgroup)
+register_pool(app)
 
 
 # -- dashboard -------------------------------------------------------------------------------------

@@ -38,6 +38,15 @@ def trial_resolver(name: str) -> str | None:
     return sorted(t.registry_ids)[0] if t is not None and t.registry_ids else None
 
 
+def unknown_treatments(contrasts) -> list[str]:
+    """A note for each treatment that is no agent (or combination) of the vocabulary, e.g. a question class."""
+    from evidence.vocabulary import VOCAB
+
+    names = sorted(set(contrasts["treat1"]) | set(contrasts["treat2"]))
+    return [f"treatment {t!r} is not an agent of the vocabulary (a question class?): its node lumps every agent "
+            "it stands for" for t in names if not all(VOCAB.is_agent(a) for a in str(t).split("+"))]
+
+
 def load_frame(db: str | None, input_file: Path | None):
     """Records from ``--input`` or the store, as a DataFrame of the record schema."""
     import pandas as pd
@@ -145,7 +154,7 @@ def nma_command(
             _print_fit(i, net.fits[i], measure)
         else:
             _out.print(f"Component {i}: {', '.join(part)} (not fitted)", markup=False)
-    for note in net.notes:
+    for note in [*net.notes, *unknown_treatments(net.contrasts)]:
         _err.print(f"note: {note}", markup=False)
     if net.excluded:
         _err.print(f"{len(net.excluded)} record(s) excluded:", markup=False)

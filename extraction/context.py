@@ -199,8 +199,42 @@ def _definition_segment(text: str, start: int, end: int) -> int:
     return to.start() if to else m.end()
 
 
+_ROLE_DEFINITION = re.compile(r"\b(?P<role>test|experimental|study|treatment|intervention|investigational|control|standard|"
+                              r"reference)\s+(?:group|arm)s?\s*(?:\([^)]{0,30}\)\s*)?(?:received|was\s+given|were\s+given|"
+                              r"was\s+treated\s+with|were\s+treated\s+with|consisted\s+of|:)\s*", re.I)
+
+
+def role_defined_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
+                      ) -> list[frozenset[str]]:
+    """``Patients in the test group received X combined with Y ... the control group received Y``: arms
+    defined by what each role's group received (experimental first, control last)."""
+    found: dict[str, frozenset[str]] = {}
+    for s, e in sentences[1:16]:
+        for m in _ROLE_DEFINITION.finditer(text, s, e):
+            stop = re.compile(r"[;.]|\b(?:and|while|whereas)\s+(?:patients\s+in\s+)?the\s+\w+\s+(?:group|arm)").search(
+                text, m.end(), e)
+            end = stop.start() if stop else e
+            groups = group_mentions(text, in_range(mentions, m.end(), end))
+            ids = frozenset().union(*(g[2] for g in groups if g[2])) if groups else frozenset()
+            role = "control" if m.group("role").lower() in ("control", "standard", "reference") else "exp"
+            if ids and role not in found:
+                found[role] = ids
+    if len(found) == 2 and found["exp"] != found["control"]:
+        return [found["exp"], found["control"]]
+    return []
+
+
+def _without_bare_controls(arms: list[frozenset[str]]) -> list[frozenset[str]]:
+    """Drop a control named alone when an arm pairs it with a backbone (``a placebo-controlled trial of X
+    plus Y vs placebo plus Y``: the arms are X+Y and placebo+Y)."""
+    if arms and arms[0] <= CONTROLS and any(arms[0] < b for b in arms[1:]):
+        return arms[1:]
+    return arms
+
+
 def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]) -> list[frozenset[str]]:
-    """Arms from the title, or a richer definition in the first randomisation sentence."""
+    """Arms from the title, or a richer definition in the first randomisation sentence (else what the
+    test and control groups received)."""
     title = parse_arms(text[sentences[0][0]:sentences[0][1]],
                        [(a - sentences[0][0], b - sentences[0][0], lab, ids)
                         for a, b, lab, ids in in_range(mentions, *sentences[0])]) if sentences else []
@@ -213,7 +247,7 @@ def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Seque
             continue
         seg = _definition_segment(text, s, e)
         ms = [(a - seg, b - seg, lab, ids) for a, b, lab, ids in in_range(mentions, seg, e)]
-        arms = parse_arms(text[seg:e], ms)
+        arms = _without_bare_controls(parse_arms(text[seg:e], ms))
         if 2 <= len(arms) <= 4:
             methods = arms
             break
@@ -221,10 +255,16 @@ def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Seque
         methods = []
     if methods and len(title) < 2:
         return methods
+    if len(title) < 2 and not methods:
+        roles = role_defined_arms(text, sentences, mentions)
+        if roles:
+            return roles
     if methods and title:
         t_union = frozenset().union(*title) - CONTROLS
         m_union = frozenset().union(*methods)
-        if t_union <= m_union and len(methods) == len(title):
+        # the richer definition wins (``X plus Y vs placebo plus Y`` over ``X plus Y or placebo``)
+        if t_union <= m_union and len(methods) == len(title) and \
+                sum(map(len, methods)) >= sum(map(len, title)):
             return methods
     return title
 
@@ -373,6 +413,34 @@ def metadata(ctx: TrialContext, text: str, sentences: Sequence[tuple[int, int]],
 _ONE_POPULATION = ("single_arm", "observational", "pooled_analysis")
 
 
+@functools.lru_cache(maxsize=1)
+def _role_grammar() -> list[tuple[str, re.Pattern[str]]]:
+    rows = [json.loads(ln) for ln in (resources.files("extraction") / "patterns" / "arm_roles.jsonl")
+            .read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return [(r["role"], re.compile(r["regex"], re.I)) for r in rows]
+
+
+def role_mentions(text: str, ctx: TrialContext, mentions: Sequence[Mention]) -> list[Mention]:
+    """Arms named by their role (``the control group``, ``the experimental arm``, ``monotherapy`` beside a
+    combination) in a two-arm trial, as mentions of that arm's agents."""
+    if len(ctx.arms) != 2 or ctx.comparator is None:
+        return []
+    comp = ctx.arms[ctx.comparator]
+    exp = ctx.arms[1 - ctx.comparator]
+    ids = {"comparator": comp, "intervention": exp,
+           "single_agent": comp if comp < exp else exp if exp < comp else None}
+    taken = [(m[0], m[1]) for m in mentions]
+    out: list[Mention] = []
+    for role, rx in _role_grammar():
+        arm = ids[role]
+        if not arm:
+            continue
+        for m in rx.finditer(text):
+            if not any(m.start() < e and s < m.end() for s, e in taken):
+                out.append((m.start(), m.end(), "AGENT", tuple(sorted(arm))))
+    return out
+
+
 def dose_label(value: str) -> str:
     """The arm qualifier of a dose (``400`` → ``~400 mg``; ``~`` ids never show in an arm's name)."""
     v = float(value)
@@ -449,6 +517,10 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
             ctx.arms = []
     ctx.comparator = dose_comparator if dosed else comparator_index(ctx.arms)
     ctx.order = list(range(len(ctx.arms)))
+    roles = role_mentions(text, ctx, mentions)
+    if roles:
+        ctx.extra_mentions = [*ctx.extra_mentions, *roles]
+        mentions = sorted([*mentions, *roles])
     if ctx.comparator == 0 and len(ctx.arms) == 2 and ctx.arms[0] <= CONTROLS:
         ctx.order = [1, 0]  # ``a placebo-controlled trial of X``: results name the experimental arm first
     if sentences:

@@ -23,7 +23,6 @@ from importlib import resources
 from evidence.vocabulary import VOCAB
 
 Mention = tuple[int, int, str, tuple[str, ...]]
-_WORD = re.compile(r"\b[A-Za-z][A-Za-z]{4,}\b")
 _RANDOM = re.compile(r"\brandomi[sz]|\brandomly\b|\bassigned\b|\ballocated\b", re.I)
 
 
@@ -33,7 +32,8 @@ def _grammar() -> tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pat
             .read_text(encoding="utf-8").splitlines() if ln.strip()]
     by = {r["kind"]: r for r in rows}
     suffixes = sorted(by["suffix"]["values"], key=len, reverse=True)
-    suffix = re.compile(r"(?:" + "|".join(map(re.escape, suffixes)) + r")$", re.I)
+    # one pass over the text: a word of 5+ letters that ends in a stem
+    suffix = re.compile(r"\b[A-Za-z]{2,}(?<![A-Za-z]{40})(?:" + "|".join(map(re.escape, suffixes)) + r")\b", re.I)
     return (suffix, re.compile(by["code"]["regex"]), frozenset(by["stop"]["values"]),
             re.compile(by["context"]["regex"], re.I))
 
@@ -45,9 +45,9 @@ def _known(word: str) -> bool:
 def _candidates(text: str) -> list[tuple[int, int, str]]:
     suffix, code, stop, _ctx = _grammar()
     out = []
-    for m in _WORD.finditer(text):
+    for m in suffix.finditer(text):
         w = m.group()
-        if suffix.search(w) and w.lower() not in stop and not _known(w):
+        if len(w) >= 5 and w.lower() not in stop and not _known(w):
             out.append((m.start(), m.end(), w.lower()))
     for m in code.finditer(text):
         prefix = re.match(r"[A-Za-z]+", m.group())

@@ -155,7 +155,8 @@ def rate_counts(seg: str, start: int, end: int) -> tuple[int | None, int | None]
 # ``(HR 0.70, 95% CI 0.55-0.89; <.001)``: a p value printed without its P, after a ratio's CI in its bracket
 _BARE_P = re.compile(r"[;,]\s*(?P<rel>[<=≤])\s*(?P<v>0?\.\d+)\s*(?=[)\]])")
 # ``PFS rate ≤ 40%``, ``≥ 6 months``: a threshold (a design hypothesis, an eligibility rule), not a result
-_THRESHOLD = re.compile(r"[≤≥<>]\s*=?\s*\d+(?:\.\d+)?\s*(?:%|months?|weeks?|years?)")
+_THRESHOLD = re.compile(r"(?:[≤≥<>]\s*=?|\b(?:less|fewer|more|greater|higher|lower)\s+than|\bat\s+(?:least|most)|\bup\s+to|"
+                        r"\bbelow|\babove|\bunder|\bexceed(?:ing|ed)?)\s*\d+(?:\.\d+)?\s*(?:%|months?|weeks?|years?)", re.I)
 
 
 def bare_p_values(seg: str, ps: list[PValue], cis: list[Interval]) -> list[PValue]:
@@ -188,8 +189,7 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
     masks = [(c.start, c.end) for c in cis] + [(p.start, p.end) for p in ps] + find_iqr_spans(seg)
     masks += [(t.start, t.end) for t in tps]
     masks += extra_masks(seg)
-    masks += [(m.start(), m.end()) for m in _THRESHOLD.finditer(seg)] if ("≤" in seg or "≥" in seg or "<" in seg
-                                                                         or ">" in seg) else []
+    masks += [(m.start(), m.end()) for m in _THRESHOLD.finditer(seg)]
     count_of = {start: n for n, start, _e in find_count_of(seg)}
     overlaps = _Cover(len(seg), masks).overlaps
     raw: list[Stat] = []

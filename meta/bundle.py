@@ -178,6 +178,8 @@ def write_bundle(
     rollup: bool = False,
     parents: Mapping[str, str] | None = None,
     statuses: Sequence[str] = DEFAULT_STATUSES,
+    *,
+    plan: Mapping[str, Any] | None = None,
 ) -> BundleManifest:
     """Pool ``records`` with :func:`meta.pool_table` and write a reproducibility bundle to ``out_dir``.
 
@@ -189,6 +191,9 @@ def write_bundle(
         Folder to write (created if missing; the four bundle files are overwritten).
     by, method, test, level, rollup, parents, statuses
         As :func:`meta.pool_table`; all are recorded in the manifest.
+    plan : mapping, optional
+        Further :func:`meta.pool_table` options (``include_flagged``, ``multi_arm``, ``trial_aliases``, …;
+        JSON values), recorded in the manifest as ``options["plan"]`` and passed again by recompute.py.
 
     Returns
     -------
@@ -201,8 +206,10 @@ def write_bundle(
     """
     df = _frame(records)
     opts = _options(by, method, test, level, rollup, statuses, parents)
+    if plan:
+        opts["plan"] = json.loads(json.dumps(dict(plan), sort_keys=True))
     table = pool_table(df, by=tuple(opts["by"]), method=method, test=test, level=level, rollup=rollup,
-                       statuses=tuple(opts["statuses"]), parents=opts["parents"])
+                       statuses=tuple(opts["statuses"]), parents=opts["parents"], **opts.get("plan", {}))
     rec_bytes, kinds = records_csv(df)
     res_bytes = results_csv(table, opts["by"])
     out = Path(out_dir)
@@ -291,7 +298,7 @@ def main(argv: list[str]) -> int:
     records = pd.DataFrame(rows, columns=header)
     o = manifest["options"]
     table = pool_table(records, by=tuple(o["by"]), method=o["method"], test=o["test"], level=o["level"],
-                       rollup=o["rollup"], statuses=tuple(o["statuses"]), parents=o["parents"])
+                       rollup=o["rollup"], statuses=tuple(o["statuses"]), parents=o["parents"], **o.get("plan", {}))
     out = results_csv(table, o["by"])
     Path(args[0]).write_bytes(out)
     same = sha256_hex(out) == manifest["results"]["sha256"]

@@ -82,6 +82,7 @@ class PoolArrays:
     z_fallback: NDArray[np.bool_] | None = None
     profile_moved: NDArray[np.bool_] | None = None
     tau2_local: Array | None = None
+    retried: NDArray[np.bool_] | None = None
     tau2_ci_low_sign: NDArray[np.str_] | None = None
     tau2_ci_high_sign: NDArray[np.str_] | None = None
 
@@ -108,6 +109,9 @@ class PoolArrays:
                            "one; test='adhoc' floors s² at 1 (Knapp & Hartung 2003)")
         if self.pi == "t" and self.method != "FE" and k < 3:
             out.append("no prediction interval for k < 3 (t with k − 2 df; Higgins et al. 2009)")
+        if self.retried is not None and self.retried[i]:
+            state = "converged" if self.converged[i] else "still did not converge"
+            out.append(f"τ² {state} on a retry with stepadj = 0.5 and a larger maxiter (metafor's remedies)")
         if self.profile_moved is not None and self.profile_moved[i] and self.tau2_local is not None:
             out.append(f"{self.method} likelihood profile: Fisher scoring stopped at a local maximum "
                        f"(τ² = {self.tau2_local[i]:.6g}); the global maximum τ² = {self.tau2[i]:.6g} is reported")
@@ -127,6 +131,7 @@ def pool_many(
     maxiter: int = 100,
     stepadj: float = 1.0,
     profile_check: bool = True,
+    retry: bool = False,
     _stacklevel: int = 2,
 ) -> PoolArrays:
     """Pool many meta-analyses ("cells") in one vectorised call.
@@ -153,6 +158,10 @@ def pool_many(
     profile_check : bool
         ML/REML: report the global maximum of the likelihood profile (default); False reproduces
         metafor's local maximum (trim-and-fill does, to give metafor's k0).
+    retry : bool
+        Refit cells whose τ² did not converge with half steps and a larger cap (``stepadj=0.5``,
+        ``maxiter=max(1000, 10 * maxiter)``, metafor's remedies); ``retried`` marks them and
+        :meth:`PoolArrays.notes` says so. Cells still unconverged stay flagged and warned about.
 
     Returns
     -------
@@ -192,6 +201,17 @@ def pool_many(
     else:
         est = estimate_tau2(Yc, Vc, Mc, method, threshold=threshold, maxiter=maxiter, stepadj=stepadj,
                             profile_check=profile_check)
+    retried = np.zeros(n, bool)
+    if retry and (~est.converged).any():
+        bad = np.flatnonzero(~est.converged)
+        again = estimate_tau2(Yc[bad], Vc[bad], Mc[bad], method, threshold=threshold,
+                              maxiter=max(1000, 10 * maxiter), stepadj=0.5, profile_check=profile_check)
+        fields = {f: getattr(est, f).copy() for f in ("tau2", "converged", "iterations", "ll_reset",
+                                                        "profile_moved", "tau2_local")}  # fmt: skip
+        for f, arr in fields.items():
+            arr[bad] = getattr(again, f)
+        est = Tau2Estimate(**fields)
+        retried[bad] = True
     tau2 = est.tau2
     # Model fit with w = 1/(v + τ²) (metafor rma.uni, "Model fitting").
     W = np.where(Mc, 1.0 / (Vc + tau2[:, None]), 0.0)
@@ -248,13 +268,14 @@ def pool_many(
     weights = np.where(Mc, 100.0 * W / sw[:, None], np.nan)
 
     conv = est.converged & ci_conv
-    _warn(est.converged, ci_conv, multi, method, maxiter, _stacklevel + 1)
+    _warn(est.converged, ci_conv, multi, method, max(1000, 10 * maxiter) if retried.any() else maxiter,
+          _stacklevel + 1)
     return PoolArrays(
         estimate=mu, se=se, ci_low=ci_low, ci_high=ci_high, stat=stat, p_value=pval,
         tau2=tau2, tau2_ci_low=t_lo, tau2_ci_high=t_hi, i2=i2, h2=h2, q=q, q_df=df, q_p=q_p,
         pi_low=pi_low, pi_high=pi_high, weights=weights, converged=conv, k=k.astype(np.int64),
         method=method, test=test, level=lv, pi=pi, hksj_s2=s2_raw, hksj_floored=floored, hksj_zero=zero,
-        z_fallback=z_fallback, profile_moved=est.profile_moved, tau2_local=est.tau2_local,
+        z_fallback=z_fallback, profile_moved=est.profile_moved, tau2_local=est.tau2_local, retried=retried,
         tau2_ci_low_sign=lo_sign, tau2_ci_high_sign=hi_sign,
     )  # fmt: skip
 
@@ -371,6 +392,7 @@ def pool(
     maxiter: int = 100,
     stepadj: float = 1.0,
     profile_check: bool = True,
+    retry: bool = False,
 ) -> PoolResult:
     """Random-effects (or common-effect) meta-analysis of one set of studies (metafor
     ``rma(yi, vi, method=, test=)``).
@@ -394,6 +416,8 @@ def pool(
     profile_check : bool
         ML/REML report the global maximum of the likelihood profile, with a note when Fisher scoring
         had stopped at a local one (metafor reports that local one); False reproduces metafor.
+    retry : bool
+        Refit a non-converged τ² with ``stepadj=0.5`` and a larger ``maxiter`` (see :func:`pool_many`).
 
     Returns
     -------
@@ -416,7 +440,8 @@ def pool(
     y, v = check_yi_vi(yi, vi)
     r = pool_many(
         y[None, :], v[None, :], np.ones((1, y.size), dtype=bool), method, test, level, pi=pi,
-        threshold=threshold, maxiter=maxiter, stepadj=stepadj, profile_check=profile_check, _stacklevel=3,
+        threshold=threshold, maxiter=maxiter, stepadj=stepadj, profile_check=profile_check, retry=retry,
+        _stacklevel=3,
     )  # fmt: skip
     scalars = {
         name: float(getattr(r, name)[0])

@@ -1,170 +1,140 @@
-"""Pool a table of evidence records: one random-effects meta-analysis per cell, all in one call.
+"""Pool a table of evidence records: one meta-analysis per cell, all in one call.
 
-Implements DESIGN.md "Pooling plan". ``meta`` imports nothing of the project: records arrive as a
-DataFrame or an iterable of dicts with the evidence-record field names, and the histotype hierarchy
-for ``rollup`` is passed in by the caller.
+Implements DESIGN.md "Pooling plan" and "Pooling plan rules (round 2)". ``meta`` imports nothing of the
+project: records arrive as a DataFrame or an iterable of dicts with the evidence-record field names; the
+histotype hierarchy (``parents``) and the trials vocabulary (``trial_aliases``) are passed in by the
+caller. The rules live in small modules: :mod:`meta.records` (which records, their effect sizes),
+:mod:`meta.identity` (which trial), :mod:`meta.plan` (one contribution per trial), :mod:`meta.cells`
+(the model of each cell and the pooling). Record handling is column-wise (factorised codes, NumPy),
+so the records path costs about as much as the array core.
 """
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
-import math
-import re
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from meta._checks import METHODS, TESTS, check_choice, check_level
-from meta.effect_sizes import back_transform_logit, log_hr_from_p, log_ratio_from_ci, prop_logit, var_from_ci
-from meta.pooling import __version__, pool_many
-
-RATIO = ("HR", "OR", "RR")
-ARM_LEVEL = ("rate", "median")
-TO_MONTHS = {"months": 1.0, "weeks": 12.0 / 52.0, "days": 12.0 / 365.25, "years": 12.0}
-RESULT_FIELDS = (
-    "estimate", "se", "ci_low", "ci_high", "p_value", "stat", "tau2", "tau2_ci_low", "tau2_ci_high",
-    "i2", "h2", "q", "q_df", "q_p", "pi_low", "pi_high",
+from meta.cells import EXP_FIELDS, RESULT_FIELDS, pool_cells
+from meta.identity import trial_codes, trial_identity
+from meta.plan import MULTI_ARM, contributions
+from meta.records import (
+    DEFAULT_STATUSES,
+    ONE_SIDED,
+    RATE_CI,
+    SCALE_NAMES,
+    SCALES,
+    TO_MONTHS,
+    effects,
+    record_effect,
+    select,
 )  # fmt: skip
-ONE_SIDED = "one-sided CI (flag one_sided_ci): its variance cannot be read as two-sided"
-EXP_FIELDS = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
-_NCT = re.compile(r"NCT\d{8}", re.IGNORECASE)
+
+__all__ = ["DEFAULT_BY", "TO_MONTHS", "excluded_frame", "pool_table", "record_effect", "trial_identity"]
+
+DEFAULT_BY: tuple[str, ...] = ("histotype", "intervention", "comparator", "endpoint", "measure", "setting", "line")
+POOL_METHODS = ("FE", *METHODS)
+PI_KINDS = ("t", "z")
+CONTROLS = ("placebo", "best_supportive_care", "observation")
+_ = (RESULT_FIELDS, EXP_FIELDS, ONE_SIDED)  # re-exported names other modules import from here
 _OPTIONAL = ("source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm", "endpoint",
              "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n", "status",
-             "timepoint_months")  # fmt: skip
+             "timepoint_months", "flags", "design", "registry_ids", "subgroup", "subgroup_label",
+             "p_sided", "setting", "line")  # fmt: skip
 
 
-def _missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
+def excluded_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The records :func:`pool_table` left out, one row each: ``record_id``, ``reason``."""
+    return pd.DataFrame(table.attrs.get("excluded", []), columns=["record_id", "reason"])
 
 
-def _histotype_key(h: Any) -> str:
-    if _missing(h):
-        return ""
-    if isinstance(h, str):
-        h = json.loads(h) if h.strip().startswith("[") else [h]
-    return "+".join(sorted({str(x) for x in h}))
+class _Codes:
+    """A column as dense integer codes and its values (missing → ``""``), values in sorted order."""
 
+    __slots__ = ("codes", "vocab")
 
-def trial_identity(source_id: Any, trial: Any) -> str:
-    """Trial identity: a registry id (``NCT…``) in source_id or trial, else trial, else source_id.
+    def __init__(self, codes: np.ndarray, values: np.ndarray) -> None:
+        self.codes, self.vocab = codes, values
 
-    Examples
-    --------
-    >>> trial_identity("PMID:1", "PALETTE (NCT00753688)"), trial_identity("PMID:1", "EORTC 62072")
-    ('NCT00753688', 'trial:EORTC 62072')
-    """
-    for field in (source_id, trial):
-        m = None if _missing(field) else _NCT.search(str(field))
-        if m:
-            return m.group(0).upper()
-    if not _missing(trial) and str(trial).strip():
-        return f"trial:{str(trial).strip()}"
-    return f"source:{source_id}"
-
-
-def _f(x: Any) -> float:
-    return math.nan if _missing(x) else float(x)
-
-
-def record_effect(rec: Mapping[str, Any]) -> tuple[float, float, str, str]:
-    """(yi, vi, scale, reason-if-excluded) of one record, by the rules of :func:`pool_table`.
-
-    Ratios: log scale from the CI (any ``ci_level``), else from an exact two-sided p; rates: logit
-    with ``n``; medians: months with the variance from their CI. ``scale`` is ``log``, ``logit`` or
-    ``months``; ``reason`` is empty when the record can be pooled.
-
-    Examples
-    --------
-    >>> yi, vi, scale, reason = record_effect({"measure": "HR", "value": 0.5, "ci_low": 0.25, "ci_high": 1.0,
-    ...                                        "ci_level": 0.95, "p_value": None, "p_relation": None})
-    >>> round(yi, 4), round(vi, 4), scale, reason
-    (-0.6931, 0.1251, 'log', '')
-    """
-    measure, value = rec["measure"], _f(rec["value"])
-    lo, hi, lvl = _f(rec["ci_low"]), _f(rec["ci_high"]), _f(rec["ci_level"])
-    lvl = 0.95 if math.isnan(lvl) else lvl
-    if not math.isfinite(value):
-        return math.nan, math.nan, "", f"{measure} without a finite value"
-    flags = rec.get("flags")
-    if isinstance(flags, list | tuple) and "one_sided_ci" in flags:
-        return math.nan, math.nan, "", ONE_SIDED
-    try:
-        if measure in RATIO:
-            if not (math.isnan(lo) or math.isnan(hi)):
-                yi, vi = log_ratio_from_ci([value], [lo], [hi], lvl, name=measure)
-            elif not math.isnan(_f(rec["p_value"])) and rec["p_relation"] == "=":
-                yi, vi = log_hr_from_p([value], [_f(rec["p_value"])])
+    @classmethod
+    def of(cls, col: pd.Series | np.ndarray, extra: Sequence[Any] = ()) -> _Codes:
+        """Factorise ``col`` (sorted); ``extra`` values join the vocabulary (kept sorted)."""
+        codes, uniq = pd.factorize(col, sort=True, use_na_sentinel=True)
+        codes = codes.astype(np.int64)
+        values = np.asarray(uniq, dtype=object)
+        if (codes < 0).any() or len(extra):
+            add = [x for x in ("", *extra) if x not in set(values.tolist())]
+            if not (codes < 0).any() and "" in add and "" not in extra:
+                add.remove("")
+            if add:
+                try:
+                    merged = np.array(sorted([*values.tolist(), *add]), dtype=object)
+                except TypeError:  # mixed numbers and text: the text ("") first
+                    merged = np.array([*[a for a in add if isinstance(a, str)], *values.tolist(),
+                                       *[a for a in add if not isinstance(a, str)]], dtype=object)
+                pos = {v: i for i, v in enumerate(merged.tolist())}
+                remap = np.array([pos[v] for v in values.tolist()] + [pos.get("", 0)], dtype=np.int64)
+                codes, values = remap[codes], merged
             else:
-                return math.nan, math.nan, "", f"{measure} without a CI or an exact p value (p_relation '=')"
-            return float(yi[0]), float(vi[0]), "log", ""
-        if measure == "rate":
-            n = _f(rec["n"])
-            if math.isnan(n) or n <= 0:
-                return math.nan, math.nan, "", "rate without n"
-            yi, vi = prop_logit([value * n], [n])
-            return float(yi[0]), float(vi[0]), "logit", ""
-        if measure == "median":
-            unit = rec["unit"] if not _missing(rec["unit"]) else "months"
-            if unit not in TO_MONTHS:
-                return math.nan, math.nan, "", f"median with unit {unit!r} (need one of {', '.join(TO_MONTHS)})"
-            if math.isnan(lo) or math.isnan(hi):
-                return math.nan, math.nan, "", "median without a CI"
-            if not lo <= value <= hi:  # as for ratios: a CI that misses its estimate is a typo somewhere
-                return math.nan, math.nan, "", (f"median {value:g} lies outside its CI [{lo:g}, {hi:g}]: "
-                                                "the CI must contain the estimate")
-            f = TO_MONTHS[unit]
-            return value * f, float(var_from_ci([lo * f], [hi * f], lvl)[0]), "months", ""
-    except ValueError as exc:
-        return math.nan, math.nan, "", str(exc)
-    return math.nan, math.nan, "", f"unsupported measure {measure!r}"
+                blank = int(np.flatnonzero(values == "")[0]) if (codes < 0).any() else 0
+                codes = np.where(codes < 0, blank, codes)
+        return cls(codes, values)
+
+    def take(self, rows: np.ndarray) -> _Codes:
+        return _Codes(self.codes[rows], self.vocab)
 
 
-def _effects(df: pd.DataFrame, statuses: tuple[str, ...], arm_level_ok: bool
-             ) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
-    """(reason-if-excluded, yi, vi, scale) of every record, in row order.
+def _combine(parts: Sequence[np.ndarray], cards: Sequence[int]) -> np.ndarray:
+    """Dense codes of the row tuples of ``parts`` (each ``0..card-1``), in lexicographic order."""
+    n = len(parts[0]) if parts else 0
+    code = np.zeros(n, dtype=np.int64)
+    size = 1
+    for c, m in zip(parts, cards, strict=True):
+        code = code * max(m, 1) + c
+        size *= max(m, 1)
+        if size > 1 << 40:
+            code = np.unique(code, return_inverse=True)[1].astype(np.int64)
+            size = int(code.max(initial=0)) + 1
+    if size <= 4 * n + (1 << 20):  # order-preserving compaction without a sort
+        present = np.zeros(size, dtype=bool)
+        present[code] = True
+        return (np.cumsum(present) - 1)[code]
+    return np.unique(code, return_inverse=True)[1].astype(np.int64)
 
-    The common case — a ratio with a valid CI — is computed for all records at once (the same
-    arithmetic as :func:`log_ratio_from_ci`); every other record goes through :func:`record_effect`, which
-    also words the reason when a record cannot be pooled.
-    """
-    n = len(df)
-    status = np.array(["extracted" if _missing(x) else x for x in df["status"].tolist()], dtype=object)
-    measure = np.array(df["measure"].tolist(), dtype=object)
-    reasons = [""] * n
-    for i in range(n):
-        if status[i] == "rejected":
-            reasons[i] = "status 'rejected': never pooled"
-        elif status[i] not in statuses:
-            reasons[i] = f"status {status[i]!r} not in statuses {statuses}"
-        elif measure[i] in ARM_LEVEL and not arm_level_ok:
-            reasons[i] = f"arm-level measure {measure[i]!r} is pooled only when 'arm' is in by"
-    num = {c: pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
-           for c in ("value", "ci_low", "ci_high", "ci_level")}
-    v, lo, hi = num["value"], num["ci_low"], num["ci_high"]
-    lvl = np.where(np.isnan(num["ci_level"]), 0.95, num["ci_level"])
-    if "flags" in df.columns:  # a one-sided CI read as two-sided would halve the variance
-        for i, flags in enumerate(df["flags"].tolist()):
-            if not reasons[i] and isinstance(flags, list | tuple) and "one_sided_ci" in flags:
-                reasons[i] = ONE_SIDED
-    todo = np.array([not r for r in reasons], dtype=bool)
-    with np.errstate(invalid="ignore"):
-        fast = (todo & np.isin(measure, RATIO) & (v > 0) & (lo > 0) & (hi > 0) & (lo < hi)
-                & (lo <= v) & (v <= hi) & (lvl > 0) & (lvl < 1))
-    yi, vi = np.full(n, math.nan), np.full(n, math.nan)
-    scales = [""] * n
-    for level in np.unique(lvl[fast]):
-        sel = fast & (lvl == level)
-        yi[sel], vi[sel] = log_ratio_from_ci(v[sel], lo[sel], hi[sel], float(level))
-    for i in np.flatnonzero(fast):
-        scales[i] = "log"
-    slow = np.flatnonzero(todo & ~fast)
-    if slow.size:
-        for i, rec in zip(slow, df.iloc[slow].to_dict("records"), strict=True):
-            yi[i], vi[i], scales[i], reasons[i] = record_effect(rec)
-    return reasons, yi, vi, scales
+
+def _flat(col: pd.Series) -> np.ndarray:
+    """Object array of list cells as tuples (hashable), other cells as they are."""
+    a = col.to_numpy(dtype=object)
+    if set(map(type, a)) <= {list}:
+        out = np.empty(len(a), dtype=object)
+        out[:] = list(map(tuple, a))
+        return out
+    conv = [tuple(x) if isinstance(x, list | tuple) else tuple(x.tolist()) if isinstance(x, np.ndarray) else x
+            for x in a]
+    out = np.empty(len(a), dtype=object)
+    out[:] = conv
+    return out
+
+
+def _histotype_codes(h: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Per record, the index of its histotype key (``histotypes`` sorted and ``+``-joined) in the list."""
+    a = h.to_numpy(dtype=object)
+    if set(map(type, a)) <= {list}:  # the store and JSONL: lists, joined in C then factorised
+        codes, uniq = pd.factorize(np.array(list(map("\x1f".join, a)), dtype=object))
+        items_of = [u.split("\x1f") if u else [] for u in uniq]
+    else:
+        codes, uniq = pd.factorize(_flat(h), use_na_sentinel=True)
+        items_of = [(json.loads(u) if u.strip().startswith("[") else [u]) if isinstance(u, str) else list(u)
+                    for u in uniq]
+    keys = ["+".join(sorted({str(x) for x in items})) for items in items_of]
+    keys.append("")
+    return np.where(codes < 0, len(keys) - 1, codes), keys
 
 
 def _ancestors(key: str, parents: Mapping[str, str]) -> list[str]:
@@ -179,70 +149,103 @@ def _ancestors(key: str, parents: Mapping[str, str]) -> list[str]:
         cur = nxt
 
 
+def _gc_paused(fn: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    """Run ``fn`` with the cyclic garbage collector paused (restored after, whatever happens).
+
+    :func:`pool_table` builds many small result lists and creates no reference cycles; a full
+    collection triggered meanwhile would walk every list cell of the input records (their
+    histotypes and flags) for nothing, several times per call (a third of the time at 5,000 cells).
+    """
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return wrapper
+
+
+@_gc_paused
 def pool_table(
     records: pd.DataFrame | Iterable[Mapping[str, Any]],
-    by: Sequence[str] = ("histotype", "intervention", "comparator", "endpoint", "measure"),
-    method: str = "REML",
-    test: str = "z",
+    by: Sequence[str] = DEFAULT_BY,
+    method: str | None = None,
+    test: str | None = None,
     level: float = 0.95,
     rollup: bool = False,
-    statuses: Sequence[str] = ("extracted", "accepted", "edited"),
+    statuses: Sequence[str] = DEFAULT_STATUSES,
     parents: Mapping[str, str] | None = None,
     *,
+    pi: str | None = None,
     stepadj: float = 1.0,
+    maxiter: int = 100,
+    trial_aliases: Mapping[str, str] | None = None,
+    include_flagged: bool = False,
+    multi_arm: str = "combine",
+    rate_ci: str = "auto",
+    studies: bool = False,
 ) -> pd.DataFrame:
-    """Pool every cell of an evidence table (DESIGN.md "Pooling plan") in one vectorised call.
+    """Pool every cell of an evidence table (DESIGN.md "Pooling plan", round 2 rules) in one call.
 
     Rules, in order:
 
-    1. Records with status ``rejected``, or a status not in ``statuses``, are never pooled.
-    2. ``histotype`` is the record's ``histotypes`` sorted and joined with ``+``.
-    3. Between-arm measures (HR, OR, RR) are pooled on the log scale, yi/vi from the value and its CI
-       (``ci_level`` honoured, 0.95 if missing), else from an exact two-sided p (``p_relation`` "=",
-       never "<"), else the record is excluded. Arm-level measures are pooled only when ``"arm"`` is
-       in ``by``: ``rate`` as a logit proportion with x = value·n (needs n), ``median`` converted to
-       months (weeks × 12/52, days × 12/365.25, years × 12) with the variance from its CI. Cells
-       never mix these three scales (the scale is an implicit key). Rates at different timepoints mix
-       unless ``timepoint_months`` is in ``by``.
-    4. One contribution per trial per cell. A trial is its registry id (``NCT…`` in source_id or
-       trial), else ``trial``, else ``source_id``. Among several reports of one trial in a cell the
-       latest wins: highest ``year`` (missing year counts as oldest), ties broken by input order
-       (the later record wins). The others are excluded as superseded.
-    5. ``rollup=True`` (needs ``"histotype"`` in ``by`` and ``parents``, a child → parent mapping)
-       also pools each subtype into its parent, level by level: the parent's cell then holds its own
-       records plus its subtypes' (rule 4 applied again, a record of the parent's own histotype
-       winning over a subtype record of the same trial), marked ``rollup=True``.
-    6. Cells with k >= 2 are pooled in one :func:`meta.pooling.pool_many` call; cells with k = 1
-       are listed with k = 1 and NaN results.
+    1. **Records** (:mod:`meta.records`): statuses in ``statuses`` (default ``accepted``/``edited``;
+       ``rejected`` never); none flagged ``hr_not_log_midpoint``, ``p_disagrees_with_ci`` or
+       ``value_outside_ci`` unless ``include_flagged``; never ``one_sided_ci``; designs
+       ``meta_analysis``/``pooled_analysis`` listed in ``attrs["syntheses"]``, not pooled.
+    2. **Effect sizes** (:func:`meta.records.record_effect`): ratios on the log scale; with ``"arm"``
+       in ``by``, rates as logit proportions (from their reported CI when given, ``rate_ci``) and
+       medians on the log scale of months. The scale and ``timepoint_months`` are always keys.
+    3. **Keys**: ``by`` (default histotype, intervention, comparator, endpoint, measure, setting,
+       line) plus ``measure`` always. ``histotype`` is ``histotypes`` sorted and ``+``-joined. A
+       comparison reported the other way round is inverted into its cell (column ``inverted``).
+    4. **One contribution per trial per cell** (:mod:`meta.identity`, :mod:`meta.plan`): the trial's
+       whole population before any subgroup, the latest report of one population, subgroups combined
+       within the trial (fixed effect), multi-arm trials by ``multi_arm`` (Cochrane §23.3.4).
+    5. ``rollup=True`` (needs ``"histotype"`` in ``by`` and ``parents``, child → parent) also pools each
+       subtype into its parent, level by level (``rollup`` column).
+    6. **Model** (:mod:`meta.cells`): with neither ``method`` nor ``test`` given, the few-study
+       defaults per cell (k = 2 common effect; 3–4 REML + HKSJ ad hoc; ≥ 5 REML + HKSJ + t PI); else
+       the given model for every cell. k = 1 cells are listed with NaN results.
 
     Parameters
     ----------
     records : DataFrame or iterable of dict
-        Evidence records (DESIGN.md field names).
     by : sequence of str
-        Grouping keys: ``histotype`` or any record field.
-    method, test, level
-        As :func:`meta.pool`.
+    method : {"FE", "DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB"}, optional
+    test : {"z", "knha", "adhoc"}, optional
+    level : float
     rollup : bool
     statuses : sequence of str
-        Curation states that may be pooled.
     parents : mapping, optional
-        Histotype child → parent, e.g. ``{"dedifferentiated_liposarcoma": "liposarcoma"}``.
-    stepadj : float
-        Fisher-scoring step factor, passed to :func:`meta.pooling.pool_many`. At the default 1.0, a
-        REML/ML cell whose scoring oscillates is refitted once with 0.5 (metafor's remedy; the
-        ``stepadj`` column says which step each cell used); a cell that still fails is flagged
-        ``converged=False`` with a warning. Any other value is used as given, without retry.
+    pi : {"t", "z"}, optional
+        Prediction interval (:func:`meta.pool`); default ``"t"``.
+    stepadj, maxiter : float, int
+        Fisher-scoring control, passed to :func:`meta.pooling.pool_many`. At ``stepadj=1.0`` a REML/ML
+        cell whose scoring oscillates is refitted once with 0.5 (metafor's remedy; column ``stepadj``).
+    trial_aliases : mapping, optional
+        Token → canonical trial token (:func:`meta.identity.trial_aliases_from_entries` of the trials
+        vocabulary).
+    include_flagged : bool
+    multi_arm : {"combine", "split"}
+    rate_ci : {"auto", "logit", "loglog"}
+    studies : bool
+        Also return each contribution's effect: columns ``yi`` and ``vi`` (lists, aligned with
+        ``trials`` and ``weights``), e.g. for :func:`meta.subgroup_test` or a forest plot.
 
     Returns
     -------
     DataFrame
-        One row per cell: the keys, ``scale`` (log / logit / months), ``timepoint_months`` (always a key),
-        ``rollup``, k, n_total, every
-        pooled field on the analysis scale, ``estimate_exp``, ``ci_low_exp``, ``ci_high_exp``,
-        ``pi_low_exp``, ``pi_high_exp`` on the reporting scale (exp for ratios, inverse logit for
-        rates, months for medians), ``weights`` (percent), ``converged``, ``record_ids``, ``trials``,
-        method, test, level, version. ``df.attrs["excluded"]`` lists ``{"record_id", "reason"}``.
+        One row per cell: the keys, ``scale``, ``timepoint_months``, ``rollup``, k, n_total, every
+        pooled field on the analysis scale, ``*_exp`` on the reporting scale, ``weights`` (percent,
+        one per contribution), ``converged``, ``record_ids`` (every record used), ``trials`` (one per
+        contribution), ``inverted``, ``notes``, method, test, pi, model, level, version.
+        ``attrs``: ``excluded`` (``{"record_id", "reason"}``; :func:`excluded_frame`), ``syntheses``
+        (published meta-analyses and pooled analyses), ``scales`` (what each scale's number means).
 
     Examples
     --------
@@ -251,13 +254,21 @@ def pool_table(
     ...              endpoint="PFS", measure="HR", value=v, ci_low=lo, ci_high=hi, status="accepted")
     ...         for i, (v, lo, hi) in enumerate([(0.55, 0.44, 0.70), (0.70, 0.50, 0.98)])]
     >>> out = pool_table(recs)
-    >>> int(out.loc[0, "k"]), round(float(out.loc[0, "estimate_exp"]), 3)
-    (2, 0.601)
+    >>> int(out.loc[0, "k"]), out.loc[0, "method"], round(float(out.loc[0, "estimate_exp"]), 3)
+    (2, 'FE', 0.594)
     """
-    check_choice(method, METHODS, "method")
-    check_choice(test, TESTS, "test")
+    if method is not None:
+        check_choice(method, POOL_METHODS, "method")
+    if test is not None:
+        check_choice(test, TESTS, "test")
+    if pi is not None:
+        check_choice(pi, PI_KINDS, "pi")
+    check_choice(rate_ci, RATE_CI, "rate_ci")
+    if multi_arm not in MULTI_ARM:
+        raise ValueError(f"Invalid multi_arm {multi_arm!r}; must be one of {', '.join(MULTI_ARM)}")
     level = check_level(level)
-    df = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
+    df = records.copy(deep=False) if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
+    df.attrs = {}
     by = list(by)
     if not by:
         raise ValueError("by must name at least one key")
@@ -269,153 +280,190 @@ def pool_table(
     for col in ("record_id", "measure", "value"):
         if col not in df.columns:
             raise ValueError(f"records lack the required field {col!r}")
+    if "measure" not in by:
+        by.append("measure")  # an HR never pools with an OR
+    df = df.reset_index(drop=True)
     for col in set(_OPTIONAL) | set(by) - {"histotype"}:
         if col not in df.columns:
             df[col] = None
-    df = df.reset_index(drop=True)
-    df["_order"] = np.arange(len(df))
 
-    excluded: list[dict[str, Any]] = []
-    reasons, yis, vis, scales = _effects(df, tuple(statuses), "arm" in by)
-    for rid, reason in zip(df["record_id"].tolist(), reasons, strict=True):
-        if reason:
-            excluded.append({"record_id": rid, "reason": reason})
-    keep = [not r for r in reasons]
-    df["_yi"], df["_vi"], df["scale"] = yis, vis, scales
-    df = df[np.asarray(keep, dtype=bool)].copy()
-    # .tolist() first: iterating an Arrow-backed string column item by item is slow
-    df["histotype"] = [_histotype_key(h) for h in df["histotypes"].tolist()]
-    df["_trial"] = [trial_identity(s, t) for s, t in zip(df["source_id"].tolist(), df["trial"].tolist(), strict=True)]
-    df["rollup"] = False
-    df["_own"] = 1  # 1: the record's own histotype cell; 0: a copy rolled up from a subtype
-    # a landmark rate at 12 months and one at 60 are different questions: the timepoint always splits
-    # cells (like the scale), whether or not the caller groups by it
+    reasons, syntheses = select(df, tuple(statuses), include_flagged)
+    yis, vis, scales, is_ratio = effects(df, reasons, "arm" in by, rate_ci)
+    ids = df["record_id"].to_numpy(dtype=object)
+    gone = np.flatnonzero(~reasons.kept)
+    excluded: list[dict[str, Any]] = [{"record_id": ids[i], "reason": reasons.messages[c]}
+                                      for i, c in zip(gone.tolist(), reasons.codes[gone].tolist(), strict=True)]
+    keep = np.flatnonzero(reasons.kept)
+    kept = df.iloc[keep] if gone.size else df
     keys = [*by, "scale", *(() if "timepoint_months" in by else ("timepoint_months",))]
-    for key in dict.fromkeys([*by, "timepoint_months"]):
-        df[key] = ["" if _missing(x) else x for x in df[key].tolist()]
-    if rollup and len(df):
-        assert parents is not None
-        extra = []
-        for _, row in df.iterrows():
-            for anc in _ancestors(row["histotype"], parents):
-                extra.append({**row.to_dict(), "histotype": anc, "rollup": True, "_own": 0})
-        if extra:
-            df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
-            # a parent cell that receives subtype records is the rolled-up cell (its own records included)
-            rolled = df.groupby(keys, sort=False)["rollup"].transform("any")
-            df["rollup"] = rolled
-    # one contribution per trial per cell: a record of the cell's own histotype before one rolled up
-    # from a subtype (the trial's whole population beats its subgroup), then latest year, then input order
-    df["_year"] = pd.to_numeric(df["year"], errors="coerce").fillna(-np.inf)
-    df = df.sort_values(["_own", "_year", "_order"], kind="stable")
-    dup = df.duplicated([*keys, "_trial"], keep="last")
-    cols = [*keys, "_trial"]
-    winners = {tuple(r[:-1]): r[-1] for r in df.loc[~dup, [*cols, "record_id"]].itertuples(index=False)}
-    for _, row in df[dup].iterrows():
-        winner = winners[tuple(row[c] for c in cols)]
-        where = "" if not row["rollup"] else f" in roll-up cell {row['histotype']!r}"
-        excluded.append({"record_id": row["record_id"],
-                         "reason": f"superseded by {winner} (same trial {row['_trial']}, later report){where}"})
-    df = df[~dup].sort_values("_order", kind="stable")
-    return _pool_cells(df, keys, method, test, level, excluded, stepadj)
+    col: dict[str, _Codes] = {}
+    for key in keys:
+        if key not in ("histotype", "scale", "intervention", "comparator", "arm"):
+            col[key] = _Codes.of(kept[key])
+    col["scale"] = _Codes(scales[keep], np.array(SCALE_NAMES, dtype=object))
+    agents = _Codes.of(pd.concat([kept["intervention"], kept["comparator"]], ignore_index=True))
+    m = len(keep)
+    col["intervention"] = _Codes(agents.codes[:m].copy(), agents.vocab)
+    col["comparator"] = _Codes(agents.codes[m:].copy(), agents.vocab)
+    col["arm"] = _Codes.of(kept["arm"], extra=("intervention", "comparator"))
+    hcodes, hkeys = _histotype_codes(kept["histotypes"])
+    yi, vi = yis[keep].copy(), vis[keep].copy()
+    ratio = is_ratio[keep]
+    turned = _invert(col, keys, hcodes, yi, ratio)
+    tcode, tlabel = trial_codes(kept["source_id"], kept["trial"], kept["registry_ids"], trial_aliases)
+    sub, sublabel = _Codes.of(kept["subgroup"]), _Codes.of(kept["subgroup_label"])
+    rows = pd.DataFrame({
+        "_rid": keep, "_row": np.arange(m), "_trial": tcode, "_yi": yi, "_vi": vi,
+        "_year": pd.to_numeric(kept["year"], errors="coerce").fillna(-np.inf).to_numpy(dtype=float),
+        "_order": keep, "_own": np.ones(m, dtype=np.int64), "_hist0": hcodes, "_hist": hcodes,
+        "_sub": sub.codes, "_sublabel": sublabel.codes, "_iv": col["intervention"].codes,
+        "_cp": col["comparator"].codes, "n": pd.to_numeric(kept["n"], errors="coerce").to_numpy(dtype=float),
+    })
+    hvocab = sorted(set(hkeys) | ({a for h in hkeys for a in _ancestors(h, parents or {})} if rollup else set()))
+    hpos = {h: i for i, h in enumerate(hvocab)}
+    hsorted = np.array([hpos[h] for h in hkeys], dtype=np.int64)
+    if rollup and m:
+        rows = _roll_up(rows, hkeys, hpos, parents or {})
+    rows["_hist"] = np.where(rows["_own"].to_numpy() == 1, hsorted[rows["_hist0"].to_numpy()], rows["_hist"])
+    src = rows["_row"].to_numpy()
+    parts, cards = [], []
+    for key in keys:
+        if key == "histotype":
+            parts.append(rows["_hist"].to_numpy())
+            cards.append(len(hvocab))
+        else:
+            parts.append(col[key].codes[src])
+            cards.append(len(col[key].vocab))
+    rows["_cell"] = _combine(parts, cards)
+    if rollup:
+        roll = np.bincount(rows["_cell"], weights=1.0 - rows["_own"].to_numpy())
+        rows["rollup"] = roll[rows["_cell"].to_numpy()] > 0
+    else:
+        rows["rollup"] = False
+    labels = {"trial": tlabel, "hist": np.array(hkeys, dtype=object), "hvocab": np.array(hvocab, dtype=object),
+              "sub": sub.vocab, "sublabel": sublabel.vocab, "agent": agents.vocab, "rid": ids}
+    contrib, more = contributions(rows, labels, multi_arm)
+    excluded += more
+    vals = {k: (np.array(hvocab, dtype=object) if k == "histotype" else col[k].vocab) for k in keys}
+    inverted = ids[keep[turned]], rows.loc[(rows["_own"] == 1).to_numpy() & turned[src], "_cell"].to_numpy()
+    return _table(rows, keys, parts, vals, contrib, inverted, excluded, syntheses, method, test, pi, level,
+                  stepadj, maxiter, studies)
 
 
-def _pool_with_retry(Y: np.ndarray, V: np.ndarray, M: np.ndarray, method: str, test: str, level: float,
-                     stepadj: float, steps: np.ndarray, multi: np.ndarray) -> Any:
-    """:func:`pool_many`, refitting cells whose REML/ML Fisher scoring oscillated with half steps.
+def _invert(col: dict[str, _Codes], keys: list[str], hcodes: np.ndarray, yi: np.ndarray, ratio: np.ndarray
+            ) -> np.ndarray:
+    """Turn comparisons reported the other way round into their cell's orientation; the rows turned.
 
-    metafor stops on such a cell and advises ``control=list(stepadj=0.5)``; we apply that remedy to
-    those cells only, record it in ``steps`` (the ``stepadj`` column), and warn about the cells that
-    still do not converge. A caller who set ``stepadj`` gets exactly that, with no retry.
+    Among the records of one question (every key but intervention, comparator and arm) naming the same
+    two treatments, the orientation reported by more records is the cell's; on a tie, the one with a
+    control (placebo, best supportive care, observation) as comparator, else the alphabetical one. A
+    ratio turned round is 1/ratio (yi → −yi); an arm-level value changes arm (intervention ↔ comparator).
+    Only when both intervention and comparator are keys.
     """
-    if stepadj != 1.0 or method not in ("REML", "ML"):
-        return pool_many(Y, V, M, method, test, level, stepadj=stepadj, _stacklevel=5)
-    with warnings.catch_warnings(record=True) as first:
-        warnings.simplefilter("always")
-        pooled = pool_many(Y, V, M, method, test, level, stepadj=stepadj)
-    bad = np.flatnonzero(~pooled.converged)
-    keep = first
-    if bad.size:
-        with warnings.catch_warnings(record=True) as second:
-            warnings.simplefilter("always")
-            again = pool_many(Y[bad], V[bad], M[bad], method, test, level, stepadj=0.5)
-        fixed = again.converged
-        for f in (*RESULT_FIELDS, "weights", "converged"):
-            getattr(pooled, f)[bad[fixed]] = getattr(again, f)[fixed]
-        steps[multi[bad[fixed]]] = 0.5
-        keep = [w for w in first if "did not converge within maxiter" not in str(w.message)] + list(second)
-        if fixed.any():
-            keep.append(warnings.WarningMessage(
-                f"{method} Fisher scoring oscillated in {bad.size} cell(s); refitted with step halving "
-                f"(stepadj=0.5, metafor's remedy): {int(fixed.sum())} converged", RuntimeWarning, __file__, 0))
-    for w in keep:
-        warnings.warn(w.message, w.category, stacklevel=4)  # the caller of pool_table
-    return pooled
+    iv, cp = col["intervention"].codes, col["comparator"].codes
+    n = len(iv)
+    if "intervention" not in keys or "comparator" not in keys or not n:
+        return np.zeros(n, dtype=bool)
+    blank = np.flatnonzero(col["intervention"].vocab == "")
+    both = (iv != blank[0]) & (cp != blank[0]) if blank.size else np.ones(n, dtype=bool)
+    fwd = iv <= cp
+    lo, hi = np.where(fwd, iv, cp), np.where(fwd, cp, iv)
+    parts, cards = [], []
+    for key in keys:
+        if key in ("intervention", "comparator", "arm"):
+            continue
+        parts.append(hcodes if key == "histotype" else col[key].codes)
+        cards.append(int(hcodes.max(initial=0)) + 1 if key == "histotype" else len(col[key].vocab))
+    na = len(col["intervention"].vocab)
+    g = _combine([*parts, lo, hi], [*cards, na, na])
+    n_g = int(g.max(initial=0)) + 1
+    w = both.astype(float)
+    n_fwd = np.bincount(g, weights=w * fwd, minlength=n_g)
+    n_rev = np.bincount(g, weights=w * ~fwd, minlength=n_g)
+    if not ((n_fwd > 0) & (n_rev > 0)).any():
+        return np.zeros(n, dtype=bool)
+    is_ctrl = np.isin(col["intervention"].vocab, CONTROLS)
+    ctrl_fwd = np.bincount(g, weights=w * is_ctrl[hi], minlength=n_g) > 0
+    ctrl_rev = np.bincount(g, weights=w * is_ctrl[lo], minlength=n_g) > 0
+    canon = np.where(n_fwd != n_rev, n_fwd > n_rev, np.where(ctrl_fwd != ctrl_rev, ctrl_fwd, True))
+    turn = both & (n_fwd[g] > 0) & (n_rev[g] > 0) & (fwd != canon[g])
+    if turn.any():
+        iv[turn], cp[turn] = cp[turn].copy(), iv[turn].copy()
+        yi[turn & ratio] = -yi[turn & ratio]
+        arm = col["arm"]
+        a_iv, a_cp = (int(np.flatnonzero(arm.vocab == x)[0]) for x in ("intervention", "comparator"))
+        ac = arm.codes
+        was_iv, was_cp = turn & (ac == a_iv), turn & (ac == a_cp)
+        ac[was_iv], ac[was_cp] = a_cp, a_iv
+    return turn
 
 
-def _pool_cells(
-    df: pd.DataFrame,
-    keys: list[str],
-    method: str,
-    test: str,
-    level: float,
-    excluded: list[dict[str, Any]],
-    stepadj: float,
-) -> pd.DataFrame:
-    if df.empty:
+def _roll_up(rows: pd.DataFrame, hkeys: list[str], hpos: dict[str, int], parents: Mapping[str, str]) -> pd.DataFrame:
+    """Append a copy of each record for every histotype level above its own (``_own`` = 0)."""
+    anc = [[hpos[a] for a in _ancestors(h, parents)] for h in hkeys]
+    reps = np.array([len(a) for a in anc], dtype=np.int64)[rows["_hist0"].to_numpy()]
+    if not reps.any():
+        return rows
+    extra = rows.iloc[np.repeat(np.arange(len(rows)), reps)].copy()
+    extra["_hist"] = [a for h in rows["_hist0"].tolist() for a in anc[h]]
+    extra["_own"] = 0
+    return pd.concat([rows, extra], ignore_index=True)
+
+
+def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: dict[str, np.ndarray],
+           contrib: dict[str, Any], inverted: tuple[np.ndarray, np.ndarray], excluded: list[dict[str, Any]],
+           syntheses: list[dict], method: str | None, test: str | None, pi: str | None, level: float,
+           stepadj: float, maxiter: int, studies: bool = False) -> pd.DataFrame:
+    attrs = {"excluded": excluded, "syntheses": syntheses, "scales": dict(SCALES)}
+    cell = contrib["_cell"]
+    if not len(cell):
         out = pd.DataFrame(columns=[*keys, "rollup", "k", "n_total", *RESULT_FIELDS])
-        out.attrs["excluded"] = excluded
+        out.attrs.update(attrs)
         return out
-    g = df.groupby(keys, sort=True, dropna=False)
-    cell = g.ngroup().to_numpy()
-    pos = g.cumcount().to_numpy()
-    n_cells = int(cell.max()) + 1
+    first_row = np.unique(rows["_cell"].to_numpy(), return_index=True)[1]
+    n_cells = first_row.size
+    cols: dict[str, Any] = {}
+    for key, p in zip(keys, parts, strict=True):
+        v = vals[key][p[first_row]]
+        cols[key] = v if key == "timepoint_months" else pd.Series(v, dtype=object).infer_objects()
+    cols["rollup"] = rows["rollup"].to_numpy(dtype=bool)[first_row]
     k = np.bincount(cell, minlength=n_cells)
-    # per-cell aggregates with array arithmetic (a groupby with Python callables dominated the time)
-    first = np.unique(cell, return_index=True)[1]  # first row of each cell, cells in sorted key order
-    cells = df.iloc[first][keys].reset_index(drop=True)
-    cells["rollup"] = np.bincount(cell, weights=df["rollup"].to_numpy(dtype=float), minlength=n_cells) > 0
-    n_num = pd.to_numeric(df["n"], errors="coerce").to_numpy(dtype=float)
-    has_n = ~np.isnan(n_num)
-    n_sum = np.bincount(cell[has_n], weights=n_num[has_n], minlength=n_cells)
-    cells["n_total"] = np.where(np.bincount(cell[has_n], minlength=n_cells) > 0, n_sum, np.nan)
-    order = np.argsort(cell, kind="stable")  # rows of each cell in their input order
-    bounds = np.cumsum(k)[:-1]
-    cells["record_ids"] = [list(x) for x in np.split(np.asarray(df["record_id"].tolist(), dtype=object)[order], bounds)]
-    cells["trials"] = [list(x) for x in np.split(np.asarray(df["_trial"].tolist(), dtype=object)[order], bounds)]
-    cells.insert(len(keys) + 1, "k", k)
-    res = {f: np.full(n_cells, np.nan) for f in RESULT_FIELDS}
-    steps = np.full(n_cells, float(stepadj))  # the Fisher-scoring step factor each cell was fitted with
-    conv = np.ones(n_cells, dtype=bool)
-    weights: list[list[float]] = [[math.nan] for _ in range(n_cells)]
-    multi = np.flatnonzero(k >= 2)
-    if multi.size:
-        row = np.full(n_cells, -1)
-        row[multi] = np.arange(multi.size)
-        use = k[cell] >= 2
-        kmax = int(k[multi].max())
-        Y = np.zeros((multi.size, kmax))
-        V = np.ones((multi.size, kmax))
-        M = np.zeros((multi.size, kmax), dtype=bool)
-        r, c = row[cell[use]], pos[use]
-        Y[r, c], V[r, c], M[r, c] = df["_yi"].to_numpy()[use], df["_vi"].to_numpy()[use], True
-        pooled = _pool_with_retry(Y, V, M, method, test, level, stepadj, steps, multi)
-        for f in RESULT_FIELDS:
-            res[f][multi] = getattr(pooled, f)
-        conv[multi] = pooled.converged
-        for i, j in enumerate(multi):
-            weights[j] = pooled.weights[i, : k[j]].tolist()
-    for f in RESULT_FIELDS:
-        cells[f] = res[f]
-    scale = cells["scale"].to_numpy()
-    for f in EXP_FIELDS:
-        x = res[f]
-        cells[f"{f}_exp"] = np.where(
-            scale == "log", np.exp(x), np.where(scale == "logit", back_transform_logit(x), x)
-        )
-    cells["weights"] = weights
-    cells["stepadj"] = steps
-    cells["converged"] = conv
-    cells["method"], cells["test"], cells["level"], cells["version"] = method, test, level, __version__
-    cells.attrs["excluded"] = excluded
-    return cells
+    cols["k"] = k
+    nn = contrib["n"].astype(float)
+    has_n = ~np.isnan(nn)
+    n_sum = np.bincount(cell[has_n], weights=nn[has_n], minlength=n_cells)
+    cols["n_total"] = np.where(np.bincount(cell[has_n], minlength=n_cells) > 0, n_sum, np.nan)
+    ends = np.cumsum(k).tolist()
+    starts = [0, *ends[:-1]]
+    ids = contrib["ids"].tolist()
+    if contrib["all_single"]:
+        cols["record_ids"] = [ids[a:b] for a, b in zip(starts, ends, strict=True)]
+    else:
+        cols["record_ids"] = [[i for x in ids[a:b] for i in ([x] if isinstance(x, str) else x)]
+                              for a, b in zip(starts, ends, strict=True)]
+    trials = contrib["trial"].tolist()
+    cols["trials"] = [trials[a:b] for a, b in zip(starts, ends, strict=True)]
+    if studies:
+        for name, src in (("yi", "yi"), ("vi", "vi")):
+            vals_ = contrib[src].astype(float).tolist()
+            cols[name] = [vals_[a:b] for a, b in zip(starts, ends, strict=True)]
+    inv: dict[int, list[str]] = {}
+    for rid, c in zip(*inverted, strict=True):
+        inv.setdefault(int(c), []).append(rid)
+    notes: dict[int, list[str]] = {}
+    has_note = contrib["note"] != ""
+    for c, note in zip(cell[has_note].tolist(), contrib["note"][has_note].tolist(), strict=True):
+        notes.setdefault(c, []).append(note)
+    cols["inverted"] = [inv.get(i, []) for i in range(n_cells)]
+    cols["notes"] = [notes.get(i, []) for i in range(n_cells)]
+    pos = np.arange(len(cell)) - np.repeat(np.asarray(starts), k)
+    kmax = int(k.max())
+    Y, V = np.zeros((n_cells, kmax)), np.ones((n_cells, kmax))
+    M = np.zeros((n_cells, kmax), dtype=bool)
+    Y[cell, pos], V[cell, pos], M[cell, pos] = contrib["yi"].astype(float), contrib["vi"].astype(float), True
+    pool_cells(cols, k, Y, V, M, vals["scale"][parts[keys.index("scale")][first_row]], method, test, pi, level,
+               stepadj, maxiter)
+    order = [*keys, "rollup", "k", "n_total"]
+    out = pd.DataFrame({c: cols[c] for c in [*order, *(c for c in cols if c not in order)]})
+    out.attrs.update(attrs)
+    return out

@@ -144,7 +144,7 @@ def three(store, monkeypatch):
 
 def test_link_opens_a_pending_record_that_is_not_first(three):
     """Issue 12: ?record=ID opens that record even when it is pending and not first."""
-    at, _, (a, b, c) = three
+    at, _, (_, b, _) = three
     at.query_params["record"] = b
     at.run()
     assert not at.exception and at.selectbox(key="record").value == b
@@ -180,7 +180,7 @@ def test_after_a_decision_the_page_moves_to_the_next_pending_record(three):
 def test_a_save_sends_only_the_changed_field_and_checks_the_version(three):
     """Only the field the reviewer changed is sent; a save over someone else's newer version is refused
     (nothing written) and the form offers to reload."""
-    at, store, (a, b, c) = three
+    at, store, (a, _, _) = three
     at.run()
     sign_in(at)
     Curation(store).edit(a, {"n": 300, "trial": "T-other"}, reviewer="bo", reason="registry")  # meanwhile
@@ -210,3 +210,16 @@ def test_changes_from_texts_sends_only_what_changed():
     assert cv.changes_from_texts(rec, shown, {**shown, "n": "460", "value": "0.770"}) == {"n": 460}
     other = make_record(n=999, trial="X")  # the record changed meanwhile: untouched fields are not sent
     assert cv.changes_from_texts(other, shown, {**shown, "value": "0.8"}) == {"value": 0.8}
+
+
+def test_a_record_opened_again_is_read_afresh(three):
+    """Leaving a record and coming back shows its current values and version (no stale form)."""
+    at, store, (a, b, _) = three
+    at.run()
+    sign_in(at)
+    assert at.text_input(key=cv.widget_key(a, "trial")).value == "T-501"
+    at.selectbox(key="record").set_value(b).run()
+    store.update_record(a, {"trial": "T-501b"}, reviewer="extractor", version=1, status="extracted",
+                        action="refresh")  # still pending, a new version
+    at.selectbox(key="record").set_value(a).run()
+    assert not at.warning and at.text_input(key=cv.widget_key(a, "trial")).value == "T-501b"

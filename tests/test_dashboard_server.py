@@ -4,6 +4,7 @@ Streamlit server behind on SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -81,7 +82,7 @@ def test_dashboard_binds_localhost_prints_its_address_and_stops_its_child(db, tm
         assert len(kids) == 1
         cmdline = Path(f"/proc/{kids[0]}/cmdline").read_bytes().split(b"\0")
         args = [a.decode() for a in cmdline]
-        pairs = dict(zip(args, args[1:], strict=False))
+        pairs = dict(itertools.pairwise(args))
         assert pairs["--server.address"] == "127.0.0.1" and pairs["--server.enableXsrfProtection"] == "true"
         assert pairs["--client.toolbarMode"] == "viewer" and pairs["--server.port"] == str(port)
         proc.send_signal(sig)

@@ -59,12 +59,15 @@ def test_one_hostile_file_never_stops_a_batch(tmp_path, store_url):
         assert len(lines) == 1, (name, res.stderr)
         assert word in lines[0], (name, lines[0])
     store = Store(store_url)
-    ids = set(store.sources_frame()["source_id"])
-    # the good study, both bad-year articles (stored without a year), the good article beside the long PMID
-    assert {"NCT09900001", "PMID:1", "PMID:2", "PMID:3"} <= ids
-    assert all(len(i) <= 200 for i in ids)
-    assert store.source("PMID:1")["year"] is None and store.source("PMID:2")["year"] is None
-    assert store.count(source_id="NCT09900001") > 0
+    try:
+        ids = set(store.sources_frame()["source_id"])
+        # the good study, both bad-year articles (stored without a year), the good article beside the long PMID
+        assert {"NCT09900001", "PMID:1", "PMID:2", "PMID:3"} <= ids
+        assert all(len(i) <= 200 for i in ids)
+        assert store.source("PMID:1")["year"] is None and store.source("PMID:2")["year"] is None
+        assert store.count(source_id="NCT09900001") > 0
+    finally:
+        store.close()
 
 
 def test_gzip_bomb_fails_with_one_line_and_bounded_memory(tmp_path):

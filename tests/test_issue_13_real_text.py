@@ -225,3 +225,38 @@ def test_issue_13_agents_outside_the_vocabulary_keep_their_own_label(nlp):
     assert {(r["arm"], r["intervention"], r["comparator"]) for r in recs} == {
         ("intervention", "xyz-123", "placebo"), ("comparator", "xyz-123", "placebo"), ("contrast", "xyz-123", "placebo")}
     assert all("unknown_agent" in r["flags"] for r in recs)
+
+
+def test_issue_13_arms_named_by_their_role(nlp):
+    title = "Regorafenib versus placebo in liposarcoma: a randomised phase 2 trial"
+    recs = _recs(nlp, "Median PFS was 4.1 months in the experimental arm and 1.2 months in the control group.",
+                 title=title)
+    assert _keys(recs) == {("PFS", "median", "intervention", 4.1), ("PFS", "median", "comparator", 1.2)}
+
+
+def test_issue_13_a_bound_is_not_a_result(nlp):
+    recs = _recs(nlp, "Objective response rates were less than 5% in both treatment arms. Median OS was 9.0 months "
+                      "with sunitinib and 7.5 months with placebo.")
+    assert {r["endpoint"] for r in recs} == {"OS"}
+
+
+def test_issue_13_arms_defined_by_what_each_group_received(nlp):
+    title = "A randomised phase 3 study in metastatic leiomyosarcoma"
+    recs = _recs(nlp, "Patients were randomized 2:1 to a test group and a control group. Patients in the test group "
+                      "received trabectedin combined with doxorubicin. Patients in the control group received "
+                      "doxorubicin. The median PFS of the test group was longer than that of the control group, 12.0 "
+                      "months vs 6.2 months (HR=0.41; 95% CI, 0.29-0.58).", title=title)
+    assert {(r["arm"], r["value"], r["intervention"], r["comparator"]) for r in recs} == {
+        ("intervention", 12.0, "doxorubicin+trabectedin", "doxorubicin"),
+        ("comparator", 6.2, "doxorubicin+trabectedin", "doxorubicin"),
+        ("contrast", 0.41, "doxorubicin+trabectedin", "doxorubicin")}
+
+
+def test_issue_13_a_placebo_controlled_trial_with_a_shared_backbone(nlp):
+    title = "Regorafenib in leiomyosarcoma"
+    recs = _recs(nlp, "This was a randomized, placebo-controlled, double-blind phase 3 trial of regorafenib plus "
+                      "doxorubicin vs placebo plus doxorubicin. Median PFS was 7.7 months with regorafenib plus "
+                      "doxorubicin and 5.1 months with placebo plus doxorubicin.", title=title)
+    assert {(r["arm"], r["value"], r["intervention"], r["comparator"]) for r in recs} == {
+        ("intervention", 7.7, "doxorubicin+regorafenib", "doxorubicin"),
+        ("comparator", 5.1, "doxorubicin+regorafenib", "doxorubicin")}

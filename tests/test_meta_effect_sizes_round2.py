@@ -40,9 +40,9 @@ def test_hr_from_p_refuses_arbitrary_se() -> None:
 def test_hr_from_p_sided_validation() -> None:
     with pytest.raises(ValueError, match=r"p_sided\[0\] = 3: must be 1"):
         es.log_hr_from_p([0.7], [0.02], p_sided=3)
-    with pytest.raises(ValueError, match="one-sided and >= 0.5"):
+    with pytest.raises(ValueError, match=r"one-sided and >= 0\.5"):
         es.log_hr_from_p([0.7], [0.6], p_sided=1)
     with pytest.raises(ValueError, match="log-rank variance V must be > 0"):
         es.log_hr_from_logrank([1.0], [0.0])
-    yi, vi = es.log_hr_from_p([0.7, 0.7], [0.02, 0.01], p_sided=[2, 1])
+    _, vi = es.log_hr_from_p([0.7, 0.7], [0.02, 0.01], p_sided=[2, 1])
     assert vi[0] == pytest.approx(vi[1])

@@ -151,3 +151,20 @@ def test_invalid_pi_and_notes_serialise() -> None:
         pool([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], pi="normal")
     d = pool([0.1, 0.2], [0.01, 0.02]).to_dict()
     assert d["pi"] == "t" and isinstance(d["notes"], list) and d["notes"]
+
+
+def test_non_converged_cells_retried_with_stepadj_and_larger_maxiter() -> None:
+    """metafor stops with an error on these data at stepadj = 1; retry=True refits with its remedies."""
+    osc = load_reference("metafor_pool.json")["oscillation"]
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        plain = pool(osc["yi"], osc["vi"], method="REML", maxiter=1000)
+    assert not plain.converged
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = pool(osc["yi"], osc["vi"], method="REML", maxiter=50, retry=True)
+    assert res.converged and any("retry" in n for n in res.notes)
+    assert_close([res.tau2, res.estimate, res.se], [osc["tau2"], osc["estimate"], osc["se"]], "retried")
+    ds = load_reference("metafor_pool.json")["datasets"]["bcg"]
+    many = pool_many([ds["yi"], osc["yi"][:13]], [ds["vi"], osc["vi"][:13]], [[True] * 13] * 2, maxiter=2,
+                     retry=True)
+    assert many.converged.all() and many.retried is not None and many.retried.all()

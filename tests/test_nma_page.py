@@ -84,11 +84,19 @@ def test_reference_choice_reexpresses_the_forest(page):
     assert set(est["vs"]) == {"trabectedin"} and set(est["treatment"]) == {"dacarbazine", "eribulin"}
 
 
-def test_disconnected_demo_network_lists_components(page):
-    """The bundled second-line network is disconnected: every component is named, the largest shown."""
+def test_disconnected_demo_network_lists_components(page, db_url):
+    """The bundled second-line network is disconnected: every component is named, the largest shown, and
+    each treatment that is no vocabulary agent (a question class) is called out."""
+    from evidence.nma_cli import unknown_treatments
+
     assert page.selectbox(key="nma_line").value == "second_plus"
+    net = nma_from_records(Store(db_url).records_frame(), setting="advanced", line="second_plus", endpoint="OS",
+                           measure="HR")
+    assert len(net.components) >= 2
     caption = " ".join(c.value for c in page.caption)
-    assert "disconnected" in caption and "pazopanib" in caption
-    assert len(page.selectbox(key="nma_component").options) >= 2
+    assert "disconnected" in caption and all(t in caption for part in net.components for t in part)
+    assert len(page.selectbox(key="nma_component").options) == len(net.fits)
+    infos = [i.value for i in page.info]
+    assert all(n in infos for n in unknown_treatments(net.contrasts))
     page.selectbox(key="nma_method").set_value("FE").run()
     assert not page.exception and "FE" in page.markdown[0].value

@@ -140,6 +140,18 @@ def test_cli_prints_league_and_writes_csv(tmp_path):
     assert math.isclose(row["estimate"], math.exp(row["log_estimate"])) and row["ci_low"] < row["estimate"]
 
 
+def test_cli_names_treatments_that_are_not_agents(tmp_path):
+    from evidence.cli import app
+
+    recs = star()
+    recs[0]["intervention"] = "active_agent"
+    src = tmp_path / "recs.csv"
+    pd.DataFrame([{**r, "histotypes": '["leiomyosarcoma"]'} for r in recs]).to_csv(src, index=False)
+    res = CliRunner().invoke(app, ["nma", "--input", str(src)])
+    assert res.exit_code == 0 and "'active_agent' is not an agent of the vocabulary" in res.output
+    assert "'eribulin' is not" not in res.output
+
+
 def test_cli_bad_calls_exit_2(tmp_path):
     from evidence.cli import app
 

@@ -105,7 +105,7 @@ def test_one_contribution_per_trial_latest_wins() -> None:
     row = cell(out, histotype="leiomyosarcoma")
     assert row["k"] == 2
     assert sorted(row["record_ids"]) == ["f1", "o2"]
-    assert sorted(row["trials"]) == ["NCT01343277", "trial:EORTC 62012"]
+    assert sorted(row["trials"]) == ["NCT01343277", "trial:eortc62012"]  # the normalised name
     reasons = {e["record_id"]: e["reason"] for e in out.attrs["excluded"]}
     assert reasons["i1"].startswith("superseded by f1 (same trial NCT01343277")
     assert reasons["o1"].startswith("superseded by o2")
@@ -199,16 +199,17 @@ def test_arm_level_measures_only_with_arm_key() -> None:
     rate = cell(out, measure="rate")
     assert rate["scale"] == "logit" and rate["record_ids"] == ["s1", "s2"]
     yi, vi = es.prop_logit([12, 27], [40, 60])
-    res = pool(yi, vi)
+    res = pool(yi, vi, method="FE")  # k = 2: the common-effect estimate
     assert rate["estimate"] == pytest.approx(res.estimate, rel=1e-12)
     assert rate["estimate_exp"] == pytest.approx(1 / (1 + math.exp(-res.estimate)))
-    assert {"record_id": "s3", "reason": "rate without n"} in out.attrs["excluded"]
+    assert {"record_id": "s3", "reason": "rate without a CI or n"} in out.attrs["excluded"]
     med = cell(out, measure="median")
-    assert med["scale"] == "months"
+    assert med["scale"] == "log_months"  # medians on the log scale (issue 14)
     f = 12 / 52
-    vm = es.var_from_ci([20 * f, 5.0], [32 * f, 9.0])
-    assert med["estimate"] == pytest.approx(pool([26 * f, 7.0], vm).estimate, rel=1e-12)
-    assert med["estimate_exp"] == med["estimate"]
+    ym = np.log([26 * f, 7.0])
+    vm = es.var_from_ci(np.log([20.0, 5.0]), np.log([32.0, 9.0]))
+    assert med["estimate"] == pytest.approx(pool(ym, vm, method="FE").estimate, rel=1e-12)
+    assert med["estimate_exp"] == pytest.approx(math.exp(med["estimate"]))
 
 
 def test_accepts_dataframe_and_json_list_histotypes() -> None:
@@ -276,7 +277,7 @@ def test_oscillating_reml_cell_is_refitted_with_half_steps() -> None:
     recs = [rec(f"o{i}", ["leiomyosarcoma"], math.exp(y), math.exp(y - h), math.exp(y + h))
             for i, (y, h) in enumerate(zip(osc["yi"], half, strict=True))]
     with pytest.warns(RuntimeWarning, match=r"refitted with step halving \(stepadj=0.5.*\): 1 converged"):
-        out = pool_table(recs)
+        out = pool_table(recs, method="REML", test="z")
     row = out.iloc[0]
     assert bool(row["converged"]) and row["stepadj"] == 0.5
     for f in ("tau2", "estimate", "se"):

@@ -34,6 +34,13 @@ def _forget(record_id: str) -> None:
         del st.session_state[key]
 
 
+def _left() -> None:
+    """The picker moved (mouse or keyboard): the record left is read afresh when it is opened again
+    (Streamlit drops the inputs of a form that is no longer drawn, so its snapshot goes too)."""
+    if st.session_state.get(SHOWN):
+        _forget(st.session_state[SHOWN])
+
+
 def _done(result: cv.SaveResult, record_id: str, ids: list[str]) -> None:
     if result.ok:
         st.session_state["flash"] = result.message
@@ -94,7 +101,7 @@ try:
         st.info("Nothing pending" + (" for you" if reviewer else "") + ".")
         st.stop()
     _choose(ids, wanted)
-    record_id = st.selectbox("Record", ids, key=PICKER, format_func=lambda i: labels.get(i, i))
+    record_id = st.selectbox("Record", ids, key=PICKER, format_func=lambda i: labels.get(i, i), on_change=_left)
     st.query_params["record"] = record_id
     st.session_state[SHOWN] = record_id
     try:

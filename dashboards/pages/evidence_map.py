@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboards import analysis, charts, data, views, widgets
+from dashboards import analysis, charts, data, safe, views, widgets
 
 url = data.store_url()
 st.title("Evidence map")
@@ -29,4 +29,4 @@ else:
         widgets.open_cell(picked)
     st.dataframe(views.map_display(table), hide_index=True, key="map_table")
     for w in table.attrs.get("warnings", []):
-        st.warning(w)
+        st.warning(safe.md(w))

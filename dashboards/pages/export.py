@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from dashboards import data, exports, widgets
+from dashboards import data, exports, safe, widgets
 from dashboards.state import params_from_state
 from meta import __version__ as meta_version
 
@@ -25,7 +25,7 @@ cp = data.cell_pool(url, filters, view.cell, view.method, view.test, view.rollup
 if cp is None:
     st.info("Choose a cell on the Evidence map to export its studies and plots.")
 else:
-    st.caption(data.cell_title(view.cell))
+    st.caption(safe.md(data.cell_title(view.cell)))
     st.download_button("Studies and pooled estimate (CSV)", exports.cell_csv(cp, cell=view.cell),
                        file_name="cell.csv", mime="text/csv", key="dl_cell")
     figs = data.cell_figures(url, filters, view.cell, view.method, view.test, view.rollup, view.exclude)

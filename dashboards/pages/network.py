@@ -25,7 +25,7 @@ histotype = c[4].selectbox("Histotype", nv.with_any(opts["histotypes"]), key="nm
 method = c[5].selectbox("Model", list(nv.NMA_METHODS), key="nma_method",
                         help="REML/ML/DL: random effects with one common τ²; FE: common effect")
 net = nv.build_network(url, filters, endpoint, measure, histotype, setting, line, method)
-for note in net.notes:
+for note in nv.notes(net):
     st.info(note)
 if not net.fits:
     st.warning(f"No {endpoint} {measure} network to fit for this question "

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboards import analysis, charts, data, sources, views, widgets
+from dashboards import analysis, charts, data, safe, sources, views, widgets
 from dashboards.state import METHODS, TESTS
 
 TEST_LABEL = {"z": "z (normal)", "knha": "knha (Hartung–Knapp–Sidik–Jonkman)", "adhoc": "adhoc (HKSJ, floored)"}
@@ -38,10 +38,10 @@ else:
     view = widgets.current_view()
     cp = data.cell_pool(url, filters, view.cell, view.method, view.test, view.rollup, view.exclude)
     for w in cp.warnings:
-        st.warning(w)
+        st.warning(safe.md(w))
     lines = analysis.summary_lines(cp, measure)
     if cp.result is None:
-        st.warning(cp.message)
+        st.warning(safe.md(cp.message))
     else:
         r = cp.result
         m = st.columns([1, 2, 1, 1, 1])  # the CI needs room for two numbers
@@ -87,7 +87,7 @@ else:
     with tabs[3]:
         bias = analysis.small_study_bias(cp, view.method)
         for note in bias.notes:
-            st.info(note)
+            st.info(safe.md(note))
         if cp.result is not None:
             st.pyplot(charts.funnel_plot(cp, bias, title=data.cell_title(view.cell)))
         if bias.egger is not None:
