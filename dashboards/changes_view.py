@@ -15,7 +15,7 @@ import streamlit as st
 
 from evidence.changes import changes_frame, diff
 from evidence.errors import EvidenceError
-from evidence.living_certainty import certainty_levels
+from evidence.living_plan import certainty_levels, pool_plan
 from evidence.snapshots import (
     QuestionState,
     Snapshot,
@@ -27,7 +27,6 @@ from evidence.snapshots import (
     timeline,
 )
 from evidence.store import Store
-from meta.table import pool_table
 
 TTL = 60
 #: Columns of the changes table on the page (all of them go into the downloads).
@@ -66,7 +65,7 @@ def _questions_frame(now: Snapshot) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
 def current(url: str) -> list[QuestionState]:
     """Every question's state now (as ``update`` would snapshot it)."""
-    return current_questions(_store(url), pool_table, certainty_levels)[0]
+    return current_questions(_store(url), pool_plan, certainty_levels)[0]
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)

@@ -50,17 +50,10 @@ def _store(db: str | None) -> Store:
     return Store(url)
 
 
-def pool_default(frame):
-    """The pooling plan with its default rules (the same call for the CLI and the dashboard)."""
-    from meta.table import pool_table
-
-    return pool_table(frame)
-
-
 def _questions(store: Store):
-    from evidence.living_certainty import certainty_levels
+    from evidence.living_plan import certainty_levels, pool_plan
 
-    return current_questions(store, pool_default, certainty_levels)
+    return current_questions(store, pool_plan, certainty_levels)
 
 
 def _nothing() -> dict:

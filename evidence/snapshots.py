@@ -320,7 +320,7 @@ def waiting_by_question(pending: pd.DataFrame, pool: PoolFn) -> tuple[dict[str, 
 def current_questions(store: Store, pool: PoolFn, certainty: CertaintyFn | None = None
                       ) -> tuple[list[QuestionState], int]:
     """Every question's state now: curated records (``accepted``/``edited``) pooled by ``pool``, with
-    their GRADE level from ``certainty`` when given (:func:`evidence.living_certainty.certainty_levels`).
+    their GRADE level from ``certainty`` when given (:func:`evidence.living_plan.certainty_levels`).
 
     Returns (states sorted by question, pending records that enter no question). A question that only
     pending records would open is listed with k = 0 and its waiting count.
