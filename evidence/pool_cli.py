@@ -26,7 +26,9 @@ from evidence.io import read_records
 #: treatment, outcome or design (DESIGN.md "Pooling plan").
 POOL_KEYS = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm", "timepoint_months",
              "setting", "line", "phase", "randomized", "trial", "source_id", "year", "unit", "status",
-             "subgroup", "subgroup_label", "design")
+             "subgroup", "subgroup_label", "design", "factor", "factor_level", "factor_reference", "adjusted")
+#: ``pool --by`` for prognostic-factor questions (adjusted and crude estimates never mixed)
+PROGNOSTIC_BY = "factor,factor_level,factor_reference,endpoint,measure,adjusted"
 POOL_DEFAULT_BY = "histotype,intervention,comparator,endpoint,measure,setting,line"
 POOL_STATUSES = ("accepted", "edited")
 MULTI_ARM = ("combine", "split")

@@ -193,6 +193,8 @@ def pool_table(
 
     Rules, in order:
 
+    0. **Question**: prognostic-factor records (``question = "prognostic"``) are pooled only when
+       ``"factor"`` is among the keys, treatment records only when it is not.
     1. **Records** (:mod:`meta.records`): statuses in ``statuses`` (default ``accepted``/``edited``;
        ``rejected`` never); none flagged ``hr_not_log_midpoint``, ``p_disagrees_with_ci`` or
        ``value_outside_ci`` unless ``include_flagged``; never ``one_sided_ci``; designs
@@ -282,6 +284,11 @@ def pool_table(
             raise ValueError(f"records lack the required field {col!r}")
     if "measure" not in by:
         by.append("measure")  # an HR never pools with an OR
+    if "question" in df.columns:  # treatment and prognostic questions never share a cell
+        prognostic = df["question"].to_numpy(dtype=object) == "prognostic"
+        wanted = prognostic if "factor" in by else ~prognostic
+        if not wanted.all():
+            df = df[wanted]
     df = df.reset_index(drop=True)
     for col in set(_OPTIONAL) | set(by) - {"histotype"}:
         if col not in df.columns:

@@ -75,3 +75,54 @@ def test_page_pools_the_adjusted_question_as_meta_does(db_url, monkeypatch):
     assert "Cohort A 2010 — High grade predicted" in shown
     at.selectbox(key="prognostic_question").select_index(1).run()
     assert "k = 1: at least 2 studies are needed to pool" in " ".join(w.value for w in at.warning)
+
+
+def test_pool_table_keeps_prognostic_and_treatment_questions_apart():
+    """``pool_table`` pools prognostic records only by factor keys, and never beside treatment records."""
+    import pandas as pd
+
+    from meta import pool_table
+    from tests.test_grade_sof import trial_records
+
+    df = pd.DataFrame([r.to_dict() for r in [*prognostic_records(), *trial_records()]])
+    keys = ["factor", "factor_level", "factor_reference", "endpoint", "measure", "adjusted"]
+    prog = pool_table(df, by=keys)
+    pooled = prog[prog["k"] >= 2]
+    assert len(pooled) == 1 and pooled.iloc[0]["factor_level"] == "high grade" and pooled.iloc[0]["k"] == 2
+    adj = [h for h in HRS if h[4]]
+    yi, vi = log_ratio_from_ci([h[1] for h in adj], [h[2] for h in adj], [h[3] for h in adj])
+    assert abs(pooled.iloc[0]["estimate"] - pool(yi, vi, method="FE").estimate) < 1e-12  # k = 2: common effect
+    treat = pool_table(df)
+    assert set(treat["intervention"]) == {"drugamab"}
+
+
+def test_cli_import_export_round_trip_and_pool_of_prognostic_records(tmp_path):
+    """Issue 18: prognostic records through ``import``, ``export`` (same records back) and ``pool --by factor…``."""
+    import json
+    import subprocess
+    import sys
+
+    from evidence.io import read_records, write_records
+    from evidence.pool_cli import PROGNOSTIC_BY
+
+    src = tmp_path / "prog.csv"
+    write_records(prognostic_records(), src)
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "evidence.cli", *args], capture_output=True, text=True,
+                              timeout=300)
+
+    assert cli("import", str(src), "--db", db).returncode == 0
+    back = tmp_path / "back.jsonl"
+    assert cli("export", "--db", db, "--format", "jsonl", "--out", str(back)).returncode == 0
+    keep = ("question", "factor", "factor_level", "factor_reference", "adjusted", "endpoint", "measure", "value")
+    got = sorted(tuple(r.to_dict()[k] for k in keep) for r in read_records(back))
+    assert got == sorted(tuple(r.to_dict()[k] for k in keep) for r in prognostic_records())
+    res = cli("pool", "--db", db, "--by", PROGNOSTIC_BY, "--out", str(tmp_path / "pooled.json"), "--format", "json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads((tmp_path / "pooled.json").read_text())
+    rows = rows if isinstance(rows, list) else rows.get("cells", rows)
+    pooled = [r for r in rows if r["k"] >= 2]
+    assert [(r["factor"], r["factor_level"], r["adjusted"], r["k"]) for r in pooled] == [
+        ("grade", "high grade", True, 2)]
