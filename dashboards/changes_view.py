@@ -15,6 +15,7 @@ import streamlit as st
 
 from evidence.changes import changes_frame, diff
 from evidence.errors import EvidenceError
+from evidence.living_plan import certainty_levels, pool_plan
 from evidence.snapshots import (
     QuestionState,
     Snapshot,
@@ -26,7 +27,6 @@ from evidence.snapshots import (
     timeline,
 )
 from evidence.store import Store
-from meta.table import pool_table
 
 TTL = 60
 #: Columns of the changes table on the page (all of them go into the downloads).
@@ -65,7 +65,7 @@ def _questions_frame(now: Snapshot) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=8)
 def current(url: str) -> list[QuestionState]:
     """Every question's state now (as ``update`` would snapshot it)."""
-    return current_questions(_store(url), pool_table)[0]
+    return current_questions(_store(url), pool_plan, certainty_levels)[0]
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=16)
@@ -129,10 +129,11 @@ def timeline_table(line: pd.DataFrame) -> pd.DataFrame:
 
 def timeline_choices(view: ChangesView) -> tuple[dict[str, str], int]:
     """Questions with at least one curated trial (text → label, by label), and the index of the first
-    that changed (the page's default)."""
+    whose estimate or trials changed (the page's default; a question with only waiting records is not)."""
     qs = view.questions[view.questions["k"] >= 1].sort_values("label")
     labels = dict(zip(qs["question"], qs["label"], strict=True))
-    changed = set(view.changes["question"])
+    ch = view.changes
+    changed = set(ch.loc[ch["kind"].isin(["changed", "new question"]), "question"])
     first = next((i for i, q in enumerate(labels) if labels[q] in changed), 0)
     return labels, first
 

@@ -17,6 +17,7 @@ changed or has records waiting for review:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,9 @@ __all__ = ["K_BANDS", "Change", "Replacement", "changes_frame", "diff"]
 K_BANDS = ((0, "no curated trial"), (1, "a single trial (not pooled)"), (2, "k = 2"), (3, "k = 3–4"),
            (5, "k ≥ 5"))
 _REL_TOL = 1e-9
+_K_NOTE = re.compile(r"\s*\(k\s*[=≥<>≤]\s*\d+\)")  # "(k = 4)" in a model's name: not a change of model
+#: Order of the kinds in a report: what moved the evidence first, then what waits for review
+KIND_ORDER = ("changed", "new question", "gone", "waiting for review", "unchanged")
 
 
 def k_band(k: int) -> str:
@@ -115,8 +119,9 @@ class Change:
 
     @property
     def model_change(self) -> str:
+        """``before → after`` when the model differs other than in the k it names (``(k = 4)``)."""
         mb, ma = self._b.model, self._a.model
-        return f"{mb} → {ma}" if mb and ma and mb != ma else ""
+        return f"{mb} → {ma}" if mb and ma and _K_NOTE.sub("", mb) != _K_NOTE.sub("", ma) else ""
 
     @property
     def certainty_change(self) -> str:
@@ -130,9 +135,11 @@ class Change:
     @property
     def kind(self) -> str:
         """``new question``, ``gone``, ``changed``, ``waiting for review`` or ``unchanged``."""
-        if self.before is None or (self.before.k == 0 and self._a.k > 0):
-            return "new question" if self._a.k > 0 else "waiting for review"
-        if self.after is None or (self._a.k == 0 and self._b.k > 0):
+        if self._b.k == 0 and self._a.k == 0:  # only pending records, before and after
+            return "waiting for review" if self.waiting else "unchanged"
+        if self._b.k == 0:
+            return "new question"
+        if self._a.k == 0:
             return "gone"
         if (self.new_trials or self.dropped_trials or self.replaced or self.estimate_changed
                 or self.model_change or self.certainty_change or self._a.k != self._b.k):
@@ -178,14 +185,16 @@ class Change:
 
 
 def diff(before: Snapshot, after: Snapshot, *, include_unchanged: bool = False) -> list[Change]:
-    """One :class:`Change` per question that changed or has records waiting, ordered by label."""
+    """One :class:`Change` per question that changed or has records waiting: changed questions first
+    (:data:`KIND_ORDER`), then by label."""
     texts = sorted(set(before.questions) | set(after.questions))
     out = [Change(QuestionKey.parse(t), before.questions.get(t), after.questions.get(t)) for t in texts]
     out = [c for c in out if include_unchanged or c.kind != "unchanged"]
-    return sorted(out, key=lambda c: c.key.label)
+    return sorted(out, key=lambda c: (KIND_ORDER.index(c.kind), c.key.label))
 
 
 def changes_frame(changes: Iterable[Change]) -> pd.DataFrame:
-    """The changes as a DataFrame of :meth:`Change.to_row` rows."""
+    """The changes as a DataFrame of :meth:`Change.to_row` rows (object columns: a missing value stays
+    None, so JSON says null, never NaN)."""
     rows = [c.to_row() for c in changes]
-    return pd.DataFrame(rows, columns=list(Change(QuestionKey(()), None, None).to_row()))
+    return pd.DataFrame(rows, columns=list(Change(QuestionKey(()), None, None).to_row()), dtype=object)

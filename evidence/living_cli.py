@@ -51,11 +51,10 @@ def _store(db: str | None) -> Store:
     return Store(url)
 
 
-def pool_default(frame):
-    """The pooling plan with its default rules (the same call for the CLI and the dashboard)."""
-    from meta.table import pool_table
+def _questions(store: Store):
+    from evidence.living_plan import certainty_levels, pool_plan
 
-    return pool_table(frame)
+    return current_questions(store, pool_plan, certainty_levels)
 
 
 def _nothing() -> dict:
@@ -105,7 +104,7 @@ def update(paths: Annotated[list[Path] | None, typer.Argument(
         _fail(str(exc))
     if paths and got["failed"] and len(got["failed"]) >= got["files"]:
         _fail("every input failed: " + ", ".join(escaped(f) for f in got["failed"]))
-    questions, unassigned = current_questions(store, pool_default)
+    questions, unassigned = _questions(store)
     now_state = as_snapshot(questions)
     ingested = (f"{got['inserted']} new records (status extracted) from {got['documents']} new documents"
                 + (f"; {got['unchanged']} documents already in the store, unchanged" if got["unchanged"] else ""))
@@ -154,7 +153,7 @@ def changes(db: Db = None,
     if out_file is not None and not out_file.resolve().parent.is_dir():
         _fail(f"--out {out_file}: folder {out_file.resolve().parent} does not exist")
     store = _store(db)
-    questions, _ = current_questions(store, pool_default)
+    questions, _ = _questions(store)
     current = as_snapshot(questions)
     try:
         base = resolve_since(store, since, current)

@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 PoolFn = Callable[[pd.DataFrame], pd.DataFrame]
+#: ``certainty(store, curated records, pool table, key columns)`` → {``"|".join(key values)``: level}
+CertaintyFn = Callable[[Store, pd.DataFrame, pd.DataFrame, list[str]], Mapping[str, str]]
 #: Columns of a pool table that are results, never keys (read by name: the table gains columns).
 _NOT_KEYS = {"rollup", "k", "n_total"}
 #: Key names shown in a question's label, in this order; any other key is appended as name=value.
@@ -255,13 +257,16 @@ def _studies(row: Mapping[str, Any], by_id: Mapping[str, Mapping[str, Any]]) -> 
 
 
 def questions_from_table(table: pd.DataFrame, records: pd.DataFrame,
-                         waiting: Mapping[str, int] | None = None) -> list[QuestionState]:
+                         waiting: Mapping[str, int] | None = None,
+                         certainty: Mapping[str, str] | None = None) -> list[QuestionState]:
     """One :class:`QuestionState` per row of a pool table (columns read by name).
 
     A single-trial question (k = 1) is not pooled; its estimate is that trial's own value and CI,
-    with model ``single trial``.
+    with model ``single trial``. ``certainty`` maps ``"|".join(key values)`` to a GRADE level; a
+    ``certainty`` column of the table is used otherwise.
     """
     waiting = waiting or {}
+    certainty = certainty or {}
     by_id = {r["record_id"]: r for r in records.to_dict("records")} if len(records) else {}
     keys = _key_columns(table) if len(table.columns) else []
     out = []
@@ -273,7 +278,10 @@ def questions_from_table(table: pd.DataFrame, records: pd.DataFrame,
             estimate=_num(row.get("estimate_exp")), ci_low=_num(row.get("ci_low_exp")),
             ci_high=_num(row.get("ci_high_exp")), pi_low=_num(row.get("pi_low_exp")),
             pi_high=_num(row.get("pi_high_exp")), tau2=_num(row.get("tau2")), i2=_num(row.get("i2")),
-            model=_model(row), certainty=_clean(row.get("certainty")), waiting=int(waiting.get(key.text, 0)),
+            model=_model(row),
+            certainty=certainty.get("|".join("" if _clean(row[c]) is None else str(row[c]) for c in keys))
+            or _clean(row.get("certainty")),
+            waiting=int(waiting.get(key.text, 0)),
             studies=studies)
         if state.k == 1 and state.estimate is None and studies:
             s = studies[0]
@@ -309,16 +317,19 @@ def waiting_by_question(pending: pd.DataFrame, pool: PoolFn) -> tuple[dict[str, 
     return counts, keys, len(pending) - sum(counts.values())
 
 
-def current_questions(store: Store, pool: PoolFn) -> tuple[list[QuestionState], int]:
-    """Every question's state now: curated records (``accepted``/``edited``) pooled by ``pool``.
+def current_questions(store: Store, pool: PoolFn, certainty: CertaintyFn | None = None
+                      ) -> tuple[list[QuestionState], int]:
+    """Every question's state now: curated records (``accepted``/``edited``) pooled by ``pool``, with
+    their GRADE level from ``certainty`` when given (:func:`evidence.living_plan.certainty_levels`).
 
     Returns (states sorted by question, pending records that enter no question). A question that only
     pending records would open is listed with k = 0 and its waiting count.
     """
     curated = store.records_frame(status=["accepted", "edited"])
     table = pool(curated) if len(curated) else pd.DataFrame(columns=["k"])
+    levels = certainty(store, curated, table, _key_columns(table)) if certainty and len(table) else {}
     counts, keys, unassigned = waiting_by_question(store.records_frame(status="extracted"), pool)
-    states = {q.key.text: q for q in questions_from_table(table, curated, counts)}
+    states = {q.key.text: q for q in questions_from_table(table, curated, counts, levels)}
     for text, n in counts.items():
         if text not in states:
             states[text] = QuestionState(key=keys[text], k=0, waiting=n)

@@ -17,17 +17,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from evidence.changes import k_band
 from evidence.cli import app
-from evidence.snapshots import latest_snapshot, list_snapshots, timeline
+from evidence.snapshots import latest_snapshot, list_snapshots, load_snapshot, timeline
 from evidence.store import Store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "living"
 NEW_TRIAL = FIXTURES / "olafirst_olaratumab_phase2.txt"
 FINAL_OS = FIXTURES / "announce_final_os_update.txt"
-OLARATUMAB_OS = {"histotype": "soft_tissue_sarcoma", "intervention": "doxorubicin+olaratumab",
-                 "comparator": "doxorubicin", "endpoint": "OS", "measure": "HR"}
-
-
 def cli(*args: str):
     res = CliRunner().invoke(app, list(args), env={"COLUMNS": "250"})
     if res.exception and not isinstance(res.exception, SystemExit):
@@ -50,22 +47,47 @@ def demo(demo_file, tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'demo.db'}"
 
 
-def olaratumab_os(snapshot):
-    """The olaratumab OS HR question of a snapshot (whatever other keys the pooling plan adds)."""
-    found = [q for q in snapshot.questions.values() if all(q.key.get(k) == v for k, v in OLARATUMAB_OS.items())]
+def announce_os(snapshot):
+    """The demo's question that pools ANNOUNCE's OS HR among all comers (soft-tissue sarcoma), whatever the
+    corpus calls its intervention (an agent, or a class such as ``doxorubicin_plus_agent``) and whatever
+    other keys the pooling plan adds."""
+    def pools_announce(q) -> bool:
+        keys = (q.key.get("histotype"), q.key.get("endpoint"), q.key.get("measure"))
+        return keys == ("soft_tissue_sarcoma", "OS", "HR") and any(s.name == "ANNOUNCE" for s in q.studies)
+
+    found = [q for q in snapshot.questions.values() if pools_announce(q)]
     assert len(found) == 1, [q.key.label for q in snapshot.questions.values()]
     return found[0]
 
 
-def accept_pending_hrs(url: str) -> list[str]:
-    """Curate the new records as a reviewer would: accept each extracted HR through the store API."""
+def waiting(store: Store, snapshot: int) -> int:
+    """Records waiting for review across the questions of one snapshot."""
+    return sum(q.waiting for q in load_snapshot(store, snapshot).questions.values())
+
+
+def record_ids(url: str) -> set[str]:
+    store = Store(url)
+    ids = {r.record_id for r in store.records()}
+    store.close()
+    return ids
+
+
+def curate_into(url: str, key, new: set[str]) -> list[str]:
+    """Curate the new HRs as a reviewer would, through the store API: each is accepted, or edited where the
+    question names its population or treatment otherwise than the extractor did (the corpus pools question
+    classes: ``doxorubicin_plus_agent`` for doxorubicin plus olaratumab)."""
     store = Store(url)
     ids = []
     for rec in store.records(status="extracted"):
-        if rec.measure == "HR":
-            store.update_record(rec.record_id, {}, reviewer="ana", version=store.get(rec.record_id)[1],
-                                status="accepted", reason="checked against the report")
-            ids.append(rec.record_id)
+        if rec.measure != "HR" or rec.record_id not in new:
+            continue
+        want = {f: key.get(f) for f in ("intervention", "comparator", "setting", "line") if f in dict(key.items)}
+        if "histotype" in dict(key.items):
+            want["histotypes"] = key.get("histotype").split("+")
+        changes = {f: v for f, v in want.items() if getattr(rec, f) != v and list(getattr(rec, f) or []) != v}
+        store.update_record(rec.record_id, changes, reviewer="ana", version=store.get(rec.record_id)[1],
+                            status="edited" if changes else "accepted", reason="checked against the report")
+        ids.append(rec.record_id)
     store.close()
     return ids
 
@@ -77,35 +99,41 @@ def test_update_then_changes_names_the_new_trial_and_the_later_report(demo):
     assert res.exit_code == 0, res.output
     assert "recorded snapshot #1" in res.output
     store = Store(demo)
-    first = olaratumab_os(latest_snapshot(store))
-    assert first.k == 2 and {s.name for s in first.studies} == {"JGDG", "ANNOUNCE"}
-    n_before = store.count()
+    first = announce_os(latest_snapshot(store))
+    assert first.k >= 2 and "OLAFIRST" not in {s.name for s in first.studies}
+    n_before, ids_before, extracted_before = store.count(), record_ids(demo), store.count(status="extracted")
 
     res = cli("update", str(NEW_TRIAL), str(FINAL_OS), "--db", demo)
     assert res.exit_code == 0, res.output
     assert "recorded snapshot #2" in res.output and "new records (status extracted) from 2 new documents" in res.output
     new = store.count() - n_before
-    assert new > 0 and store.count(status="extracted") == new  # new records wait for review
-    second = olaratumab_os(latest_snapshot(store))
-    assert (second.k, second.estimate, second.waiting) == (2, first.estimate, 2)  # not pooled before curation
+    assert new > 0 and store.count(status="extracted") == extracted_before + new  # new records wait for review
+    second = announce_os(latest_snapshot(store))
+    assert (second.k, second.estimate) == (first.k, first.estimate)  # not pooled before curation
+    assert waiting(store, 2) == waiting(store, 1) + 2  # the two new HRs wait for review
 
     res = cli("update", str(NEW_TRIAL), str(FINAL_OS), "--db", demo)  # a rerun on the same inputs
     assert res.exit_code == 0 and "nothing changed: 0 new records" in res.output, res.output
     assert "no snapshot recorded" in res.output and len(list_snapshots(store)) == 2 and store.count() == n_before + new
 
-    assert len(accept_pending_hrs(demo)) == 2
+    assert len(curate_into(demo, first.key, record_ids(demo) - ids_before)) == 2
     res = cli("changes", "--db", demo, "--since", "1", "--format", "json")
     assert res.exit_code == 0, res.output
-    report = json.loads(res.output)
+    report = json.loads(res.output, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
     assert report["snapshot"] == 1
-    row = next(r for r in report["changes"] if all(r["keys"].get(k) == v for k, v in OLARATUMAB_OS.items()))
+    row = next(r for r in report["changes"] if r["keys"] == dict(first.key.items))
     assert row["new_trials"] == ["OLAFIRST"]
     assert len(row["replaced_reports"]) == 1 and row["replaced_reports"][0].startswith("ANNOUNCE: PMID:32259228 (2020)")
     assert "(2023): 1.02 [0.84, 1.24]" in row["replaced_reports"][0]
-    assert (row["k_before"], row["k_after"]) == (2, 3) and row["k_threshold"] == "k 2 → 3: k = 2 → k = 3–4"
+    k = first.k
+    assert (row["k_before"], row["k_after"]) == (k, k + 1)
+    crossed = k_band(k) != k_band(k + 1)
+    assert row["k_threshold"] == (f"k {k} → {k + 1}: {k_band(k)} → {k_band(k + 1)}" if crossed else "")
     assert row["estimate_before"] == pytest.approx(first.estimate)
     assert row["estimate_after"] != pytest.approx(first.estimate) and row["waiting_for_review"] == 0
-    assert row["conclusion_before"] == row["conclusion_after"] == "includes 1" and row["flipped"] == ""
+    assert row["conclusion_before"] in ("includes 1", "excludes 1")
+    flipped = row["conclusion_before"] != row["conclusion_after"]
+    assert row["flipped"] == (f"CI now {row['conclusion_after']}" if flipped else "")
 
     table = cli("changes", "--db", demo, "--since", "1").output  # the table names both, old and new estimate
     assert "OLAFIRST" in table and "ANNOUNCE" in table
@@ -115,9 +143,9 @@ def test_update_then_changes_names_the_new_trial_and_the_later_report(demo):
     assert "recorded snapshot #3" in res.output
     res = cli("update", str(NEW_TRIAL), str(FINAL_OS), "--db", demo)
     assert "nothing changed: 0 new records" in res.output and len(list_snapshots(store)) == 3
-    # the timeline of the question: one row per snapshot, k 2, 2, 3
+    # the timeline of the question: one row per snapshot
     line = timeline(store, second.key.text)
-    assert list(line["snapshot"]) == [1, 2, 3] and list(line["k"]) == [2, 2, 3]
+    assert list(line["snapshot"]) == [1, 2, 3] and list(line["k"]) == [k, k, k + 1]
     assert "OLAFIRST" in line["trials"].iloc[-1]
     store.close()
 
@@ -125,19 +153,21 @@ def test_update_then_changes_names_the_new_trial_and_the_later_report(demo):
 def test_changes_defaults_to_the_last_step_and_writes_csv(demo, tmp_path):
     """Without --since: the latest snapshot, or the one before when the store still equals it."""
     cli("update", "--db", demo)
+    before = record_ids(demo)
     cli("update", str(NEW_TRIAL), str(FINAL_OS), "--db", demo)
     res = cli("changes", "--db", demo, "--format", "json")  # store == snapshot #2: compare #1 with now
     report = json.loads(res.output)
     assert report["snapshot"] == 1
-    waiting = [r for r in report["changes"] if r["kind"] == "waiting for review"]
-    assert [r["waiting_for_review"] for r in waiting] == [2]
-    accept_pending_hrs(demo)
+    new_hrs = [r for r in report["changes"] if r["keys"].get("intervention") == "doxorubicin+olaratumab"
+               and (r["keys"].get("endpoint"), r["keys"].get("measure")) == ("OS", "HR")]
+    assert [(r["kind"], r["k_after"], r["waiting_for_review"]) for r in new_hrs] == [("waiting for review", 0, 2)]
+    curate_into(demo, announce_os(latest_snapshot(Store(demo))).key, record_ids(demo) - before)
     out = tmp_path / "changes.csv"
     res = cli("changes", "--db", demo, "--format", "csv", "--out", str(out))
     assert res.exit_code == 0, res.output
     frame = pd.read_csv(out)
-    assert len(frame) == 1 and frame.loc[0, "kind"] == "changed"
-    assert json.loads(frame.loc[0, "new_trials"]) == ["OLAFIRST"]
+    changed = frame[frame["kind"] == "changed"].reset_index()
+    assert len(changed) == 1 and json.loads(changed.loc[0, "new_trials"]) == ["OLAFIRST"]
 
 
 def test_update_loads_an_extract_output_folder(demo, tmp_path):
@@ -147,7 +177,7 @@ def test_update_loads_an_extract_output_folder(demo, tmp_path):
     cli("update", "--db", demo)
     res = cli("update", str(folder), "--db", demo)
     assert res.exit_code == 0 and "recorded snapshot #2" in res.output, res.output
-    assert olaratumab_os(latest_snapshot(Store(demo))).waiting == 1
+    assert waiting(Store(demo), 2) == waiting(Store(demo), 1) + 1
     res = cli("update", str(folder), "--db", demo)
     assert "nothing changed: 0 new records" in res.output, res.output
 

@@ -134,3 +134,15 @@ def test_snapshot_tables_exist_after_migration(store):
 
     assert {"snapshots", "snapshot_questions"} <= set(inspect(store.engine).get_table_names())
     assert isinstance(store, Store)
+
+
+def test_pending_only_questions_and_a_model_named_with_its_k():
+    pending = QuestionState(key=KEY, k=0, waiting=2)
+    assert Change(KEY, pending, replace(pending, waiting=0)).kind == "unchanged"  # curated into another question
+    assert Change(KEY, pending, None).kind == "unchanged"
+    b = replace(state(3, 0.8, 0.7, 0.9), model="random effects, REML + HKSJ (ad hoc floor), t PI (k = 3)")
+    assert not Change(KEY, b, replace(b, k=4, model=b.model.replace("k = 3", "k = 4"))).model_change
+    assert Change(KEY, b, replace(b, k=5, model="random effects, REML + HKSJ, t PI (k ≥ 5)")).model_change
+    other = QuestionKey.of({"histotype": "gist"})
+    order = diff(snap(b), as_snapshot([replace(b, estimate=0.7), QuestionState(key=other, k=0, waiting=1)]))
+    assert [c.kind for c in order] == ["changed", "waiting for review"]

@@ -1,0 +1,56 @@
+"""The pooling plan and GRADE certainty as the living-evidence snapshots apply them (``update``,
+``changes`` and the What changed page call these, so all three see the same state).
+
+:func:`pool_plan` is ``meta.pool_table`` with its default rules and the trials vocabulary for trial
+identity (as ``sarcoma-evidence pool`` does: a later report naming a trial by an alias or a registry id
+is the same trial). :func:`certainty_levels` gives each pooled question's GRADE level:
+
+the one the Certainty page and ``sarcoma-evidence sof`` show: :func:`evidence.sof.sof_rows`'s
+proposal (:func:`meta.certainty.propose_certainty`; pooled ratio questions, k ≥ 2), with the reviewers'
+confirmed or overridden domains applied (:class:`evidence.grading.Judgements`, keyed as the Certainty page
+keys its questions). Other questions have no certainty (None): "certainty when known".
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pandas as pd
+
+from evidence.grading import Judgements
+from evidence.sof import question_key, sof_rows
+from evidence.store import Store
+from evidence.vocabulary import VOCAB
+from meta.certainty import apply_overrides
+from meta.identity import trial_aliases_from_entries
+from meta.table import pool_table
+
+#: The keys the Certainty page stores its judgements under (dashboards/certainty_view.BY).
+JUDGED_BY = ("histotype", "intervention", "comparator", "endpoint", "measure")
+
+
+@functools.cache
+def _aliases() -> dict[str, str]:
+    return trial_aliases_from_entries({"name": t.name, "aliases": list(t.aliases), "registry_ids": list(t.registry_ids)}
+                                      for t in VOCAB.trials)
+
+
+def pool_plan(frame: pd.DataFrame) -> pd.DataFrame:
+    """``meta.pool_table`` with its defaults and the trials vocabulary (trial identity)."""
+    return pool_table(frame, trial_aliases=_aliases())
+
+
+def certainty_levels(store: Store, records: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> dict[str, str]:
+    """``question_key(row, keys)`` → GRADE level for every row of ``table`` that has one."""
+    if table.empty or records.empty:
+        return {}
+    judgements = Judgements(store)
+    by_row = {question_key(row, keys): row for row in table.to_dict("records")}
+    out: dict[str, str] = {}
+    for sof in sof_rows(records, table, keys, None):
+        row = by_row.get(sof.question)
+        if row is None or sof.certainty is None:
+            continue
+        proposal = apply_overrides(sof.certainty, judgements.certainty(question_key(row, JUDGED_BY)))
+        out[sof.question] = proposal.level
+    return out
