@@ -33,9 +33,9 @@ MU = -0.2
 KS = (2, 3, 5)
 TAUS = (0.15, 0.30)
 READING = ("Reading: at k = 2 the common-effect CI describes these two trials, not the random-effects mean, and "
-           "undercovers μ ({fe_lo:.0f}–{fe_hi:.0f}%); it is shown labelled beside the forest plot, not as a random-effects pool. R"
-           "EML with a z CI undercovers at every k here; HKSJ ad hoc (the k ≥ 3 default) and the half-normal(0.5"
-           ") Bayesian CrI keep ≥ 95%, the Bayesian one narrower at k = 3.")
+           "undercovers μ ({fe_lo:.0f}–{fe_hi:.0f}%); it is shown labelled beside the forest plot, not as a "
+           "random-effects pool. REML with a z CI undercovers at every k here; HKSJ ad hoc (the k ≥ 3 default) and "
+           "the half-normal(0.5) Bayesian CrI keep ≥ 95%, the Bayesian one narrower at k = 3.")
 CANDIDATES = (  # (label, kind, method, test)
     ("common effect (FE, z)", "pool", "FE", "z"),
     ("REML, z", "pool", "REML", "z"),

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboards import safe
 from evidence.csv_cells import frame_csv
 from evidence.nma_cli import unknown_treatments
 from evidence.trial_aliases import trial_aliases
@@ -87,17 +88,19 @@ def network_graph(nodes: pd.DataFrame, edges: pd.DataFrame, *, title: str = "") 
         (x0, y0), (x1, y1) = pos[e["treat1"]], pos[e["treat2"]]
         fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="text",
                                  line={"width": 2 + 8 * e["trials"] / top, "color": "#7f8c8d"},
-                                 text=f"{e['treat1']} vs {e['treat2']}: {e['trials']} trial(s)", showlegend=False))
+                                 text=safe.plotly(f"{e['treat1']} vs {e['treat2']}: {e['trials']} trial(s)"),
+                                 showlegend=False))
         fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=str(e["trials"]), showarrow=False,
                            bgcolor="white", font={"size": 11})
     pts = nodes["patients"].to_numpy(dtype=float)
     big = float(np.nanmax(pts)) if len(pts) and np.nanmax(pts) > 0 else 1.0
     size = 18 + 42 * np.sqrt(np.nan_to_num(pts) / big)
     fig.add_trace(go.Scatter(
-        x=[pos[t][0] for t in names], y=[pos[t][1] for t in names], mode="markers+text", text=names,
+        x=[pos[t][0] for t in names], y=[pos[t][1] for t in names], mode="markers+text",
+        text=[safe.plotly(t) for t in names],
         textposition=["top center" if pos[t][1] >= 0 else "bottom center" for t in names],
         marker={"size": size, "color": "#2e86c1", "line": {"width": 1, "color": "white"}},
-        hovertext=[f"{t}: {int(p)} patients, {k} trial(s)" for t, p, k in
+        hovertext=[safe.plotly(f"{t}: {int(p)} patients, {k} trial(s)") for t, p, k in
                    zip(names, np.nan_to_num(pts), nodes["trials"], strict=True)],
         hoverinfo="text", showlegend=False))
     fig.update_layout(title=title, xaxis={"visible": False, "range": [-1.7, 1.7]},
@@ -113,12 +116,13 @@ def forest_vs_reference(res: NMAResult, measure: str) -> go.Figure:
     f = np.exp if ratio else (lambda x: x)
     x, lo, hi = f(est["estimate"].to_numpy()), f(est["ci_low"].to_numpy()), f(est["ci_high"].to_numpy())
     fig = go.Figure(go.Scatter(
-        x=x, y=est["treatment"], mode="markers", marker={"symbol": "square", "size": 10, "color": "#1f4e79"},
+        x=x, y=[safe.plotly(t) for t in est["treatment"]], mode="markers",
+        marker={"symbol": "square", "size": 10, "color": "#1f4e79"},
         error_x={"type": "data", "symmetric": False, "array": hi - x, "arrayminus": x - lo, "color": "#1f4e79"},
-        hovertext=[f"{t} vs {res.reference}: {a:.2f} ({b:.2f}, {c:.2f})" for t, a, b, c in
+        hovertext=[safe.plotly(f"{t} vs {res.reference}: {a:.2f} ({b:.2f}, {c:.2f})") for t, a, b, c in
                    zip(est["treatment"], x, lo, hi, strict=True)], hoverinfo="text", showlegend=False))
     fig.add_vline(x=1.0 if ratio else 0.0, line_dash="dash", line_color="grey")
-    fig.update_layout(title=f"{measure} vs {res.reference} ({res.method}, {res.level * 100:g}% CI)",
+    fig.update_layout(title=safe.plotly(f"{measure} vs {res.reference} ({res.method}, {res.level * 100:g}% CI)"),
                       xaxis={"type": "log" if ratio else "linear", "title": measure},
                       height=120 + 40 * len(est), margin={"l": 10, "r": 10, "t": 40, "b": 40})
     return fig

@@ -40,14 +40,14 @@ def test_five_questions_pool_at_least_three_trials():
 
 
 def test_the_questions_still_pool_with_setting_and_line_as_keys():
-    got = {tuple(r[k] for k in BY) for _, r in _pooled(RECORDS, BY + ("setting", "line")).iterrows()}
+    got = {tuple(r[k] for k in BY) for _, r in _pooled(RECORDS, (*BY, "setting", "line")).iterrows()}
     assert QUESTIONS <= got
 
 
 def test_the_questions_pool_without_published_syntheses():
     # round 2 leaves meta-analyses and pooled analyses out of the pool: the questions must not need them
     trials = [r for r in RECORDS if DESIGN[r["source_file"]] not in ("meta_analysis", "pooled_analysis")]
-    got = {tuple(r[k] for k in BY) for _, r in _pooled(trials, BY + ("setting", "line")).iterrows()}
+    got = {tuple(r[k] for k in BY) for _, r in _pooled(trials, (*BY, "setting", "line")).iterrows()}
     assert QUESTIONS <= got
 
 

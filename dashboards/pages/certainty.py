@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboards import auth, certainty_view, data
+from dashboards import auth, certainty_view, data, safe
 from evidence.grading import CERTAINTY_JUDGEMENTS, ROB_DOMAINS, ROB_JUDGEMENTS, ROB_LABELS, JudgementError, Judgements
 
 url = data.store_url()
@@ -45,7 +45,7 @@ else:
                 try:
                     Judgements(store).set_rob(study, row.outcome, domain, level, reason, reviewer=reviewer)
                 except JudgementError as exc:
-                    st.error(str(exc))
+                    st.error(safe.md(str(exc)))
                 else:
                     st.rerun()
         with st.form("grade_form", clear_on_submit=True):
@@ -58,6 +58,6 @@ else:
                 try:
                     Judgements(store).set_certainty(row.question, gd, gj, gr, reviewer=reviewer)
                 except JudgementError as exc:
-                    st.error(str(exc))
+                    st.error(safe.md(str(exc)))
                 else:
                     st.rerun()

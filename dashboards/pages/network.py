@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboards import data, widgets
+from dashboards import data, safe, widgets
 from dashboards import network_view as nv
 
 url = data.store_url()
@@ -26,7 +26,7 @@ method = c[5].selectbox("Model", list(nv.NMA_METHODS), key="nma_method",
                         help="REML/ML/DL: random effects with one common τ²; FE: common effect")
 net = nv.build_network(url, filters, endpoint, measure, histotype, setting, line, method)
 for note in nv.notes(net):
-    st.info(note)
+    st.info(safe.md(note))
 if not net.fits:
     st.warning(f"No {endpoint} {measure} network to fit for this question "
                f"({len(net.contrasts)} contrasts, {len(net.excluded)} records excluded).")
@@ -34,14 +34,14 @@ if not net.fits:
 comps = sorted(net.fits)
 if len(net.components) > 1:
     st.caption("The network is disconnected; its components: "
-               + "; ".join(nv.component_label(net, i) for i in range(len(net.components))))
+               + safe.md("; ".join(nv.component_label(net, i) for i in range(len(net.components)))))
 c1, c2 = st.columns([3, 2])
 comp = c1.selectbox("Component", comps, key="nma_component", format_func=lambda i: nv.component_label(net, i))
 treatments = list(net.fits[comp].treatments)
 reference = c2.selectbox("Reference", treatments, key="nma_reference",
                          index=nv.index_of(treatments, net.fits[comp].reference))
 res = nv.refit(net, comp, reference)
-st.markdown(nv.summary_line(res))
+st.text(nv.summary_line(res))
 nodes = net.nodes()
 nodes = nodes[nodes["component"] == comp]
 edges = net.edges()
