@@ -35,6 +35,8 @@ from scipy import stats
 
 import meta
 from evidence.store import Store
+from evidence.trial_aliases import trial_aliases
+from meta.identity import trial_identities
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 30)
@@ -61,7 +63,7 @@ def open_store() -> Store:
 
 store = open_store()
 records = store.records_frame(status=["extracted", "accepted", "edited"])
-table = meta.pool_table(records, by=BY, method=METHOD)
+table = meta.pool_table(records, by=BY, method=METHOD, studies=True, trial_aliases=trial_aliases())
 hit = table[(table[BY] == pd.Series(CELL)).all(axis=1) & ~table["rollup"]]
 assert len(hit) == 1, f"no cell {CELL}; cells with k >= 2: {table.loc[table.k >= 2, BY].to_numpy().tolist()}"
 row = hit.iloc[0]
@@ -72,27 +74,25 @@ print(f"{CELL}: k = {row.k}, {CELL['measure']} {row.estimate_exp:.3f} [{row.ci_l
 # %% [markdown]
 # ## The studies of the cell, as effect sizes
 #
-# The records `pool_table` used (one per trial), as log ratios with variances from their CIs, or from an
-# exact p value when there is no CI. Pooling them with `meta.pool` must give the table's estimate exactly,
-# so everything below is about the same numbers the dashboard shows.
+# The contributions `pool_table` pooled, one per trial (the pooling plan: a trial's whole population, or its
+# subgroups combined within the trial, or a multi-arm trial's arms combined), as log ratios with their
+# variances. Pooling them with `meta.pool` must give the table's estimate exactly, so everything below is
+# about the same numbers the dashboard shows.
 
 # %%
-studies = records.set_index("record_id").loc[row.record_ids].copy()
-yi, vi = np.empty(len(studies)), np.empty(len(studies))
-for i, (_, s) in enumerate(studies.iterrows()):
-    if s.ci_low == s.ci_low and s.ci_high == s.ci_high:
-        level = s.ci_level if s.ci_level == s.ci_level else 0.95
-        y, v = meta.effect_sizes.log_ratio_from_ci([s.value], [s.ci_low], [s.ci_high], level)
-    else:
-        y, v = meta.effect_sizes.log_hr_from_p([s.value], [s.p_value])
-    yi[i], vi[i] = y[0], v[0]
-labels = [t if isinstance(t, str) and t else sid for t, sid in zip(studies.trial, studies.source_id, strict=True)]
-years = studies["year"].to_numpy()
+yi, vi = np.asarray(row.yi, dtype=float), np.asarray(row.vi, dtype=float)
+used = records[records["record_id"].isin(row.record_ids)].copy()
+used["identity"] = trial_identities(used["source_id"], used["trial"], used.get("registry_ids"),
+                                    trial_aliases())
+names = used.groupby("identity")["trial"].agg(lambda t: next((x for x in t if isinstance(x, str) and x), None))
+first = used.groupby("identity")["year"].min()
+labels = [names.get(t) or t for t in row.trials]
+years = np.array([first.get(t, np.nan) for t in row.trials], dtype=float)
 full = meta.pool(yi, vi, method=METHOD)
-assert full.estimate == row.estimate and full.tau2 == row.tau2, "not the dashboard's numbers"
-pd.DataFrame({"study": labels, "year": years, "intervention": studies.intervention.to_numpy(),
-              "comparator": studies.comparator.to_numpy(), "HR": studies.value.to_numpy(),
-              "yi": yi, "vi": vi, "weight %": full.weights})
+assert abs(full.estimate - row.estimate) < 1e-12 and abs(full.tau2 - row.tau2) < 1e-12, "not the dashboard's numbers"
+for note in row.notes:
+    print(note)
+pd.DataFrame({"study": labels, "year": years, "yi": yi, "vi": vi, "HR": np.exp(yi), "weight %": full.weights})
 
 # %% [markdown]
 # ## Leave-one-out
