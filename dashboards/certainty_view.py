@@ -15,6 +15,7 @@ import pandas as pd
 from evidence.grading import ROB_DOMAINS, ROB_LABELS, Judgements
 from evidence.sof import SofRow, sof_rows, study_of, write_csv, write_docx
 from evidence.store import Store
+from evidence.trial_aliases import trial_aliases
 from meta import pool_table
 
 BY = ("histotype", "intervention", "comparator", "endpoint", "measure")
@@ -26,7 +27,7 @@ def rows_of(store: Store) -> tuple[pd.DataFrame, list[SofRow]]:
     records = store.records_frame(status=CURATED)
     if records.empty:
         return records, []
-    pooled = pool_table(records, by=list(BY))
+    pooled = pool_table(records, by=list(BY), trial_aliases=trial_aliases())
     return records, sof_rows(records, pooled, BY, Judgements(store))
 
 

@@ -30,7 +30,9 @@ def sof(out: Annotated[Path, typer.Option("--out", help="FILE.docx or FILE.csv")
     keys = [k.strip() for k in by.split(",") if k.strip()]
     store = existing_store(db)
     records = store.records_frame(status=["accepted", "edited"])
-    pooled = pool_table(records, by=keys) if len(records) else records
+    from evidence.trial_aliases import trial_aliases
+
+    pooled = pool_table(records, by=keys, trial_aliases=trial_aliases()) if len(records) else records
     rows = sof_rows(records, pooled, keys, Judgements(store))
     store.close()
     n = write_docx(rows, out, title=title) if suffix == ".docx" else write_csv(rows, out)
