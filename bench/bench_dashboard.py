@@ -156,7 +156,7 @@ def main() -> None:
     at = AppTest.from_file(str(ROOT / "dashboards" / "app.py"), default_timeout=120).run()
     # the evidence-table page: AppTest does not replay a sidebar change on the map page (its plotly
     # selection widget is an element AppTest does not model); in a browser the map reruns the same way
-    at.switch_page("pages/evidence_table.py").run()
+    at.switch_page("screens/evidence_table.py").run()
     assert not at.exception, at.exception
     choices = ["leiomyosarcoma", "gist", "liposarcoma", "synovial_sarcoma", "angiosarcoma", "desmoid_tumor",
                "mpnst", "ewing_sarcoma", "myxofibrosarcoma", "rhabdomyosarcoma", "soft_tissue_sarcoma",

@@ -1,6 +1,6 @@
 """The Streamlit dashboard guideline committees browse (DESIGN.md "dashboards/").
 
-Pages (``dashboards/pages/``) only wire widgets to the pure functions of this package:
+Pages (``dashboards/screens/``) only wire widgets to the pure functions of this package:
 
 - :mod:`dashboards.state`: the view (filters, cell, estimator, test, exclusions) and its URL form;
 - :mod:`dashboards.views`: filtering, the evidence-map cell table, a cell's studies;

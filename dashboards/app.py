@@ -2,7 +2,7 @@
 (or ``sarcoma-evidence dashboard --db URL``; without ``--db``: ``$SARCOMA_EVIDENCE_DB``).
 
 The sidebar filters are rendered here, so they stay put across pages; each page is a thin script in
-``dashboards/pages/``; the whole view is written to the URL at the end of every run.
+``dashboards/screens/``; the whole view is written to the URL at the end of every run.
 """
 
 from __future__ import annotations
@@ -23,15 +23,15 @@ from dashboards import auth, data, widgets  # noqa: E402  (after the sys.path fi
 st.set_page_config(page_title="Sarcoma evidence", page_icon="📊", layout="wide")
 url = data.store_url()
 pages = [
-    st.Page("pages/evidence_map.py", title="Evidence map", default=True),
-    st.Page("pages/pooled_estimate.py", title="Pooled estimate", url_path="pooled"),
-    st.Page("pages/network.py", title="Network", url_path="network"),
-    st.Page("pages/certainty.py", title="Certainty (GRADE)", url_path="certainty"),
-    st.Page("pages/evidence_table.py", title="Evidence table", url_path="table"),
-    st.Page("pages/export.py", title="Export", url_path="export"),
-    st.Page("pages/prognostic.py", title="Prognostic factors", url_path="prognostic"),
-    st.Page("pages/curation.py", title="Curation", url_path="curation"),
-    st.Page("pages/what_changed.py", title="What changed", url_path="changes"),
+    st.Page("screens/evidence_map.py", title="Evidence map", default=True),
+    st.Page("screens/pooled_estimate.py", title="Pooled estimate", url_path="pooled"),
+    st.Page("screens/network.py", title="Network", url_path="network"),
+    st.Page("screens/certainty.py", title="Certainty (GRADE)", url_path="certainty"),
+    st.Page("screens/evidence_table.py", title="Evidence table", url_path="table"),
+    st.Page("screens/export.py", title="Export", url_path="export"),
+    st.Page("screens/prognostic.py", title="Prognostic factors", url_path="prognostic"),
+    st.Page("screens/curation.py", title="Curation", url_path="curation"),
+    st.Page("screens/what_changed.py", title="What changed", url_path="changes"),
 ]
 page = st.navigation(pages)
 widgets.current_view()

@@ -54,7 +54,8 @@ def sidebar(store: Store) -> str:
 
 def reviewer(store: Store) -> str:
     """The signed-in account for a page that writes; draws the sign-in form itself when the page runs
-    without ``app.py`` (Streamlit runs ``pages/X.py`` alone when a fresh server is first opened at /X)."""
+    without ``app.py`` (a page script run alone, as the AppTest tests do). Pages live in ``screens/``, not
+    ``pages/``, so that Streamlit never runs one alone for a first request to a deep link."""
     if st.session_state.get(IN_APP):
         return signed_in(store)
     return sidebar(store)

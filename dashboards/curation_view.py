@@ -1,6 +1,6 @@
 """Pure logic of the curation page: the source with its number highlighted, the edit form, saving.
 
-Nothing here draws widgets; :mod:`dashboards.pages.curation` wires Streamlit to these functions, and
+Nothing here draws widgets; :mod:`dashboards.screens.curation` wires Streamlit to these functions, and
 the tests call them directly. Saving goes through :class:`evidence.curation.Curation`, so the page
 obeys the same rules as the command line (a reason for every edit and rejection, optimistic locking,
 blinded dual review).

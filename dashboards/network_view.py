@@ -1,4 +1,4 @@
-"""The network meta-analysis page's logic and charts (the page ``pages/network.py`` only wires widgets).
+"""The network meta-analysis page's logic and charts (the page ``screens/network.py`` only wires widgets).
 
 :func:`build_network` runs :func:`meta.nma_from_records` on the filtered records (cached per
 question); :func:`network_graph` draws the treatments (node area ∝ patients) and the direct

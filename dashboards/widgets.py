@@ -17,7 +17,7 @@ import streamlit as st
 from dashboards.state import ViewState, params_from_state, state_from_params
 
 VIEW = "_view"
-POOLED_PAGE = "pages/pooled_estimate.py"
+POOLED_PAGE = "screens/pooled_estimate.py"
 
 
 def current_view() -> ViewState:

@@ -25,7 +25,7 @@ def page(tmp_path, monkeypatch):
     monkeypatch.setenv("SARCOMA_EVIDENCE_DB", url)
     at = AppTest.from_file(str(APP), default_timeout=90)
     at.run()
-    at.switch_page("pages/certainty.py").run()
+    at.switch_page("screens/certainty.py").run()
     assert not at.exception
     yield at, store
     store.close()

@@ -1,4 +1,4 @@
-"""The curation page (``dashboards/pages/curation.py``) under Streamlit's AppTest, and its pure view logic."""
+"""The curation page (``dashboards/screens/curation.py``) under Streamlit's AppTest, and its pure view logic."""
 
 from pathlib import Path
 
@@ -10,7 +10,7 @@ from evidence.curation import Curation
 from evidence.reviewers import Reviewers
 from tests.conftest import make_record
 
-PAGE = str(Path(__file__).parents[1] / "dashboards" / "pages" / "curation.py")
+PAGE = str(Path(__file__).parents[1] / "dashboards" / "screens" / "curation.py")
 TEXT = "Methods. <b>OS</b> was longer with eribulin (HR 0.77, 95% CI 0.62–0.95; p=0.017). Done."
 PW = "a long passphrase"
 

@@ -93,7 +93,7 @@ def open_pooled(at, cell: str, **params: str):
     for k, v in params.items():
         at.query_params[k] = v
     at.run()
-    at.switch_page("pages/pooled_estimate.py").run()
+    at.switch_page("screens/pooled_estimate.py").run()
     assert not at.exception
     return at
 
@@ -200,7 +200,7 @@ def test_a_shared_link_reopens_the_same_view(app, db_url):
 def test_evidence_table_filters_and_escapes_source_text(app, db_url):
     """The table page filters by the sidebar widgets and shows source sentences escaped, the number marked."""
     at = app.run()
-    at.switch_page("pages/evidence_table.py").run()
+    at.switch_page("screens/evidence_table.py").run()
     at.multiselect(key="f_histotype").set_value(["myxofibrosarcoma"]).run()
     at.multiselect(key="f_phase").set_value(["2"]).run()
     assert not at.exception
@@ -219,7 +219,7 @@ def test_evidence_table_filters_and_escapes_source_text(app, db_url):
 def test_evidence_table_each_filter(app, key, value, n):
     """Each sidebar filter (agent in either arm, endpoint, status) narrows the table to the expected rows."""
     at = app.run()
-    at.switch_page("pages/evidence_table.py").run()
+    at.switch_page("screens/evidence_table.py").run()
     at.multiselect(key=key).set_value(value).run()
     assert not at.exception
     assert len(at.dataframe[0].value) == n
@@ -228,7 +228,7 @@ def test_evidence_table_each_filter(app, key, value, n):
 def test_export_page_offers_every_download(app):
     """With a cell chosen the export page offers the table, the pooled results, the cell and four plot files."""
     at = open_pooled(app, DEMO_CELL)
-    at.switch_page("pages/export.py").run()
+    at.switch_page("screens/export.py").run()
     assert not at.exception
     labels = [b.label for b in at.get("download_button")]
     assert len(labels) == 7

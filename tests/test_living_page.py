@@ -40,7 +40,7 @@ def page(db: str, monkeypatch) -> AppTest:
     monkeypatch.setenv("SARCOMA_EVIDENCE_DB", db)
     at = AppTest.from_file(str(APP), default_timeout=90)
     at.run()
-    at.switch_page("pages/what_changed.py").run()
+    at.switch_page("screens/what_changed.py").run()
     assert not at.exception, at.exception
     return at
 

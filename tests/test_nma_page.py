@@ -56,7 +56,7 @@ def page(db_url, monkeypatch):
     """The Network page of the real app on the test store, already run once."""
     monkeypatch.setenv("SARCOMA_EVIDENCE_DB", db_url)
     at = AppTest.from_file(str(APP), default_timeout=120).run()
-    at.switch_page("pages/network.py").run()
+    at.switch_page("screens/network.py").run()
     assert not at.exception, at.exception
     return at
 

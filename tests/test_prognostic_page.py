@@ -65,7 +65,7 @@ def test_page_pools_the_adjusted_question_as_meta_does(db_url, monkeypatch):
     monkeypatch.setenv("SARCOMA_EVIDENCE_DB", db_url)
     at = AppTest.from_file(str(APP), default_timeout=90)
     at.run()
-    at.switch_page("pages/prognostic.py").run()
+    at.switch_page("screens/prognostic.py").run()
     assert not at.exception
     adj = [h for h in HRS if h[4]]
     yi, vi = log_ratio_from_ci([h[1] for h in adj], [h[2] for h in adj], [h[3] for h in adj])
