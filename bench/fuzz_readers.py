@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(args.processes, max_tasks_per_child=1) as pool:
         for res in pool.map(_shard, *zip(*tasks, strict=True)):
             results[res["reader"]].append(res)
-            print(f"{res['reader']}: {res['cases']} cases in {res['seconds']:.0f} s {res['counts']}", file=sys.stderr)
+            print(f"{res['reader']}: {res['cases']} cases in {res['seconds']:.0f} s {res['counts']}, slowest "
+                  f"{res['slowest']:.2f} s, peak RSS {res['rss_mib']:.0f} MiB, {len(res['bad'])} bad", file=sys.stderr)
     print("| reader | cases | ok | refused (one line) | crashes | wrong | hangs (> "
           f"{args.hang:g} s) | slowest case | peak RSS per process |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -2,20 +2,16 @@
 
     .venv/bin/python bench/nma_sarcoma.py [--method REML]
 
-The curated table carries *question classes* (``doxorubicin_plus_agent``, ``active_agent``,
-``control``: evidence/corpus/question_classes.json) in place of the agents of trials that answer one
-pooled question; a network of classes would lump different drugs into one node. Each class record is
-given back its real agents from its text's manifest entry (``agents``: "A vs B"), normalised through
-the agents vocabulary; GIST and desmoid records are set aside (other questions); then
-:func:`meta.nma_from_records` builds and fits the advanced first-line and second-line OS networks.
+The curated records carry their real agents (the comparison classes of the pooling plan,
+evidence/vocab/comparison_classes.json, are an analysis choice of ``pool``, never a node of the network);
+GIST and desmoid records are set aside (other questions); then :func:`meta.nma_from_records` builds and
+fits the advanced first-line and second-line OS networks.
 Prints markdown.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 from pathlib import Path
 
@@ -26,29 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from evidence.io import read_records  # noqa: E402
 from evidence.pool_cli import trial_aliases  # noqa: E402
-from evidence.vocabulary import VOCAB  # noqa: E402
 from meta.nma_records import nma_from_records  # noqa: E402
 
 CORPUS = ROOT / "evidence" / "corpus"
-
-
-def real_agents(frame: pd.DataFrame) -> pd.DataFrame:
-    """Replace question-class labels by the manifest's agents of the record's source (unparsable: kept)."""
-    classes = {c["id"] for c in json.loads((CORPUS / "question_classes.json").read_text())["classes"]}
-    agents = {d["source_id"]: d["agents"] for d in json.loads((CORPUS / "manifest.json").read_text())["documents"]
-              if d.get("agents")}
-    out = frame.copy()
-    for i, row in out.iterrows():
-        if row["intervention"] not in classes and row["comparator"] not in classes:
-            continue
-        text = agents.get(row["source_id"], "")
-        parts = [re.sub(r"\(.*?\)", "", p).strip() for p in text.split(" vs ")]
-        if len(parts) != 2:
-            continue
-        a, b = (VOCAB.normalize_agents(p) for p in parts)
-        if a and b:
-            out.loc[i, ["intervention", "comparator"]] = [a, b]
-    return out
 
 
 def markdown(res, measure: str = "HR") -> str:
@@ -67,10 +43,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--method", default="REML")
     args = ap.parse_args()
-    frame = real_agents(pd.DataFrame([r.to_dict() for r in read_records(CORPUS / "curated.csv")]))
+    frame = pd.DataFrame([r.to_dict() for r in read_records(CORPUS / "curated.csv")])
     # soft-tissue sarcoma networks: GIST and desmoid trials (placebo-controlled too) answer other questions
     other = frame["histotypes"].map(lambda h: bool(set(h or []) & {"gist", "desmoid_tumor"}))
-    print(f"{int(other.sum())} GIST/desmoid records set aside; question classes replaced by the manifest's agents\n")
+    print(f"{int(other.sum())} GIST/desmoid records set aside\n")
     frame = frame[~other]
     for line in ("first", "second_plus"):
         net = nma_from_records(frame, setting="advanced", line=line, endpoint="OS", measure="HR",

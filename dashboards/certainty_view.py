@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from evidence.comparison_classes import comparison_classes
 from evidence.grading import ROB_DOMAINS, ROB_LABELS, Judgements
 from evidence.sof import SofRow, sof_rows, study_of, write_csv, write_docx
 from evidence.store import Store
 from evidence.trial_aliases import trial_aliases
 from meta import pool_table
+from meta.classes import apply_classes
 
 BY = ("histotype", "intervention", "comparator", "endpoint", "measure")
 CURATED = ["accepted", "edited"]
@@ -27,7 +29,7 @@ def rows_of(store: Store) -> tuple[pd.DataFrame, list[SofRow]]:
     records = store.records_frame(status=CURATED)
     if records.empty:
         return records, []
-    pooled = pool_table(records, by=list(BY), trial_aliases=trial_aliases())
+    pooled = pool_table(records, by=list(BY), trial_aliases=trial_aliases(), classes=comparison_classes())
     return records, sof_rows(records, pooled, BY, Judgements(store))
 
 
@@ -63,6 +65,8 @@ def studies_of(records: pd.DataFrame, row: SofRow) -> list[str]:
     """The studies (trial names, else source ids) behind a question, sorted."""
     keys = row.question.split("|")
     sub = records
+    if comparison_classes().rule_of(row.intervention, row.comparator):
+        sub = apply_classes(records, comparison_classes())[0]  # a class question's records carry real agents
     for col, val in zip(BY, keys, strict=True):
         if col == "histotype":
             sub = sub[["+".join(sorted(h)) == val for h in sub["histotypes"]]]

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 
 from dashboards.state import ARM_LEVEL, NO_PHASE, ViewState, cell_key, parse_cell_key
+from evidence.comparison_classes import comparison_classes
 from evidence.schema import ENDPOINTS, MEASURES, RATIO_MEASURES, STATUSES
 from evidence.trial_aliases import trial_aliases
 from evidence.vocabulary import VOCAB
 from meta import pool_table
+from meta.classes import apply_classes
 from meta.table import TO_MONTHS
 
 BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
@@ -30,7 +32,7 @@ POOL_INPUT = ("record_id", "source_id", "trial", "year", "histotypes", "interven
 MAP_COLUMNS = (
     "cell", "histotype", "histotype_label", "intervention", "comparator", "comparison", "endpoint", "measure",
     "arm", "scale", "rollup", "k", "n_total", "pooled", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
-    "i2", "tau2", "q_p", "p_value", "converged", "record_ids", "trials", "ci_level",
+    "i2", "tau2", "q_p", "p_value", "converged", "record_ids", "trials", "ci_level", "agents",
 )  # fmt: skip
 
 
@@ -191,8 +193,13 @@ def _at(timepoint: Any) -> str:
 
 
 def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, method: str = "REML",
-              test: str = "z", rollup: bool = False, parents: Mapping[str, str] | None = None) -> pd.DataFrame:
+              test: str = "z", rollup: bool = False, parents: Mapping[str, str] | None = None,
+              classes: bool = True) -> pd.DataFrame:
     """The evidence map of one question: one row per histotype × comparison cell.
+
+    With ``classes`` (default), comparisons of one comparison class (``evidence/vocab/
+    comparison_classes.json``: an active drug against placebo or best supportive care, …) share a cell,
+    as in ``sarcoma-evidence pool``; ``agents`` lists the real comparisons behind each cell.
 
     Parameters
     ----------
@@ -232,7 +239,8 @@ def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, m
         # the status filter is the page's (default accepted/edited, as pool_table's)
         t = pool_table(slim, by=BY, method=method, test=test, rollup=rollup,
                        parents=(parents if parents is not None else VOCAB.parents) if rollup else None,
-                       statuses=STATUSES, trial_aliases=trial_aliases())
+                       statuses=STATUSES, trial_aliases=trial_aliases(),
+                       classes=comparison_classes() if classes else None)
     excluded = list(t.attrs.get("excluded", []))
     t.attrs = {}  # else to_dict deep-copies the exclusion list once per column
     cells = t.to_dict("records")
@@ -260,7 +268,7 @@ def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, m
             "pi_low": r["pi_low_exp"] if pooled else math.nan, "pi_high": r["pi_high_exp"] if pooled else math.nan,
             "i2": r["i2"], "tau2": r["tau2"], "q_p": r["q_p"], "p_value": r["p_value"],
             "converged": bool(r["converged"]), "record_ids": list(r["record_ids"]), "trials": list(r["trials"]),
-            "ci_level": level,
+            "ci_level": level, "agents": list(r.get("agents") or []),
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=list(MAP_COLUMNS))
     out.attrs.update(excluded=excluded, warnings=[str(w.message) for w in caught])
@@ -293,6 +301,8 @@ def cell_not_pooled(df: pd.DataFrame, table: pd.DataFrame, cell: str) -> pd.Data
     if parts is None or row is None or df.empty:
         return pd.DataFrame(columns=["record_id", "reason"])
     reasons = {e["record_id"]: e["reason"] for e in table.attrs.get("excluded", [])}
+    if comparison_classes().rule_of(parts["intervention"], parts["comparator"]):
+        df = apply_classes(df, comparison_classes())[0]  # a class cell's records carry their real agents
     sub = df[(df["endpoint"] == parts["endpoint"]) & (df["measure"] == parts["measure"])
              & (df["intervention"].fillna("") == parts["intervention"])
              & (df["comparator"].fillna("") == parts["comparator"])]

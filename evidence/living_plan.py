@@ -36,8 +36,11 @@ def _aliases() -> dict[str, str]:
 
 
 def pool_plan(frame: pd.DataFrame) -> pd.DataFrame:
-    """``meta.pool_table`` with its defaults and the trials vocabulary (trial identity)."""
-    return pool_table(frame, trial_aliases=_aliases())
+    """``meta.pool_table`` with its defaults, the trials vocabulary (trial identity) and the comparison
+    classes, as ``pool`` and the dashboard."""
+    from evidence.comparison_classes import comparison_classes
+
+    return pool_table(frame, trial_aliases=_aliases(), classes=comparison_classes())
 
 
 def certainty_levels(store: Store, records: pd.DataFrame, table: pd.DataFrame, keys: list[str]) -> dict[str, str]:

@@ -5,7 +5,11 @@ plan rules (round 2)"), with its exclusions, the model each cell used and k, and
 Defaults are the plan's: reviewed records (``accepted``/``edited``), unflagged, primary studies, the
 few-study model per cell; ``--statuses``/``--status`` and ``--include-flagged`` widen on purpose,
 ``--method``/``--test`` fix one model for every cell. The trials vocabulary
-(``evidence/vocab/trials.jsonl``) identifies a trial across its registry record and its papers.
+(``evidence/vocab/trials.jsonl``) identifies a trial across its registry record and its papers; the
+comparison classes (``evidence/vocab/comparison_classes.json``, :mod:`meta.classes`) pool trials of
+different agents that answer one committee question (an active drug against placebo or best supportive
+care) under that class, and the real comparisons behind each such cell are printed under the table;
+``--by-agent`` pools every agent on its own.
 """
 
 from __future__ import annotations
@@ -34,11 +38,14 @@ POOL_STATUSES = ("accepted", "edited")
 MULTI_ARM = ("combine", "split")
 
 
-def pool_records(frame: Any, **options: Any) -> Any:
-    """:func:`meta.pool_table` with the trials vocabulary: what ``pool``, ``demo`` and the dashboard show."""
+def pool_records(frame: Any, *, classes: bool = True, **options: Any) -> Any:
+    """:func:`meta.pool_table` with the project's plan (the trials vocabulary and, unless ``classes`` is
+    false, the comparison classes of ``evidence/vocab/comparison_classes.json``): what ``pool``, ``demo``
+    and the dashboard show."""
+    from evidence.comparison_classes import plan_options
     from meta.table import pool_table
 
-    return pool_table(frame, trial_aliases=trial_aliases(), **options)
+    return pool_table(frame, **plan_options(classes), **options)
 
 
 def _fmt(x: object, spec: str = ".2f") -> str:
@@ -101,6 +108,20 @@ def print_exclusions(table: Any, console: Console, limit: int = 50) -> None:
                           f"{s.get('endpoint')} {s.get('measure')} {s.get('value')}", markup=False, highlight=False)
 
 
+def class_members(table: Any, by: list[str]) -> list[str]:
+    """One line per pooled cell (k ≥ 2) of a comparison class: its keys and the real comparisons in it."""
+    from evidence.comparison_classes import comparison_classes
+
+    if "agents" not in table.columns or not len(table):
+        return []
+    ids = comparison_classes().class_ids
+    lines = []
+    for _, r in table[table["k"] >= 2].iterrows():
+        if r.get("intervention") in ids or r.get("comparator") in ids:
+            lines.append(" · ".join(str(r[k]) for k in by) + ": " + "; ".join(r["agents"]))
+    return lines
+
+
 def subgroup_tests(frame: Any, key: str, by: list[str], options: dict[str, Any]) -> Table:
     """:func:`meta.subgroup_test` across the levels of ``key`` within every cell of the other keys.
 
@@ -156,6 +177,8 @@ def pool_command(
     multi_arm: Annotated[str, typer.Option("--multi-arm", help="a multi-arm trial against a shared comparator: "
                                            "combine its arms or split the shared comparator (Cochrane 23.3.4)")]
     = "combine",
+    by_agent: Annotated[bool, typer.Option("--by-agent", help="pool each agent on its own, without the comparison "
+                                           "classes (evidence/vocab/comparison_classes.json)")] = False,
     subgroup: Annotated[str | None, typer.Option("--subgroup", help="also test for subgroup differences by KEY "
                                                  "within each cell (meta.subgroup_test)")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="write the table to FILE (default: print it)")]
@@ -166,7 +189,8 @@ def pool_command(
                                                 "(records, manifest, results, recompute.py) to DIR")] = None,
 ) -> None:
     """Pool every cell of the evidence table (DESIGN.md "Pooling plan"): reviewed, unflagged primary
-    studies, one contribution per trial, the few-study model per cell; exclusions listed on stderr."""
+    studies, one contribution per trial, the few-study model per cell, comparisons of one question class
+    pooled under it (``--by-agent``: never); exclusions listed on stderr."""
     import pandas as pd
 
     from evidence.cli import existing_store_url, out, read_store
@@ -206,7 +230,7 @@ def pool_command(
         frame, source = read_store(url).records_frame(), url
     options: dict[str, Any] = {"by": keys, "method": method, "test": test, "level": level, "rollup": rollup,
                                "parents": VOCAB.parents if rollup else None, "statuses": chosen}
-    plan = {"include_flagged": include_flagged, "multi_arm": multi_arm}
+    plan = {"include_flagged": include_flagged, "multi_arm": multi_arm, "classes": not by_agent}
     try:
         table = pool_records(frame, **options, **plan)
         tests = subgroup_tests(frame, subgroup, keys, {**options, **plan}) if subgroup else None
@@ -219,11 +243,21 @@ def pool_command(
                   f"from {len(frame)} records of {source} to {out_file}", markup=False)
     else:
         out.print(pooled_table(table, keys, f"Pooled estimates ({model}, {level * 100:g}% CI) — {source}"))
+        members = class_members(table, keys)
+        if members:
+            out.print("Comparison classes (evidence/vocab/comparison_classes.json; --by-agent pools each agent "
+                      "alone), the trials' real comparisons:", markup=False, highlight=False)
+            for line in members:
+                out.print("  " + line, markup=False, highlight=False)
     if tests is not None:
         out.print(tests)
     print_exclusions(table, err)
     if bundle is not None:
-        m = write_bundle(frame, bundle, **options, plan={**plan, "trial_aliases": trial_aliases()})
+        from evidence.comparison_classes import class_entries
+
+        m = write_bundle(frame, bundle, **options,
+                         plan={**plan, "trial_aliases": trial_aliases(),
+                               "classes": list(class_entries()) if not by_agent else None})
         err.print(f"wrote a bundle of {m.n_records} records and {m.n_cells} cells to {bundle} "
                   f"(records.csv sha256 {m.records_sha256[:12]}…); rerun: python {bundle / 'recompute.py'} OUT.csv",
                   markup=False)
@@ -234,5 +268,6 @@ def register(app: typer.Typer) -> None:
     app.command("pool")(pool_command)
 
 
-__all__ = ["POOL_DEFAULT_BY", "POOL_KEYS", "POOL_STATUSES", "pool_command", "pool_records", "pooled_table",
+__all__ = ["POOL_DEFAULT_BY", "POOL_KEYS", "POOL_STATUSES", "class_members", "pool_command", "pool_records",
+           "pooled_table",
            "print_exclusions", "register", "subgroup_tests", "trial_aliases"]

@@ -30,9 +30,9 @@ def sof(out: Annotated[Path, typer.Option("--out", help="FILE.docx or FILE.csv")
     keys = [k.strip() for k in by.split(",") if k.strip()]
     store = existing_store(db)
     records = store.records_frame(status=["accepted", "edited"])
-    from evidence.trial_aliases import trial_aliases
+    from evidence.comparison_classes import plan_options
 
-    pooled = pool_table(records, by=keys, trial_aliases=trial_aliases()) if len(records) else records
+    pooled = pool_table(records, by=keys, **plan_options()) if len(records) else records
     rows = sof_rows(records, pooled, keys, Judgements(store))
     store.close()
     n = write_docx(rows, out, title=title) if suffix == ".docx" else write_csv(rows, out)

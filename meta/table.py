@@ -22,6 +22,7 @@ import pandas as pd
 
 from meta._checks import METHODS, TESTS, check_choice, check_level
 from meta.cells import EXP_FIELDS, RESULT_FIELDS, pool_cells
+from meta.classes import ComparisonClasses, apply_classes
 from meta.identity import trial_codes, trial_identity
 from meta.plan import MULTI_ARM, contributions
 from meta.records import (
@@ -188,6 +189,7 @@ def pool_table(
     multi_arm: str = "combine",
     rate_ci: str = "auto",
     studies: bool = False,
+    classes: ComparisonClasses | Sequence[Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Pool every cell of an evidence table (DESIGN.md "Pooling plan", round 2 rules) in one call.
 
@@ -238,6 +240,11 @@ def pool_table(
     studies : bool
         Also return each contribution's effect: columns ``yi`` and ``vi`` (lists, aligned with
         ``trials`` and ``weights``), e.g. for :func:`meta.subgroup_test` or a forest plot.
+    classes : ComparisonClasses or sequence of dict, optional
+        Comparison classes (or their data entries, :meth:`ComparisonClasses.from_entries`, as a bundle
+        stores them) (:mod:`meta.classes`): each matching comparison is pooled under its class
+        (``active_agent`` vs ``control``) before the keys are formed, and the column ``agents`` lists
+        the real comparisons (``"pazopanib vs placebo"``) behind each cell's records.
 
     Returns
     -------
@@ -293,6 +300,11 @@ def pool_table(
     for col in set(_OPTIONAL) | set(by) - {"histotype"}:
         if col not in df.columns:
             df[col] = None
+    if classes is not None:
+        return _with_classes(df, classes, by=by, method=method, test=test, level=level, rollup=rollup,
+                             statuses=statuses, parents=parents, pi=pi, stepadj=stepadj, maxiter=maxiter,
+                             trial_aliases=trial_aliases, include_flagged=include_flagged, multi_arm=multi_arm,
+                             rate_ci=rate_ci, studies=studies)
 
     reasons, syntheses = select(df, tuple(statuses), include_flagged)
     yis, vis, scales, is_ratio = effects(df, reasons, "arm" in by, rate_ci)
@@ -355,6 +367,48 @@ def pool_table(
     inverted = ids[keep[turned]], rows.loc[(rows["_own"] == 1).to_numpy() & turned[src], "_cell"].to_numpy()
     return _table(rows, keys, parts, vals, contrib, inverted, excluded, syntheses, method, test, pi, level,
                   stepadj, maxiter, studies)
+
+
+def _with_classes(df: pd.DataFrame, classes: ComparisonClasses | Sequence[Mapping[str, Any]], **options: Any
+                  ) -> pd.DataFrame:
+    """The per-agent cells, then the class cells that pool two or more distinct real comparisons.
+
+    Every record keeps its own cell (``pazopanib`` vs ``placebo``); the records a class rule matches are
+    pooled again under their class (:func:`meta.classes.apply_classes`), and a class cell is kept when it
+    joins at least two different comparisons (one would only repeat its agent cell under another name).
+    Columns ``comparison_class`` (the rule's id, or ``""``) and ``agents`` (the real comparisons behind
+    the cell's records) tell them apart; ``attrs`` are the per-agent table's.
+    """
+    if not isinstance(classes, ComparisonClasses):
+        classes = ComparisonClasses.from_entries(classes)
+    if "intervention" not in options["by"] or "comparator" not in options["by"]:
+        return pool_table(df, **options)  # no comparison in the keys: nothing to class
+    base = pool_table(df, **options)
+    classed, real, hit = apply_classes(df, classes)
+    ids = df["record_id"].to_numpy(dtype=object)
+    of = dict(zip(ids.tolist(), real.tolist(), strict=True))
+
+    def agents(table: pd.DataFrame) -> list[list[str]]:
+        return [sorted({of[r] for r in rids if of.get(r)}) for rids in table["record_ids"]] if len(table) else []
+
+    base["comparison_class"] = ""
+    base["agents"] = agents(base)
+    changed = np.flatnonzero(hit)
+    if not changed.size:
+        return base
+    cls = pool_table(classed.iloc[changed], **options)
+    if not len(cls):
+        return base
+    cls["agents"] = agents(cls)
+    cls = cls[[len(a) >= 2 for a in cls["agents"]]]
+    if not len(cls):
+        return base
+    cls["comparison_class"] = [classes.rule_of(i, c) for i, c in zip(cls["intervention"], cls["comparator"],
+                                                                     strict=True)]
+    attrs = base.attrs
+    out = pd.concat([base, cls], ignore_index=True)
+    out.attrs = attrs
+    return out
 
 
 def _invert(col: dict[str, _Codes], keys: list[str], hcodes: np.ndarray, yi: np.ndarray, ratio: np.ndarray

@@ -92,10 +92,10 @@ whole = whole.assign(yi=eff[:, 0], vi=eff[:, 1])
 whole[["trial", "year", "intervention", "comparator", "value", "ci_low", "ci_high", "p_value", "n", "source_id"]]
 
 # %% [markdown]
-# The curated records carry the question class `active_agent` vs `control` (placebo or best supportive
-# care) for PALETTE and SUCCEED, and the agents themselves for the two dacarbazine-controlled trials:
-# the paper pools both kinds of control, which the project's default cells keep apart
-# (`evidence/corpus/question_classes.json`).
+# The curated records carry their real agents. The project's comparison class `active_agent` vs `control`
+# (`evidence/vocab/comparison_classes.json`) joins PALETTE and SUCCEED (an active drug against placebo) but
+# not the two dacarbazine-controlled trials: dacarbazine is an active drug, not a control. The paper pools
+# both kinds of control, which the project's default cells keep apart.
 
 # %% [markdown]
 # ## Pool them as the paper did, and with the project's defaults

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 import meta
+from evidence.comparison_classes import comparison_classes
 from evidence.store import Store
 from meta.bundle import write_bundle
 
@@ -84,7 +85,10 @@ def cell_row(table: pd.DataFrame) -> pd.Series:
     return hit.iloc[0]
 
 
-dashboard = meta.pool_table(records, by=BY, level=LEVEL)
+# the comparison classes pool trials of different agents that answer one question (doxorubicin plus a
+# second agent against doxorubicin), as `pool` and the dashboard do (evidence/vocab/comparison_classes.json)
+CLASSES = comparison_classes()
+dashboard = meta.pool_table(records, by=BY, level=LEVEL, classes=CLASSES)
 shown = cell_row(dashboard)
 ratio = MEASURE in ("HR", "OR", "RR")
 print(f"{MEASURE} {shown.estimate_exp:.3f} [{shown.ci_low_exp:.3f}, {shown.ci_high_exp:.3f}], k = {shown.k}, "
@@ -99,7 +103,8 @@ studies[["source_id", "trial", "year", "value", "ci_low", "ci_high", "n"]]
 rows, tables = [], {}
 for method in meta.METHODS:
     for test in ("z", "knha"):
-        tables[method, test] = meta.pool_table(records, by=BY, method=method, test=test, level=LEVEL)
+        tables[method, test] = meta.pool_table(records, by=BY, method=method, test=test, level=LEVEL,
+                                               classes=CLASSES)
         r = cell_row(tables[method, test])
         rows.append({"method": method, "test": test, "estimate": r.estimate_exp, "ci_low": r.ci_low_exp,
                      "ci_high": r.ci_high_exp, "p": r.p_value, "tau2": r.tau2, "i2": r.i2,

@@ -16,6 +16,7 @@ is not one, text that is not valid Unicode) and ``hang`` (longer than the time l
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import gzip
 import io
@@ -139,7 +140,7 @@ def _mutate_json(data: bytes, rng: random.Random) -> bytes:
         try:
             for k in path[:-1]:
                 node = node[k]
-            node[path[-1]] = rng.choice(HOSTILE_VALUES)
+            node[path[-1]] = copy.deepcopy(rng.choice(HOSTILE_VALUES))  # never one object at two paths
         except (KeyError, IndexError, TypeError):
             continue
     text = json.dumps(tree, ensure_ascii=rng.random() < 0.5, allow_nan=True)

@@ -1,19 +1,19 @@
 """The bundled evidence base answers real committee questions (issue 16).
 
-At least five questions pool k >= 3 distinct trials, with the current pooling plan and with `setting` and
-`line` as keys; the question-class strings that make them pool are documented; the corpus holds many
-distinct trials; the demo's practice reports are uncurated and reach the store as extracted records.
+At least five questions pool k >= 3 distinct trials, with the project's pooling plan (its comparison classes,
+evidence/vocab/comparison_classes.json) and with `setting` and `line` as keys; the records carry their real
+agents, never a class; the corpus holds many distinct trials; the demo's practice reports are uncurated and
+reach the store as extracted records.
 """
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-
 import pandas as pd
 import pytest
 
+from evidence.comparison_classes import comparison_classes, plan_options
 from evidence.corpus import corpus_documents, curated_records, manifest, practice_manifest
+from evidence.vocabulary import VOCAB
 from meta import pool_table
 
 RECORDS = [r.to_dict() for r in curated_records()]
@@ -24,13 +24,13 @@ QUESTIONS = {
     ("soft_tissue_sarcoma", "doxorubicin_plus_agent", "doxorubicin", "OS", "HR"),
     ("soft_tissue_sarcoma", "doxorubicin_plus_agent", "doxorubicin", "PFS", "HR"),
     ("soft_tissue_sarcoma", "active_agent", "control", "PFS", "HR"),
-    ("gist", "active_agent", "placebo", "OS", "HR"),
-    ("desmoid_tumor", "active_agent", "placebo", "PFS", "HR"),
+    ("gist", "active_agent", "control", "OS", "HR"),
+    ("desmoid_tumor", "active_agent", "control", "PFS", "HR"),
 }
 
 
 def _pooled(records, by=BY) -> pd.DataFrame:
-    t = pool_table(pd.DataFrame(records), by=by, statuses=("accepted",))
+    t = pool_table(pd.DataFrame(records), by=by, statuses=("accepted",), **plan_options())
     return t[t["k"] >= 3]
 
 
@@ -51,17 +51,24 @@ def test_the_questions_pool_without_published_syntheses():
     assert QUESTIONS <= got
 
 
-def test_question_classes_are_documented_and_their_agents_named():
-    doc = json.loads((resources.files("evidence") / "corpus" / "question_classes.json").read_text(encoding="utf-8"))
-    classes = {c["id"] for c in doc["classes"]}
-    used = {v for r in RECORDS for v in (r["intervention"], r["comparator"]) if v in classes}
-    assert used == classes
-    for d in manifest():
-        if d["intervention"] in classes or d["comparator"] in classes:
-            assert d.get("agents"), f"{d['file']} uses a question class but does not name its agents"
+def test_records_carry_real_agents_and_the_class_cells_name_them():
+    classes = comparison_classes().class_ids
+    agents = set(VOCAB.agents)
+    syntheses = {f"texts/{d['file']}" for d in manifest() if d["design"] in ("meta_analysis", "pooled_analysis")}
     for r in RECORDS:
-        if r["intervention"] in classes:
-            assert r["note"].startswith("agents: ")
+        if r["source_file"] in syntheses:
+            continue  # a published synthesis is described by its own question, and never pooled
+        for arm in (r["intervention"], r["comparator"]):
+            assert arm is None or set(arm.split("+")) <= agents, (r["record_id"], arm)
+    t = pool_table(pd.DataFrame(RECORDS), by=BY, statuses=("accepted",), **plan_options())
+    assert len(t[t["intervention"].isin(classes) & (t["k"] >= 3)]) >= 5
+    for _, row in t[t["intervention"].isin(classes) & (t["k"] >= 3)].iterrows():
+        assert len(row["agents"]) >= 2 and all(" vs " in a for a in row["agents"])
+
+
+def test_without_classes_no_class_question_pools():
+    t = pool_table(pd.DataFrame(RECORDS), by=BY, statuses=("accepted",), **plan_options(classes=False))
+    assert not (t["intervention"].isin(comparison_classes().class_ids - set(VOCAB.agents))).any()
 
 
 def test_the_corpus_holds_many_distinct_trials_and_their_later_reports():

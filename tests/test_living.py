@@ -56,8 +56,13 @@ def announce_os(snapshot):
         return keys == ("soft_tissue_sarcoma", "OS", "HR") and any(s.name == "ANNOUNCE" for s in q.studies)
 
     found = [q for q in snapshot.questions.values() if pools_announce(q)]
-    assert len(found) == 1, [q.key.label for q in snapshot.questions.values()]
-    return found[0]
+    # its own cell (doxorubicin+olaratumab vs doxorubicin) and the comparison class that joins it to the
+    # other first-line doxorubicin combinations (doxorubicin_plus_agent): the agents' own question
+    from evidence.comparison_classes import comparison_classes
+
+    own = [q for q in found if not comparison_classes().rule_of(q.key.get("intervention"), q.key.get("comparator"))]
+    assert len(own) == 1, [q.key.label for q in snapshot.questions.values()]
+    return own[0]
 
 
 def waiting(store: Store, snapshot: int) -> int:
@@ -74,14 +79,18 @@ def record_ids(url: str) -> set[str]:
 
 def curate_into(url: str, key, new: set[str]) -> list[str]:
     """Curate the new HRs as a reviewer would, through the store API: each is accepted, or edited where the
-    question names its population or treatment otherwise than the extractor did (the corpus pools question
-    classes: ``doxorubicin_plus_agent`` for doxorubicin plus olaratumab)."""
+    question names its population or treatment otherwise than the extractor did; a comparison class of the
+    key (``doxorubicin_plus_agent``: the plan pools doxorubicin plus olaratumab under it) is no agent to write."""
+    from evidence.comparison_classes import comparison_classes
+
+    class_ids = comparison_classes().class_ids
     store = Store(url)
     ids = []
     for rec in store.records(status="extracted"):
         if rec.measure != "HR" or rec.record_id not in new:
             continue
-        want = {f: key.get(f) for f in ("intervention", "comparator", "setting", "line") if f in dict(key.items)}
+        want = {f: key.get(f) for f in ("intervention", "comparator", "setting", "line")
+                if f in dict(key.items) and key.get(f) not in class_ids}
         if "histotype" in dict(key.items):
             want["histotypes"] = key.get("histotype").split("+")
         changes = {f: v for f, v in want.items() if getattr(rec, f) != v and list(getattr(rec, f) or []) != v}
@@ -160,14 +169,19 @@ def test_changes_defaults_to_the_last_step_and_writes_csv(demo, tmp_path):
     assert report["snapshot"] == 1
     new_hrs = [r for r in report["changes"] if r["keys"].get("intervention") == "doxorubicin+olaratumab"
                and (r["keys"].get("endpoint"), r["keys"].get("measure")) == ("OS", "HR")]
-    assert [(r["kind"], r["k_after"], r["waiting_for_review"]) for r in new_hrs] == [("waiting for review", 0, 2)]
+    # the new HRs wait in the cell of doxorubicin plus olaratumab, which pools the phase 2 trial and ANNOUNCE
+    assert [(r["kind"], r["k_after"], r["waiting_for_review"]) for r in new_hrs] == [("waiting for review", 2, 2)]
     curate_into(demo, announce_os(latest_snapshot(Store(demo))).key, record_ids(demo) - before)
     out = tmp_path / "changes.csv"
     res = cli("changes", "--db", demo, "--format", "csv", "--out", str(out))
     assert res.exit_code == 0, res.output
     frame = pd.read_csv(out)
     changed = frame[frame["kind"] == "changed"].reset_index()
-    assert len(changed) == 1 and json.loads(changed.loc[0, "new_trials"]) == ["OLAFIRST"]
+    # the question of doxorubicin plus olaratumab and the comparison class that joins it to the other
+    # first-line doxorubicin combinations
+    assert len(changed) == 2 and all(json.loads(x) == ["OLAFIRST"] for x in changed["new_trials"])
+    assert {json.loads(x)["intervention"] for x in changed["keys"]} == {"doxorubicin+olaratumab",
+                                                                        "doxorubicin_plus_agent"}
 
 
 def test_update_loads_an_extract_output_folder(demo, tmp_path):

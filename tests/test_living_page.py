@@ -101,8 +101,9 @@ def test_what_changed_page_in_chromium(living_db, tmp_path):
                 pg.wait_for_selector(".js-plotly-plot", timeout=60000)  # the first page has finished its run
                 pg.get_by_role("link", name="What changed").click()
                 expect(pg.get_by_role("heading", name="What changed")).to_be_visible(timeout=60000)
-                expect(pg.get_by_text("new trial(s): OLAFIRST")).to_be_visible(timeout=30000)
-                expect(pg.get_by_text("later report replaces an earlier one", exact=False)).to_be_visible(timeout=30000)
+                expect(pg.get_by_text("new trial(s): OLAFIRST").first).to_be_visible(timeout=30000)
+                expect(pg.get_by_text("later report replaces an earlier one", exact=False).first).to_be_visible(
+                    timeout=30000)
                 expect(pg.get_by_text("Timeline of a pooled estimate")).to_be_visible(timeout=30000)
                 trials = ", ".join(s.name for s in last.studies)
                 expect(pg.get_by_role("cell", name=trials, exact=True).first).to_be_visible(timeout=30000)

@@ -23,7 +23,7 @@ st.caption(f"From {view.since} to the store now · curated records, pooled with 
 frame = view.changes
 m = st.columns(3)
 m[0].metric("Questions changed", int((frame["kind"] != "waiting for review").sum()))
-m[1].metric("New trials", int(frame["new_trials"].map(len).sum()))
+m[1].metric("New trials", len(set().union(*map(set, frame["new_trials"]))))  # one trial may enter several questions
 m[2].metric("Records waiting for review", int(frame["waiting_for_review"].sum()))
 if frame.empty:
     st.success("Nothing changed in any pooled question.")
