@@ -233,6 +233,14 @@ def demo(db: DbOption = None):
     table = pool_records(store.records_frame(status=["accepted", "edited"]))
     out.print(_pooled_table(table, POOL_DEFAULT_BY.split(","),
                             f"Pooled estimates (few-study defaults, 95% CI) — {store.url}"))
+    from evidence.pool_cli import class_members
+
+    members = class_members(table, POOL_DEFAULT_BY.split(","))
+    if members:
+        out.print("Comparison classes (evidence/vocab/comparison_classes.json), the trials' real comparisons:",
+                  markup=False, highlight=False)
+        for line in members:
+            out.print("  " + line, markup=False, highlight=False)
 
 
 
