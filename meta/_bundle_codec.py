@@ -9,7 +9,12 @@ Rules, for both files of a bundle:
 * an empty cell is null (``None``, ``NaN``, ``pd.NA``, ``NaT``);
 * floats are written with ``repr`` of the Python float (shortest round-trip text), so reading one back
   gives the same float, bit for bit; booleans as ``true``/``false``; datetimes as ISO 8601;
-* lists (and any value of a ``json`` column) as JSON arrays with NaN written as null.
+* lists (and any value of a ``json`` column) as JSON arrays with NaN written as null;
+* a text cell that a spreadsheet would run as a formula (it begins with ``=``, ``+``, ``-``, ``@``, a tab
+  or a carriage return) is written with a leading ``'`` (OWASP "CSV Injection"), and a text that already
+  begins with ``'`` before such a character gets one more, so reading it back restores the text exactly.
+  Numbers are never prefixed. These are the rules of ``evidence/csv_cells.py``, repeated here because this
+  module may import nothing of the project.
 
 Each column of ``records.csv`` has a *kind* (``float``, ``int``, ``bool``, ``str``, ``list``,
 ``datetime``, ``json``, ``null``) inferred from its values and kept in the manifest, so reading the
@@ -27,6 +32,29 @@ from datetime import date, datetime
 from typing import Any
 
 KINDS = ("float", "int", "bool", "str", "list", "datetime", "json", "null")
+#: First characters that make a spreadsheet cell a formula (OWASP).
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def _needs_prefix(text: str) -> bool:
+    i = 0
+    while i < len(text) and text[i] == "'":
+        i += 1
+    return i < len(text) and text[i] in FORMULA_STARTS
+
+
+def neutralise(text: str) -> str:
+    """``text`` as a cell a spreadsheet shows as text: ``'`` prefixed when it would be a formula.
+
+    >>> neutralise("=1+1"), neutralise("'=1"), neutralise("x"), restore(neutralise("''-2"))
+    ("'=1+1", "''=1", 'x', "''-2")
+    """
+    return "'" + text if _needs_prefix(text) else text
+
+
+def restore(cell: str) -> str:
+    """Inverse of :func:`neutralise`."""
+    return cell[1:] if cell.startswith("'") and _needs_prefix(cell[1:]) else cell
 
 
 def sha256_hex(data: bytes) -> str:
@@ -118,6 +146,8 @@ def encode_cell(v: Any, kind: str | None = None) -> str:
         return repr(v)
     if isinstance(v, (datetime, date)):
         return v.isoformat()
+    if isinstance(v, str):
+        return neutralise(v)
     return str(v)
 
 
@@ -139,14 +169,14 @@ def decode_cell(text: str, kind: str) -> Any:
         return datetime.fromisoformat(text)
     if kind == "null":
         raise ValueError(f"{text!r} in a column recorded as all-null")
-    return text
+    return restore(text)
 
 
 def write_csv(columns: list[str], rows: list[list[Any]], kinds: dict[str, str] | None = None) -> bytes:
     """The CSV bytes of ``rows`` under the header ``columns``."""
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(columns)
+    w.writerow([neutralise(c) for c in columns])
     kinds = kinds or {}
     for row in rows:
         w.writerow([encode_cell(v, kinds.get(c)) for c, v in zip(columns, row, strict=True)])
@@ -162,6 +192,7 @@ def read_csv(data: bytes, kinds: dict[str, str]) -> tuple[list[str], list[dict[s
     header = next(reader, None)
     if header is None:
         raise ValueError("empty file: no header row")
+    header = [restore(c) for c in header]
     unknown = [c for c in header if c not in kinds]
     if unknown:
         raise ValueError(f"column {unknown[0]!r} has no kind in the manifest")

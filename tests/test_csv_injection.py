@@ -131,8 +131,33 @@ def test_no_csv_is_written_around_the_shared_function():
     root = Path(__file__).resolve().parent.parent
     pattern = re.compile(r"\.to_csv\(|csv\.writer\(|csv\.DictWriter\(")
     allowed = {"evidence/csv_cells.py", "evidence/io.py",  # io writes each cell through csv_cells.neutralise
-               "meta/_bundle_codec.py"}  # the bundle's byte-exact records, read back only by recompute.py
+               "meta/_bundle_codec.py"}  # the bundle's codec neutralises as csv_cells does (test below)
     offenders = [str(p.relative_to(root)) for d in ("evidence", "dashboards", "extraction", "meta")
                  for p in (root / d).rglob("*.py")
                  if str(p.relative_to(root)) not in allowed and pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_bundle_files_neutralised_and_read_back_exactly(tmp_path):
+    """records.csv and results.csv of a bundle: formula cells prefixed, numbers not; read back unchanged."""
+    from meta.bundle import read_bundle_records, write_bundle
+
+    df = pd.DataFrame([r.to_dict() for r in _records()])
+    write_bundle(df, tmp_path, by=("histotype", "intervention", "comparator", "endpoint", "measure"))
+    for name in ("records.csv", "results.csv"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        rows = _cells(text)
+        assert all(not _dangerous(v) for r in rows for k, v in r.items()
+                   if k not in NUMERIC and not _is_number(v)), name
+    assert "'-2+3" in (tmp_path / "results.csv").read_text(encoding="utf-8")
+    back = read_bundle_records(tmp_path)
+    pd.testing.assert_frame_equal(back, read_bundle_records(tmp_path))
+    assert list(back["comparator"]) == list(df["comparator"]) and list(back["trial"]) == list(df["trial"])
+
+
+def _is_number(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
