@@ -19,6 +19,7 @@ if (_ROOT / "evidence" / "__init__.py").is_file() and str(_ROOT) not in sys.path
     sys.path.insert(0, str(_ROOT))
 
 from dashboards import auth, data, widgets  # noqa: E402  (after the sys.path fix above)
+from evidence.errors import StoreBusyError, StoreSchemaError  # noqa: E402
 
 st.set_page_config(page_title="Sarcoma evidence", page_icon="📊", layout="wide")
 url = data.store_url()
@@ -40,6 +41,8 @@ auth.sidebar(data.get_store(url))
 st.session_state[auth.IN_APP] = True
 try:
     page.run()
+except (StoreBusyError, StoreSchemaError) as exc:  # one line a user can act on, never SQL or a traceback
+    st.error(str(exc), icon="⏳" if isinstance(exc, StoreBusyError) else "⚠️")
 finally:
     st.session_state.pop(auth.IN_APP, None)
 widgets.sync_url()

@@ -223,3 +223,39 @@ def test_a_record_opened_again_is_read_afresh(three):
                         action="refresh")  # still pending, a new version
     at.selectbox(key="record").set_value(a).run()
     assert not at.warning and at.text_input(key=cv.widget_key(a, "trial")).value == "T-501b"
+
+
+def test_a_locked_store_says_busy_on_the_dashboard_and_loses_nothing(store, monkeypatch, tmp_path):
+    """Issue 12: a write that waits out its lock shows "the store is busy …" on the page, no traceback or
+    SQL; the record is unchanged and the same action succeeds once the lock is gone."""
+    import sqlite3
+
+    if not store.url.startswith("sqlite:///"):
+        pytest.skip("the lock is taken with sqlite3")
+    monkeypatch.setenv("SARCOMA_EVIDENCE_DB", store.url)
+    monkeypatch.setenv("SARCOMA_EVIDENCE_LOCK_TIMEOUT", "0.3")
+    rec = make_record()
+    store.add_sources([{"source_id": rec.source_id, "title": "EORTC trial", "year": 2016, "text": TEXT}])
+    store.add_records([rec])
+    Reviewers(store).add("ana", PW)
+    at = AppTest.from_file(str(Path(PAGE).parents[1] / "app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("screens/curation.py").run()
+    sign_in(at)
+    assert not at.exception, at.exception
+    lock = sqlite3.connect(store.url.removeprefix("sqlite:///"), timeout=0)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        at.button(key="accept").click().run()
+    finally:
+        lock.rollback()
+        lock.close()
+    assert not at.exception, at.exception
+    import html
+
+    shown = html.unescape(" ".join(e.value for e in at.error))  # the page escapes every message it shows
+    assert "the store is busy (another import is running); try again" in shown
+    assert "SELECT" not in shown and "UPDATE" not in shown and "Traceback" not in shown
+    assert store.get(rec.record_id)[0].status == "extracted"
+    at.button(key="accept").click().run()
+    assert not at.exception and store.get(rec.record_id)[0].status == "accepted"
