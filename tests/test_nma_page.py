@@ -99,5 +99,13 @@ def test_disconnected_demo_network_lists_components(page, db_url):
     assert len(page.selectbox(key="nma_component").options) == len(net.fits)
     infos = [html.unescape(i.value) for i in page.info]
     assert all(n in infos for n in unknown_treatments(net.contrasts))
+    # the bundled records carry their real agents: no node of the network is a question class
+    assert list(unknown_treatments(net.contrasts)) == []
+    first = nma_from_records(Store(db_url).records_frame(), setting="advanced", line="first", endpoint="OS",
+                             measure="HR")
+    nodes = set().union(*first.components)
+    assert len(first.components) == 1 and {"doxorubicin", "doxorubicin+olaratumab", "doxorubicin+trabectedin",
+                                           "docetaxel+gemcitabine", "pazopanib"} <= nodes
+    assert list(unknown_treatments(first.contrasts)) == []
     page.selectbox(key="nma_method").set_value("FE").run()
     assert not page.exception and any("FE" in t.value for t in page.text)
