@@ -6,10 +6,11 @@ and starts with the number as printed), the endpoint, measure, arm, CI, p, n and
 the statistic is about a narrower population than the trial's, its subgroup and histotypes; a prognostic-factor
 statistic also names its question (``prognostic``), factor, the two levels it compares, whether it is adjusted
 (``true``/``false``, empty when the text does not say) and the model's covariates (``;``-separated). Rows that
-leave those columns empty are treatment records. The trial's own fields (trial, registry ids, design, setting, line, phase, intervention, comparator, histotypes)
-come from its manifest entry. The value is read from the printed number, so the table cannot disagree
-with the text; every record is checked with :func:`evidence.corpus.provenance.problems` before it is
-written, and the script stops, naming the row, at the first one that does not sit where it says.
+leave those columns empty are treatment records. The trial's own fields (trial, registry ids, design,
+setting, line, phase, intervention, comparator, histotypes) come from its manifest entry. The value is read
+from the printed number, so the table cannot disagree with the text; every record is checked with
+:func:`evidence.corpus.provenance.problems` before it is written, and the script stops, naming the row, at
+the first one that does not sit where it says.
 
     python evidence/corpus/build_curated.py
 """
