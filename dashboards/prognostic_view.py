@@ -4,6 +4,8 @@ A prognostic question is a factor's level contrast on an endpoint and measure, a
 apart: ``(factor, factor_level, factor_reference, endpoint, measure, adjusted)`` (:class:`PrognosticQuestion`).
 Its studies are pooled by the same functions as a treatment cell (:func:`dashboards.analysis.study_table`,
 :func:`dashboards.analysis.pool_studies`), one contribution per study; per-level rates are listed, not pooled.
+A ratio reported the other way round (``R0`` vs ``R1`` beside ``R1`` vs ``R0``) joins its question inverted, as
+``pool`` does it (:func:`orient_levels`).
 """
 
 from __future__ import annotations
@@ -50,11 +52,41 @@ def _clean(v: Any) -> Any:
 
 
 def prognostic_records(df: pd.DataFrame, statuses: tuple[str, ...] = CURATED) -> pd.DataFrame:
-    """The curated prognostic records of a records frame."""
+    """The curated prognostic records of a records frame, reversed ratios turned into their question's way."""
     if df.empty or "question" not in df.columns:
         return df.iloc[0:0]
     keep = (df["question"] == "prognostic") & df["status"].isin(statuses)
-    return df[keep]
+    return orient_levels(df[keep])
+
+
+def orient_levels(df: pd.DataFrame) -> pd.DataFrame:
+    """The records with each ratio reported the other way round turned into its question's orientation.
+
+    Which records turn is what :func:`meta.pool_table` decides for the same question keys (the orientation most
+    records report; on a tie the one whose ratios exceed 1 on the whole), so the page and ``pool`` agree. A turned
+    record swaps ``factor_level`` and ``factor_reference`` and shows 1/value with the reciprocal CI (bounds
+    swapped); column ``reported_as`` keeps what the source printed ("R0 vs R1, HR 0.70"), empty otherwise.
+    """
+    from meta import pool_table
+
+    out = df.copy()
+    out["reported_as"] = ""
+    if out.empty or not {"factor_level", "factor_reference"} <= set(out.columns):
+        return out
+    table = pool_table(out, by=list(KEYS), statuses=tuple(out["status"].dropna().unique()) or CURATED)
+    turned = {rid for ids in table.get("inverted", []) for rid in ids}
+    m = out["record_id"].isin(turned).to_numpy()
+    if not m.any():
+        return out
+    t = out.loc[m]
+    out.loc[m, "reported_as"] = [f"{a} vs {b}, {ms} {v:g}" for a, b, ms, v in
+                                 zip(t["factor_level"], t["factor_reference"], t["measure"], t["value"], strict=True)]
+    out.loc[m, "factor_level"], out.loc[m, "factor_reference"] = t["factor_reference"].to_numpy(), t[
+        "factor_level"].to_numpy()
+    out.loc[m, "value"] = 1.0 / t["value"].astype(float).to_numpy()
+    lo, hi = t["ci_low"].astype(float).to_numpy(), t["ci_high"].astype(float).to_numpy()
+    out.loc[m, "ci_low"], out.loc[m, "ci_high"] = 1.0 / hi, 1.0 / lo
+    return out
 
 
 def factor_map(df: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,7 @@ BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
 POOL_INPUT = ("record_id", "source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm",
               "endpoint", "measure", "value", "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n",
               "status", "timepoint_months", "flags", "design", "registry_ids", "subgroup", "subgroup_label",
-              "p_sided", "setting", "line")  # fmt: skip
+              "p_sided", "setting", "line", "question")  # fmt: skip - question: prognostic records form no cell
 MAP_COLUMNS = (
     "cell", "histotype", "histotype_label", "intervention", "comparator", "comparison", "endpoint", "measure",
     "arm", "scale", "rollup", "k", "n_total", "pooled", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
@@ -129,9 +129,11 @@ def question_options(df: pd.DataFrame) -> pd.DataFrame:
     """Endpoint × measure × arm combinations present, with record counts, the most common first.
 
     Between-arm measures (HR, OR, RR) come first: they answer "does the agent work"; arm-level
-    measures (rate, median) describe one arm and are pooled per arm.
+    measures (rate, median) describe one arm and are pooled per arm. Prognostic-factor records are not counted.
     """
     cols = ["endpoint", "measure", "arm", "records"]
+    if "question" in df.columns:  # prognostic-factor records answer their own questions (the Prognostic page)
+        df = df[df["question"] != "prognostic"]
     if df.empty:
         return pd.DataFrame(columns=cols)
     arm = np.where(df["measure"].isin(RATIO_MEASURES), "contrast", df["arm"])

@@ -24,7 +24,7 @@ from evidence.extract_cli import progress as _progress
 from evidence.io import FORMATS, read_records, write_records
 from evidence.living_cli import register as register_living
 from evidence.nma_cli import register as register_nma
-from evidence.pool_cli import POOL_DEFAULT_BY, POOL_KEYS, pool_records  # noqa: F401 - POOL_KEYS re-exported
+from evidence.pool_cli import POOL_DEFAULT_BY, POOL_KEYS, PROGNOSTIC_BY, pool_records  # noqa: F401 - POOL_KEYS re-exported
 from evidence.pool_cli import pooled_table as _pooled_table
 from evidence.pool_cli import register as register_pool
 from evidence.reviewers_cli import reviewers_app
@@ -230,7 +230,8 @@ def demo(db: DbOption = None):
     out.print(f"loaded {len(docs)} documents and {counts['inserted']} curated records into {store.url}; "
               f"the extractor matched {extracted['matched']} of {counts['inserted']} curated values and "
               f"added {extracted['pending']} records for curation", markup=False)
-    table = pool_records(store.records_frame(status=["accepted", "edited"]))
+    frame = store.records_frame(status=["accepted", "edited"])
+    table = pool_records(frame)
     out.print(_pooled_table(table, POOL_DEFAULT_BY.split(","),
                             f"Pooled estimates (few-study defaults, 95% CI) — {store.url}"))
     from evidence.pool_cli import class_members
@@ -241,6 +242,11 @@ def demo(db: DbOption = None):
                   markup=False, highlight=False)
         for line in members:
             out.print("  " + line, markup=False, highlight=False)
+    # prognostic-factor questions pool apart from treatment cells (pool --by PROGNOSTIC_BY): adjusted and
+    # crude estimates, and HR and RR, never share a question
+    prognostic = pool_records(frame, by=PROGNOSTIC_BY.split(","))
+    out.print(_pooled_table(prognostic, PROGNOSTIC_BY.split(","),
+                            f"Pooled prognostic-factor questions (few-study defaults, 95% CI) — {store.url}"))
 
 
 

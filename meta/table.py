@@ -325,10 +325,15 @@ def pool_table(
     col["intervention"] = _Codes(agents.codes[:m].copy(), agents.vocab)
     col["comparator"] = _Codes(agents.codes[m:].copy(), agents.vocab)
     col["arm"] = _Codes.of(kept["arm"], extra=("intervention", "comparator"))
+    if "factor_level" in keys and "factor_reference" in keys:  # the two levels share one vocabulary, as agents do
+        levels = _Codes.of(pd.concat([kept["factor_level"], kept["factor_reference"]], ignore_index=True))
+        col["factor_level"] = _Codes(levels.codes[:m].copy(), levels.vocab)
+        col["factor_reference"] = _Codes(levels.codes[m:].copy(), levels.vocab)
     hcodes, hkeys = _histotype_codes(kept["histotypes"])
     yi, vi = yis[keep].copy(), vis[keep].copy()
     ratio = is_ratio[keep]
     turned = _invert(col, keys, hcodes, yi, ratio)
+    turned |= _invert_levels(col, keys, hcodes, yi, ratio)
     tcode, tlabel = trial_codes(kept["source_id"], kept["trial"], kept["registry_ids"], trial_aliases)
     sub, sublabel = _Codes.of(kept["subgroup"]), _Codes.of(kept["subgroup_label"])
     rows = pd.DataFrame({
@@ -456,6 +461,51 @@ def _invert(col: dict[str, _Codes], keys: list[str], hcodes: np.ndarray, yi: np.
         ac = arm.codes
         was_iv, was_cp = turn & (ac == a_iv), turn & (ac == a_cp)
         ac[was_iv], ac[was_cp] = a_cp, a_iv
+    return turn
+
+
+def _invert_levels(col: dict[str, _Codes], keys: list[str], hcodes: np.ndarray, yi: np.ndarray, ratio: np.ndarray
+                   ) -> np.ndarray:
+    """Turn prognostic ratios reported the other way round (``R0`` vs ``R1`` beside ``R1`` vs ``R0``) into their
+    question's orientation; the rows turned.
+
+    The prognostic counterpart of :func:`_invert`: among the ratio records of one question (every key but the two
+    levels) comparing the same two levels of a factor, the orientation reported by more records is the
+    question's; on a tie, the one in which the records' ratios are above 1 on the whole (the level with the worse
+    outcome named first, as prognostic studies report a risk factor; sum of log ratios > 0), and on a further tie
+    the alphabetical one. A ratio turned round is 1/ratio (yi → −yi), its CI the reciprocal of the bounds
+    swapped (Cochrane Handbook §6.3.1: a ratio's reciprocal compares the same groups the other way). Only when
+    both ``factor_level`` and ``factor_reference`` are keys; arm-level rates are never turned.
+    """
+    n = len(yi)
+    if "factor_level" not in keys or "factor_reference" not in keys or not n:
+        return np.zeros(n, dtype=bool)
+    lv, rf = col["factor_level"].codes, col["factor_reference"].codes
+    blank = np.flatnonzero(col["factor_level"].vocab == "")
+    both = ratio & ((lv != blank[0]) & (rf != blank[0]) if blank.size else np.ones(n, dtype=bool))
+    fwd = lv <= rf
+    lo, hi = np.where(fwd, lv, rf), np.where(fwd, rf, lv)
+    parts, cards = [], []
+    for key in keys:
+        if key in ("factor_level", "factor_reference", "intervention", "comparator", "arm"):
+            continue
+        parts.append(hcodes if key == "histotype" else col[key].codes)
+        cards.append(int(hcodes.max(initial=0)) + 1 if key == "histotype" else len(col[key].vocab))
+    nv = len(col["factor_level"].vocab)
+    g = _combine([*parts, lo, hi], [*cards, nv, nv])
+    n_g = int(g.max(initial=0)) + 1
+    w = both.astype(float)
+    n_fwd = np.bincount(g, weights=w * fwd, minlength=n_g)
+    n_rev = np.bincount(g, weights=w * ~fwd, minlength=n_g)
+    if not ((n_fwd > 0) & (n_rev > 0)).any():
+        return np.zeros(n, dtype=bool)
+    y = np.where(both, np.nan_to_num(yi), 0.0)
+    s_fwd = np.bincount(g, weights=np.where(fwd, y, -y), minlength=n_g)  # sum of log ratios in the lo-vs-hi sense
+    canon = np.where(n_fwd != n_rev, n_fwd > n_rev, s_fwd >= 0)
+    turn = both & (n_fwd[g] > 0) & (n_rev[g] > 0) & (fwd != canon[g])
+    if turn.any():
+        lv[turn], rf[turn] = rf[turn].copy(), lv[turn].copy()
+        yi[turn] = -yi[turn]
     return turn
 
 

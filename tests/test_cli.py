@@ -55,6 +55,11 @@ def test_demo_builds_fresh_store(tmp_path):
     res = run("demo", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "curated records" in res.stdout and "PALETTE" in res.stdout
+    # issue 18: the prognostic questions are printed apart, each pooled one with its k and estimate
+    head, _, prognostic = res.stdout.partition("Pooled prognostic-factor questions")
+    assert prognostic and "margin" not in head.split("Pooled estimates")[-1]
+    rows = [ln for ln in prognostic.splitlines() if ln.startswith("│ margin")]
+    assert len(rows) >= 2 and any(" LRFS " in r and " 2 " in r for r in rows) and any(" OS " in r for r in rows)
     store = Store(f"sqlite:///{tmp_path / 'demo.db'}")
     n = store.count(status="accepted")
     assert n >= 70

@@ -126,3 +126,50 @@ def test_cli_import_export_round_trip_and_pool_of_prognostic_records(tmp_path):
     pooled = [r for r in rows if r["k"] >= 2]
     assert [(r["factor"], r["factor_level"], r["adjusted"], r["k"]) for r in pooled] == [
         ("grade", "high grade", True, 2)]
+
+
+@pytest.fixture(scope="module")
+def corpus_url(tmp_path_factory) -> str:
+    """The bundled curated table (treatment trials and the prognostic cohorts) in a fresh store."""
+    from evidence.corpus import corpus_documents, curated_records
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('progcorpus') / 'c.db'}"
+    store = Store(url)
+    store.add_sources(corpus_documents())
+    store.import_records(curated_records(), reviewer="demo-curator")
+    store.close()
+    return url
+
+
+def test_page_pools_at_least_two_prognostic_questions_of_the_bundled_corpus(corpus_url, monkeypatch):
+    """Issue 18: on the bundled corpus the page offers at least two questions that pool k >= 2 studies, with the
+    numbers :func:`meta.pool` (REML, the page's model) gives on the printed values, a reversed one inverted."""
+    import re
+
+    from evidence.corpus import curated_records
+    from meta.effect_sizes import log_hr_from_p
+
+    monkeypatch.setenv("SARCOMA_EVIDENCE_DB", corpus_url)
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    at.switch_page("screens/prognostic.py").run()
+    assert not at.exception
+    box = at.selectbox(key="prognostic_question")
+    pooled = {}
+    for i, label in enumerate(box.options):
+        at.selectbox(key="prognostic_question").select_index(i).run()
+        assert not at.exception
+        shown = " ".join(t.value for t in at.text)
+        m = re.search(r"Pooled (HR|RR|OR) ([\d.]+) \(([\d.]+)–([\d.]+)\), k = (\d+)", shown)
+        if m and int(m.group(5)) >= 2:
+            pooled[label] = (m.group(2, 3, 4), int(m.group(5)), shown)
+    assert len(pooled) >= 2, list(box.options)
+    lrfs = next(v for k, v in pooled.items() if k.startswith("surgical margin: R1 vs R0 · LRFS HR · adjusted"))
+    recs = {r.source_id: r for r in curated_records() if r.endpoint == "LRFS" and r.factor == "margin"}
+    wong, ussc = recs["PMID:23705661"], recs["USSC:Chouliaras2020"]
+    y1, v1 = log_ratio_from_ci([wong.value], [wong.ci_low], [wong.ci_high])
+    y2, v2 = log_hr_from_p([ussc.value], [ussc.p_value])
+    res = pool([y1[0], -y2[0]], [v1[0], v2[0]], method="REML").exp()
+    assert lrfs[:2] == ((f"{res.estimate:.2f}", f"{res.ci_low:.2f}", f"{res.ci_high:.2f}"), 2)
+    assert "(reported as R0 vs R1, HR 0.56; shown inverted)" in lrfs[2]
+    assert any(k.startswith("surgical margin: R0 vs R1 · OS HR · adjusted") and v[1] == 3 for k, v in pooled.items())

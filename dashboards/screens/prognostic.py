@@ -33,7 +33,8 @@ else:
                                      title=q.label))
         st.subheader("Source sentences")
         for rec in prognostic_view.question_records(df, q).to_dict("records"):
-            st.text(f"{analysis.study_label(rec)} — {rec.get('evidence_text') or ''}")
+            turned = f" (reported as {rec['reported_as']}; shown inverted)" if rec.get("reported_as") else ""
+            st.text(f"{analysis.study_label(rec)}{turned} — {rec.get('evidence_text') or ''}")
     factor = st.selectbox("Per-level rates of a factor", sorted(df["factor"].dropna().unique()),
                           key="prognostic_factor")
     st.dataframe(prognostic_view.level_rates(df, factor), hide_index=True, key="prognostic_rates")

@@ -3,11 +3,14 @@
 A maintenance script, not imported by the package. ``statistics.tsv`` holds one row per published
 statistic of a bundled text: the text's file, an *anchor* (a passage that occurs exactly once in the text
 and starts with the number as printed), the endpoint, measure, arm, CI, p, n and time point, and, where
-the statistic is about a narrower population than the trial's, its subgroup and histotypes. The trial's
-own fields (trial, registry ids, design, setting, line, phase, intervention, comparator, histotypes)
-come from its manifest entry. The value is read from the printed number, so the table cannot disagree
-with the text; every record is checked with :func:`evidence.corpus.provenance.problems` before it is
-written, and the script stops, naming the row, at the first one that does not sit where it says.
+the statistic is about a narrower population than the trial's, its subgroup and histotypes; a prognostic-factor
+statistic also names its question (``prognostic``), factor, the two levels it compares, whether it is adjusted
+(``true``/``false``, empty when the text does not say) and the model's covariates (``;``-separated). Rows that
+leave those columns empty are treatment records. The trial's own fields (trial, registry ids, design,
+setting, line, phase, intervention, comparator, histotypes) come from its manifest entry. The value is read
+from the printed number, so the table cannot disagree with the text; every record is checked with
+:func:`evidence.corpus.provenance.problems` before it is written, and the script stops, naming the row, at
+the first one that does not sit where it says.
 
     python evidence/corpus/build_curated.py
 """
@@ -36,6 +39,25 @@ def _p(cell: str) -> tuple[float | None, str | None]:
         return None, None
     rel = next(r for r in ("<=", ">=", "<", ">", "=") if cell.startswith(r))
     return float(cell[len(rel):]), rel
+
+
+def _bool(cell: str | None) -> bool | None:
+    """``true`` → True, ``false`` → False, empty → None (the text does not say)."""
+    cell = (cell or "").strip().lower()
+    if not cell:
+        return None
+    if cell not in ("true", "false"):
+        raise ValueError(f"adjusted {cell!r}: true, false or empty")
+    return cell == "true"
+
+
+def _prognostic(row: dict, d: dict) -> dict:
+    """The question fields of a row: ``treatment`` unless the row (or its manifest entry) says ``prognostic``."""
+    cell = lambda k: (row.get(k) or "").strip()  # noqa: E731 - rows of older files lack the columns
+    question = cell("question") or d.get("question") or "treatment"
+    return {"question": question, "factor": cell("factor") or None, "factor_level": cell("factor_level") or None,
+            "factor_reference": cell("factor_reference") or None, "adjusted": _bool(row.get("adjusted")),
+            "covariates": [c.strip() for c in cell("covariates").split(";") if c.strip()]}
 
 
 def _num(cell: str, cast=float):
@@ -85,7 +107,7 @@ def build_records(root: Path = HERE) -> list:
                 "n": _num(row["n"], int), "timepoint_months": _num(row["timepoint"]),
                 "evidence_text": text[cs:ce], "char_start": cs, "char_end": ce, "value_start": vs, "value_end": ve,
                 "status": "accepted", "reviewer": "demo-curator", "extractor": "curated",
-                "note": _note(d),
+                "note": _note(d), **_prognostic(row, d),
             }
             bad = problems(rec, text, (vs, ve), (cs, ce))
             if bad:
