@@ -40,6 +40,9 @@ _CORRESPOND = re.compile(r"\bcorrespond", re.I)
 _MEDIAN = re.compile(r"\bmedians?\b|\bm(?:PFS|OS|TTP|DFS|RFS|EFS)\b", re.I)
 _VERSUS = re.compile(r"\b(?:vs|versus|v|compared|and)\b")
 _RESPECTIVELY = re.compile(r"\brespectively\b")
+#: "<treatment> improved median PFS from 2.6 (months) to 4.2 months": the first value is the control's
+_FROM_BEFORE = re.compile(r"\bfrom\s*$", re.I)
+_TO_BETWEEN = re.compile(r"^[^\d;.]{0,60}?\bto\s*$", re.I)
 
 
 @dataclass
@@ -203,7 +206,12 @@ def _assign_groups(seg: str, ms: Sequence[Mention], frame: Frame, values: list[S
                 clones.append(c)
             kept.append(clones)
             continue
-        if len(order) == k:
+        from_to = (k == 2 and len(frame.arms) == 2 and frame.comparator is not None
+                   and _FROM_BEFORE.search(seg[max(lo, g[0].start - 12):g[0].start])
+                   and _TO_BETWEEN.search(seg[g[0].end:g[1].start]))
+        if from_to:  # "from X to Y": X the comparator's, Y the experimental arm's, whatever is named between
+            chosen = [frame.comparator, 1 - frame.comparator]
+        elif len(order) == k:
             chosen = order
         elif prev_order is not None and len(prev_order) == k:
             chosen = prev_order

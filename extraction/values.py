@@ -52,6 +52,9 @@ _CHANGE_AFTER = re.compile(r"\s*(?:lower|higher|reduction|decrease|increase|impr
                            r"greater|reduced|increased|gain|benefit|longer|shorter|of\s+the\s+hazard|or\s+more|or\s+higher|"
                            r"or\s+greater|power|confidence)\b", re.I)
 _CONNECT = re.compile(r"\s*(?:,\s*)?(?:and|vs\.?|versus|v\.?|or|compared\s+with|,)\s*")
+#: "improved median PFS from 2.6 to 4.2 months": the bare number after "from" shares the unit after "to"
+_FROM = re.compile(r"\bfrom\s*$", re.I)
+_TO = re.compile(r"\s*to\s*")
 
 
 @dataclass
@@ -219,7 +222,8 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
     # "4.6 vs 1.6 months", "19.8, 18.3 and 16.9 months": a bare number takes the unit of its partner
     for i in range(len(raw) - 2, -1, -1):
         a, b = raw[i], raw[i + 1]
-        if a.kind == "bare" and b.unit and _CONNECT.fullmatch(seg[a.end:b.start]):
+        if a.kind == "bare" and b.unit and (_CONNECT.fullmatch(seg[a.end:b.start]) or (
+                _TO.fullmatch(seg[a.end:b.start]) and _FROM.search(seg[max(0, a.start - 12):a.start]))):
             a.unit, a.kind = b.unit, b.kind
     # ratios: the first bare number after a keyword, then bare numbers that carry their own CI
     low = seg.lower()

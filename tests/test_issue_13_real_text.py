@@ -262,3 +262,15 @@ def test_issue_13_a_placebo_controlled_trial_with_a_shared_backbone(nlp):
     assert {(r["arm"], r["value"], r["intervention"], r["comparator"]) for r in recs} == {
         ("intervention", 7.7, "doxorubicin+regorafenib", "doxorubicin"),
         ("comparator", 5.1, "doxorubicin+regorafenib", "doxorubicin")}
+
+
+# -- "from X to Y": a treatment that moves a median from the control's value to its own -------------------
+@pytest.mark.parametrize("body", [
+    "Sunitinib lengthened median progression-free survival from 3.1 to 5.4 months (HR 0.62, 95% CI 0.45-0.85).",
+    "Sunitinib extended the median progression-free survival from 3.1 months to 5.4 months.",
+    "Median progression-free survival improved from 3.1 months with placebo to 5.4 months with sunitinib.",
+])
+def test_issue_13_from_control_to_treatment(nlp, body):
+    recs = _recs(nlp, "Patients were randomly assigned to sunitinib or placebo. " + body)
+    medians = {(r["arm"], r["value"]) for r in recs if r["measure"] == "median" and r["endpoint"] == "PFS"}
+    assert medians == {("comparator", 3.1), ("intervention", 5.4)}
