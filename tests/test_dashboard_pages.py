@@ -110,8 +110,8 @@ def test_map_page_lists_every_cell(app, db_url):
     assert at.selectbox(key="measure").value == "HR"
     df = views.filter_records(Store(db_url).records_frame(), ViewState())
     expected = views.map_table(df, "OS", "HR")
-    # per-agent cells, and the class cells that join two or more comparisons
-    assert len(at.selectbox(key="cell").options) == len(expected) == 27
+    # per-agent cells (GEIS and STRASS among them), and the class cells that join two or more comparisons
+    assert len(at.selectbox(key="cell").options) == len(expected) == 29
     shown = at.dataframe[0].value
     row = shown[shown["comparison"] == "doxorubicin_plus_agent vs doxorubicin"]
     assert row["trials (k)"].max() == 4 and row["patients"].max() == 133 + 509 + 447 + 640
