@@ -237,7 +237,9 @@ def pool_table(
     rate_ci : {"auto", "logit", "loglog"}
     studies : bool
         Also return each contribution's effect: columns ``yi`` and ``vi`` (lists, aligned with
-        ``trials`` and ``weights``), e.g. for :func:`meta.subgroup_test` or a forest plot.
+        ``trials`` and ``weights``), ``study_n`` (its patients, NaN when unknown) and
+        ``study_record_ids`` (the records behind it, a list per contribution), e.g. for
+        :func:`meta.subgroup_test` or a forest plot.
 
     Returns
     -------
@@ -451,9 +453,11 @@ def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: d
     trials = contrib["trial"].tolist()
     cols["trials"] = [trials[a:b] for a, b in zip(starts, ends, strict=True)]
     if studies:
-        for name, src in (("yi", "yi"), ("vi", "vi")):
+        for name, src in (("yi", "yi"), ("vi", "vi"), ("study_n", "n")):
             vals_ = contrib[src].astype(float).tolist()
             cols[name] = [vals_[a:b] for a, b in zip(starts, ends, strict=True)]
+        per = [[x] if isinstance(x, str) else list(x) for x in ids]
+        cols["study_record_ids"] = [per[a:b] for a, b in zip(starts, ends, strict=True)]
     inv: dict[int, list[str]] = {}
     for rid, c in zip(*inverted, strict=True):
         inv.setdefault(int(c), []).append(rid)
