@@ -393,6 +393,31 @@ def sensitivity_plot(df: pd.DataFrame, *, scale: str, full: float, title: str, l
     return fig
 
 
+#: Bubbles smaller than this (px) carry their number above them, not inside.
+MIN_LABEL_PX = 24.0
+
+
+def bubble_labels(size: np.ndarray, color: np.ndarray, scale: str, cmin: float | None,
+                  cmax: float | None) -> tuple[list[str], list[str]]:
+    """Where each bubble's number goes and in which colour: above a small bubble in dark ink, inside a
+    large one in white on a dark fill (RdBu's ends, Viridis's lower 60%) and dark ink on a light one.
+
+    >>> bubble_labels(np.array([14.0, 40.0, 40.0]), np.array([0.0, 1.8, 0.1]), "RdBu_r", -2.0, 2.0)
+    (['top center', 'middle center', 'middle center'], ['#222222', 'white', '#222222'])
+    """
+    c = np.asarray(color, dtype=float)
+    lo = float(np.nanmin(c)) if cmin is None and np.isfinite(c).any() else (cmin or 0.0)
+    hi = float(np.nanmax(c)) if cmax is None and np.isfinite(c).any() else (cmax or 1.0)
+    frac = np.clip((c - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
+    dark = (frac < 0.6) if scale == "Viridis" else ((frac < 0.22) | (frac > 0.78))
+    positions, ink = [], []
+    for sz, d, f in zip(np.asarray(size, float), dark, frac, strict=True):
+        inside = sz >= MIN_LABEL_PX
+        positions.append("middle center" if inside else "top center")
+        ink.append("white" if inside and d and np.isfinite(f) else INK)
+    return positions, ink
+
+
 def evidence_map(table: pd.DataFrame, *, measure: str, favours: tuple[str, str] | None = None,
                  selected: str = "") -> go.Figure:
     """The evidence map: histotype (rows) × comparison (columns); bubble area ∝ patients, colour = the
@@ -435,10 +460,11 @@ def evidence_map(table: pd.DataFrame, *, measure: str, favours: tuple[str, str] 
         for r in t.itertuples()
     ]  # fmt: skip
     line_w = [3.0 if c == selected else 0.8 for c in t["cell"]]
+    positions, ink = bubble_labels(size, color, scale, cmin, cmax)
     fig.add_trace(go.Scatter(
         x=[plotly(c) for c in t["comparison"]], y=[plotly(h) for h in t["histotype_label"]],
-        mode="markers+text", text=[f"{k}" for k in t["k"]],
-        textfont=dict(color="black", size=11), customdata=np.stack([t["cell"]], axis=1),
+        mode="markers+text", text=[f"{k}" for k in t["k"]], textposition=positions,
+        textfont=dict(color=ink, size=11), customdata=np.stack([t["cell"]], axis=1),
         hovertext=hover, hoverinfo="text",
         marker=dict(size=size, color=color, colorscale=scale, cmid=cmid, cmin=cmin, cmax=cmax,
                     colorbar=colorbar, line=dict(color="black", width=line_w), opacity=0.9),

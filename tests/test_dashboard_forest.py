@@ -17,7 +17,7 @@ from dashboards import analysis, charts, views
 from evidence.schema import validate_record
 from meta import begg_test, egger_test, pool, pool_table
 from meta.effect_sizes import log_ratio_from_ci
-from tests.test_dashboard_pages import SYN, SYN_CELL, synthetic_records
+from tests.test_dashboard_pages import SYN, SYN_CELL, app, db_url, synthetic_records  # noqa: F401 (fixtures)
 
 BIG_CELL = "angiosarcoma|paclitaxel|doxorubicin|PFS|HR|contrast"
 
@@ -198,3 +198,30 @@ def test_figures_export_png_svg_with_text_and_pdf(syn):
     assert "<b>&x" not in svg and "&lt;b&gt;&amp;x" in svg
     with pytest.raises(ValueError, match="must be one of png, svg, pdf"):
         charts.figure_bytes(fig, "gif")
+
+
+def test_formatted_table_beside_the_raw_csv(syn):
+    """The formatted table shows "0.61 (0.45–0.82)" per study and the model rows; its CSV is neutralised."""
+    from dashboards import exports
+
+    cp = cell_pool(syn, "PFS", "HR", SYN_CELL)
+    t = exports.cell_table(cp, "HR")
+    first = t.iloc[0]
+    assert first["Study"] == "SYN-0 2011" and first["HR (95% CI)"] == "0.61 (0.45–0.82)" and first["N"] == "210"
+    assert t["Study"].tolist()[-3:] == ["Common-effect model", "Random-effects model (REML, z)", "Prediction interval"]
+    cp.studies.loc[0, "label"] = "=HYPERLINK(\"http://x\")"
+    csv = exports.frame_bytes(exports.cell_table(cp, "HR")).decode()
+    assert "\n=HYPERLINK" not in csv and "'=HYPERLINK" in csv
+
+
+def test_pooled_page_offers_figure_downloads(app):  # noqa: F811 (the fixture)
+    """The pooled page's forest tab offers PNG, SVG and PDF, the raw and the formatted CSV, and the table."""
+    from tests.test_dashboard_pages import open_pooled
+
+    at = open_pooled(app, SYN_CELL)
+    labels = {b.label for b in at.get("download_button")}
+    assert {"Forest plot (PNG)", "Forest plot (SVG)", "Forest plot (PDF)", "Studies (CSV, raw)",
+            "Studies (CSV, formatted)"} <= labels
+    assert not any(lb.startswith("Funnel plot") for lb in labels)  # k = 6
+    table = next(d.value for d in at.dataframe if "Study" in d.value.columns)
+    assert "0.61 (0.45–0.82)" in table["HR (95% CI)"].tolist()
