@@ -399,7 +399,9 @@ def table_rows(df: pd.DataFrame) -> pd.DataFrame:
         "endpoint": df["endpoint"], "measure": df["measure"], "arm": df["arm"],
         "value [CI]": [value_text(v, lo, hi) + u for v, lo, hi, u in zip(
             df["value"].tolist(), df["ci_low"].tolist(), df["ci_high"].tolist(), arm_unit, strict=True)],
-        "n": pd.to_numeric(df["n"], errors="coerce").astype("Int64"),
+        # as text, "—" when missing: Streamlit prints None for a null, and styling 10,000 rows to hide it
+        # triples the page's rerun time (bench/bench_dashboard.py)
+        "n": ["—" if pd.isna(v) else str(int(v)) for v in pd.to_numeric(df["n"], errors="coerce").tolist()],
         "phase": df["phase"].fillna(""), "status": df["status"], "source_id": df["source_id"],
         "source_url": [source_url(s) for s in df["source_id"].tolist()], "record_id": df["record_id"],
         "evidence_text": df["evidence_text"], "char_start": df["char_start"], "value_start": df["value_start"],

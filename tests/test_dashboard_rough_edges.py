@@ -53,3 +53,11 @@ def test_formatted_table_and_view_link():
     assert exports._ci_text(np.nan, 1, 2) == "—"
     link = exports.view_link("https://dash.example.org/pooled_estimate?old=1", {"cell": "a|b", "test": "knha"})
     assert link == "https://dash.example.org/pooled_estimate?cell=a%7Cb&test=knha"
+
+
+def test_evidence_table_shows_a_dash_for_missing_patients():
+    from tests.test_dashboard_pages import synthetic_records
+
+    df = pd.DataFrame([r.to_dict() for r in synthetic_records()[:2]])
+    df.loc[1, "n"] = None
+    assert views.table_rows(df)["n"].tolist() == ["210", "—"]

@@ -17,7 +17,7 @@ if rows.empty:
     st.stop()
 st.caption(f"{len(rows)} records. Filters are in the sidebar; the Export page downloads this table as CSV.")
 shown = rows.drop(columns=["evidence_text", "char_start", "value_start", "value_end"], errors="ignore")
-st.dataframe(views.dash_missing(shown), hide_index=True, key="records_table",
+st.dataframe(shown, hide_index=True, key="records_table",
              column_config={"source_url": st.column_config.LinkColumn("source link"),
                             "year": st.column_config.NumberColumn(format="%d")})
 st.subheader("Source sentences")
