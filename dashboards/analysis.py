@@ -19,9 +19,12 @@ import numpy as np
 import pandas as pd
 
 from dashboards.sources import source_url
-from dashboards.views import reported_value
+from dashboards.state import cell_key
+from dashboards.views import BY, POOL_INPUT, STATUSES, reported_value
 from evidence.schema import RATIO_MEASURES
-from meta import PoolResult, begg_test, cumulative, egger_test, leave_one_out, pool, trim_and_fill
+from evidence.trial_aliases import trial_aliases
+from evidence.vocabulary import VOCAB
+from meta import PoolResult, begg_test, cumulative, egger_test, leave_one_out, pool, pool_table, trim_and_fill
 from meta.table import record_effect
 
 T = TypeVar("T")
@@ -313,12 +316,6 @@ def cell_contributions(records: pd.DataFrame, row: dict[str, Any], method: str =
     """The pooling plan's row of one cell with each contribution's effect (``meta.pool_table(...,
     studies=True)``: one contribution per trial, trial identity through :mod:`evidence.trial_aliases`),
     pooled exactly as the evidence map pools it (:func:`dashboards.views.map_table`), and its warnings."""
-    from dashboards.state import cell_key
-    from dashboards.views import BY, POOL_INPUT, STATUSES
-    from evidence.trial_aliases import trial_aliases
-    from evidence.vocabulary import VOCAB
-    from meta import pool_table
-
     if records.empty:
         return None, []
     slim = records[[c for c in POOL_INPUT if c in records.columns]].copy(deep=False)
