@@ -19,9 +19,13 @@ import numpy as np
 import pandas as pd
 
 from dashboards.sources import source_url
-from dashboards.views import reported_value
+from dashboards.state import cell_key
+from dashboards.views import BY, POOL_INPUT, STATUSES, reported_value
+from evidence.comparison_classes import comparison_classes
 from evidence.schema import RATIO_MEASURES
-from meta import PoolResult, cumulative, egger_test, leave_one_out, pool, trim_and_fill
+from evidence.trial_aliases import trial_aliases
+from evidence.vocabulary import VOCAB
+from meta import PoolResult, begg_test, cumulative, egger_test, leave_one_out, pool, pool_table, trim_and_fill
 from meta.table import record_effect
 
 T = TypeVar("T")
@@ -30,8 +34,10 @@ RESPONSE_ENDPOINTS = ("ORR", "DCR", "CBR")
 STUDY_COLUMNS = (
     "record_id", "label", "trial", "year", "source_id", "url", "n", "value", "ci_low", "ci_high", "ci_level", "unit",
     "yi", "vi", "scale", "included", "reason", "weight", "evidence_text", "char_start", "value_start",
-    "value_end",
+    "value_end", "events", "weight_common", "record_ids",
 )  # fmt: skip
+#: Measures whose studies count events (the forest shows events/N for them).
+BINARY_MEASURES = ("OR", "RR", "rate")
 
 
 def quietly(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, list[str]]:
@@ -54,7 +60,7 @@ def to_reporting(x: Any, scale: str) -> Any:
     (1.0, 0.5, 2.0)
     """
     a = np.asarray(x, dtype=float)
-    out = np.exp(a) if scale == "log" else 1.0 / (1.0 + np.exp(-a)) if scale == "logit" else a
+    out = np.exp(a) if scale in ("log", "log_months") else 1.0 / (1.0 + np.exp(-a)) if scale == "logit" else a
     return float(out) if out.ndim == 0 else out
 
 
@@ -64,11 +70,29 @@ def study_effect(rec: dict[str, Any]) -> tuple[float, float, str]:
     return yi, vi, reason
 
 
+def _text(v: Any) -> str:
+    return v.strip() if isinstance(v, str) else ""
+
+
 def study_label(rec: dict[str, Any]) -> str:
-    """``"PALETTE 2012"``; the source id when the trial has no name."""
-    name = rec.get("trial") if isinstance(rec.get("trial"), str) and rec.get("trial") else rec.get("source_id")
+    """``"PALETTE 2012"``: the trial's name and year, as a forest plot names a study.
+
+    Without a trial name, the source's title (cut at 40 characters), else its PMID/DOI/NCT id; a
+    local file's name is never shown (``file:…`` ids say nothing to a reader): "Unnamed study".
+
+    >>> study_label({"trial": "PALETTE", "year": 2012, "source_id": "PMID:22595799"})
+    'PALETTE 2012'
+    >>> study_label({"trial": None, "year": 2020, "source_id": "file:abc123.pdf", "source_title": None})
+    'Unnamed study 2020'
+    """
+    name = _text(rec.get("trial"))
+    if not name:
+        title = _text(rec.get("source_title"))
+        sid = _text(rec.get("source_id"))
+        name = (title[:39] + "…" if len(title) > 40 else title) or (
+            sid if sid and not sid.lower().startswith("file:") else "Unnamed study")
     year = rec.get("year")
-    return f"{name} {int(year)}" if year is not None and not pd.isna(year) else str(name)
+    return f"{name} {int(year)}" if year is not None and not pd.isna(year) else name
 
 
 def study_table(records: pd.DataFrame, exclude: Sequence[str] = ()) -> pd.DataFrame:
@@ -100,7 +124,8 @@ def study_table(records: pd.DataFrame, exclude: Sequence[str] = ()) -> pd.DataFr
             "unit": "months" if rec["measure"] == "median" else rec.get("unit"), "yi": yi, "vi": vi,
             "scale": scale_of(rec["measure"]), "included": not reason, "reason": reason, "weight": math.nan,
             "evidence_text": rec.get("evidence_text"), "char_start": rec.get("char_start"),
-            "value_start": rec.get("value_start"), "value_end": rec.get("value_end"),
+            "value_start": rec.get("value_start"), "value_end": rec.get("value_end"), "events": rec.get("events"),
+            "weight_common": math.nan, "record_ids": [rec["record_id"]],
         })  # fmt: skip
     return pd.DataFrame(rows, columns=list(STUDY_COLUMNS))
 
@@ -114,6 +139,12 @@ class CellPool:
     studies: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
     message: str = ""
+    #: the common-effect (inverse-variance, τ² = 0) model of the same contributions, when k ≥ 2
+    common: PoolResult | None = None
+    intervention: str = ""
+    comparator: str = ""
+    endpoint: str = ""
+    measure: str = ""
 
     @property
     def k(self) -> int:
@@ -124,6 +155,12 @@ class CellPool:
         if self.result is None:
             return math.nan
         return float(to_reporting(getattr(self.result, name), self.scale))
+
+    def reporting_common(self, name: str) -> float:
+        """``estimate``, ``ci_low`` or ``ci_high`` of the common-effect model on the reporting scale."""
+        if self.common is None:
+            return math.nan
+        return float(to_reporting(getattr(self.common, name), self.scale))
 
 
 def pool_studies(studies: pd.DataFrame, method: str = "REML", test: str = "z", level: float = 0.95) -> CellPool:
@@ -171,26 +208,47 @@ def cumulative_table(cp: CellPool, method: str, test: str) -> tuple[pd.DataFrame
     return _sensitivity_frame(df, labels.tolist(), cp.scale), caught
 
 
+#: Fewest studies for a funnel plot and its tests (Cochrane Handbook for Systematic Reviews of
+#: Interventions, version 6.4, section 13.3.5.4: below ten studies the tests cannot tell chance from asymmetry).
+MIN_FUNNEL_K = 10
+
+
 @dataclass(frozen=True)
 class BiasReport:
-    """Egger's test and trim-and-fill of a cell (None with a reason when k is too small)."""
+    """Egger's and Begg's tests and trim-and-fill of a cell; all None with a reason below
+    :data:`MIN_FUNNEL_K` studies (``shown`` says whether a funnel plot is drawn at all)."""
 
     egger: Any = None
     trimfill: Any = None
     notes: tuple[str, ...] = ()
+    begg: Any = None
+    k: int = 0
+
+    @property
+    def shown(self) -> bool:
+        return self.k >= MIN_FUNNEL_K
 
 
 def small_study_bias(cp: CellPool, method: str) -> BiasReport:
-    """Egger's regression test (k ≥ 3) and trim-and-fill (k ≥ 3 here: two studies cannot show asymmetry)."""
+    """Egger's regression test, Begg's rank test and trim-and-fill (:mod:`meta.bias`) at k ≥ 10 only."""
     s = cp.studies[cp.studies["included"]]
     yi, vi = s["yi"].to_numpy(float), s["vi"].to_numpy(float)
+    k = len(s)
+    if k < MIN_FUNNEL_K:
+        return BiasReport(k=k, notes=(
+            f"No funnel plot and no small-study tests: this cell has k = {k} included "
+            f"{'study' if k == 1 else 'studies'}, and they need at least {MIN_FUNNEL_K} — with fewer, a test "
+            "cannot tell asymmetry from chance (Cochrane Handbook 13.3.5.4).",))
     notes: list[str] = []
-    if len(s) < 3:
-        return BiasReport(notes=(f"k = {len(s)}: Egger's test and trim-and-fill need at least 3 studies",))
-    egger = tf = None
+    egger = begg = tf = None
     try:
         egger, w1 = quietly(egger_test, yi, vi)
         notes += w1
+    except ValueError as exc:
+        notes.append(str(exc))
+    try:
+        begg, w3 = quietly(begg_test, yi, vi)
+        notes += w3
     except ValueError as exc:
         notes.append(str(exc))
     try:
@@ -198,10 +256,7 @@ def small_study_bias(cp: CellPool, method: str) -> BiasReport:
         notes += w2
     except (ValueError, RuntimeError) as exc:
         notes.append(str(exc))
-    if len(s) < 10:
-        notes.append(f"k = {len(s)}: funnel-plot tests have little power with fewer than 10 studies "
-                     "(Cochrane Handbook 13.3.5.4)")
-    return BiasReport(egger, tf, tuple(notes))
+    return BiasReport(egger, tf, tuple(dict.fromkeys(notes)), begg, k)
 
 
 def favours(endpoint: str, measure: str) -> tuple[str, str] | None:
@@ -257,16 +312,92 @@ def summary_lines(cp: CellPool, measure: str) -> dict[str, str]:
     }  # fmt: skip
 
 
+def cell_contributions(records: pd.DataFrame, row: dict[str, Any], method: str = "REML",
+                       test: str = "z") -> tuple[dict[str, Any] | None, list[str]]:
+    """The pooling plan's row of one cell with each contribution's effect (``meta.pool_table(...,
+    studies=True)``: one contribution per trial, trial identity through :mod:`evidence.trial_aliases`),
+    pooled exactly as the evidence map pools it (:func:`dashboards.views.map_table`), and its warnings."""
+    if records.empty:
+        return None, []
+    slim = records[[c for c in POOL_INPUT if c in records.columns]].copy(deep=False)
+    slim.attrs = {}
+    rollup = bool(row.get("rollup"))
+    t, caught = quietly(pool_table, slim, by=BY, method=method, test=test, rollup=rollup,
+                        parents=VOCAB.parents if rollup else None, statuses=STATUSES,
+                        trial_aliases=trial_aliases(), classes=comparison_classes(), studies=True)
+    t.attrs = {}
+    for r in t.to_dict("records"):
+        key = cell_key(r["histotype"], r["intervention"], r["comparator"], r["endpoint"], r["measure"], r["arm"],
+                       r.get("timepoint_months"))
+        if key == row["cell"]:
+            return r, caught
+    return None, caught
+
+
+def _contribution_rows(contrib: dict[str, Any], by_id: dict[str, dict[str, Any]], level: float) -> list[dict]:
+    """One forest row per contribution: its effect as pooled, shown on the reporting scale with its
+    ``level`` CI (yi ± z·√vi: the same level for every study, as RevMan and ``meta::forest`` draw them)."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
+    scale = str(contrib["scale"])
+    rows = []
+    for j, ids in enumerate(contrib["study_record_ids"]):
+        recs = [by_id[i] for i in ids if i in by_id]
+        first = max(recs, key=lambda r: -math.inf if pd.isna(r.get("year")) else float(r["year"]))  # latest report
+        yi, vi = float(contrib["yi"][j]), float(contrib["vi"][j])
+        se = math.sqrt(vi)
+        ev = [r.get("events") for r in recs]
+        events = float(sum(ev)) if ev and all(e is not None and not pd.isna(e) for e in ev) else math.nan
+        rows.append({
+            "record_id": ids[0], "record_ids": list(ids), "label": study_label(first), "trial": first.get("trial"),
+            "year": first.get("year"), "source_id": first.get("source_id"), "url": source_url(first.get("source_id")),
+            "n": contrib["study_n"][j], "events": events, "value": to_reporting(yi, scale),
+            "ci_low": to_reporting(yi - z * se, scale), "ci_high": to_reporting(yi + z * se, scale),
+            "ci_level": level, "unit": "months" if first.get("measure") == "median" else first.get("unit"),
+            "yi": yi, "vi": vi, "scale": scale, "included": True, "reason": "", "weight": math.nan,
+            "weight_common": math.nan, "evidence_text": first.get("evidence_text"),
+            "char_start": first.get("char_start"), "value_start": first.get("value_start"),
+            "value_end": first.get("value_end"),
+        })  # fmt: skip
+    return rows
+
+
 def analyse_cell(df: pd.DataFrame, row: dict[str, Any] | None, exclude: Sequence[str] = (),
-                 method: str = "REML", test: str = "z") -> CellPool | None:
+                 method: str = "REML", test: str = "z", level: float = 0.95) -> CellPool | None:
     """The pooled estimate of one evidence-map cell (``row`` from :func:`dashboards.views.cell_row`).
 
-    The studies are the records ``meta.pool_table`` chose for the cell (one per trial), in their
-    order; ``exclude`` leaves some out. None when there is no such cell.
+    The studies are the pooling plan's contributions (:func:`cell_contributions`: one per trial, a
+    trial's subgroups or reports combined as the plan combines them), so the forest shows exactly
+    what was pooled. ``exclude`` (record ids) leaves out every contribution holding one of them; those
+    stay in the table, grey, with their reason. The random-effects result is :func:`meta.pool` of the
+    contributions with ``method``/``test`` (the map's numbers); ``common`` is the common-effect model.
+    None when there is no such cell.
     """
     if row is None:
         return None
     ids = list(row["record_ids"])
     idx = df.set_index("record_id", drop=False)
     recs = idx.loc[[i for i in ids if i in idx.index]].reset_index(drop=True)
-    return pool_studies(study_table(recs, exclude), method, test)
+    by_id = {r["record_id"]: r for r in recs.to_dict("records")}
+    names = {k: str(row.get(k) or "") for k in ("intervention", "comparator", "endpoint", "measure")}
+    contrib, caught = cell_contributions(recs, row, method, test)
+    if contrib is None:
+        empty = pd.DataFrame(columns=list(STUDY_COLUMNS))
+        return CellPool(None, str(row.get("scale") or "log"), empty, caught, "no poolable study in this cell", **names)
+    studies = pd.DataFrame(_contribution_rows(contrib, by_id, level), columns=list(STUDY_COLUMNS))
+    excluded = set(exclude)
+    gone = np.array([bool(excluded & set(r)) for r in studies["record_ids"]], dtype=bool)
+    studies.loc[gone, "included"] = False
+    studies.loc[gone, "reason"] = "excluded by you"
+    scale = str(contrib["scale"])
+    inc = studies["included"].to_numpy(dtype=bool)
+    if inc.sum() < 2:
+        return CellPool(None, scale, studies, caught, f"k = {int(inc.sum())}: at least 2 studies are needed to pool",
+                        **names)
+    yi, vi = studies.loc[inc, "yi"].to_numpy(float), studies.loc[inc, "vi"].to_numpy(float)
+    res, w1 = quietly(pool, yi, vi, method=method, test=test, level=level)
+    common, w2 = quietly(pool, yi, vi, method="FE", test="z", level=level)
+    studies.loc[inc, "weight"] = np.asarray(res.weights, dtype=float)
+    studies.loc[inc, "weight_common"] = np.asarray(common.weights, dtype=float)
+    return CellPool(res, scale, studies, list(dict.fromkeys(caught + w1 + w2)), common=common, **names)

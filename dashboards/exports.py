@@ -71,3 +71,68 @@ def cell_csv(cp: CellPool, *, cell: str) -> bytes:
         s = pd.concat([s, pd.DataFrame([pooled, pi, het])], ignore_index=True)
     s["cell"] = cell
     return frame_csv(s).encode("utf-8")
+
+
+def _ci_text(v: float, lo: float, hi: float) -> str:
+    """``0.71 (0.32–1.59)``, the way a paper prints an estimate; ``—`` when missing."""
+    if v is None or pd.isna(v):
+        return "—"
+    if lo is None or pd.isna(lo) or hi is None or pd.isna(hi):
+        return f"{v:.2f}"
+    return f"{v:.2f} ({lo:.2f}–{hi:.2f})"
+
+
+def cell_table(cp: CellPool, measure: str) -> pd.DataFrame:
+    """A cell's forest as a formatted table: study, N (events/N), estimate (CI), weights, and the
+    common-effect, random-effects and prediction-interval rows (as the forest plot shows them)."""
+    binary = measure in ("OR", "RR", "rate")
+    level = f"{100 * (cp.result.level if cp.result is not None else 0.95):g}%"
+    col = f"{measure} ({level} CI)"
+    rows = []
+    for r in cp.studies.to_dict("records"):
+        n = r.get("n")
+        ev = r.get("events")
+        count = "" if n is None or pd.isna(n) else (f"{int(ev)}/{int(n)}" if binary and ev is not None
+                                                     and not pd.isna(ev) else f"{int(n)}")
+        wc, wr = r.get("weight_common"), r.get("weight")
+        rows.append({"Study": r["label"], "Events/N" if binary else "N": count,
+                     col: _ci_text(r["value"], r["ci_low"], r["ci_high"]),
+                     "Weight (common)": "" if wc is None or pd.isna(wc) else f"{wc:.1f}%",
+                     "Weight (random)": (f"{wr:.1f}%" if r["included"] and not pd.isna(wr) else r["reason"])})
+    key = "Events/N" if binary else "N"
+    if cp.result is not None:
+        if cp.common is not None:
+            rows.append({"Study": "Common-effect model", key: "", "Weight (common)": "100%", "Weight (random)": "",
+                         col: _ci_text(*(cp.reporting_common(n) for n in ("estimate", "ci_low", "ci_high")))})
+        r = cp.result
+        rows.append({"Study": f"Random-effects model ({r.method}, {r.test})", key: "", "Weight (common)": "",
+                     "Weight (random)": "100%",
+                     col: _ci_text(*(cp.reporting(n) for n in ("estimate", "ci_low", "ci_high")))})
+        if math.isfinite(r.pi_low) and math.isfinite(r.pi_high):
+            lo, hi = cp.reporting("pi_low"), cp.reporting("pi_high")
+            rows.append({"Study": "Prediction interval", key: "", "Weight (common)": "", "Weight (random)": "",
+                         col: f"({lo:.2f}–{hi:.2f})"})
+    return pd.DataFrame(rows, columns=["Study", key, col, "Weight (common)", "Weight (random)"])
+
+
+def frame_bytes(frame: pd.DataFrame) -> bytes:
+    """Any table as CSV, its text cells neutralised against spreadsheet formulas."""
+    return frame_csv(frame).encode("utf-8")
+
+
+def view_link(page_url: str | None, params: dict[str, str], host: str | None = None) -> str:
+    """The absolute address of a view: the page's URL in the browser (its own query string dropped)
+    with the view's query string, so a committee member can paste it into minutes or an e-mail.
+
+    >>> view_link("http://example.org:8501/pooled?x=1", {"cell": "a|b", "method": "REML"})
+    'http://example.org:8501/pooled?cell=a%7Cb&method=REML'
+    >>> view_link(None, {"test": "z"}, host="10.0.0.5:8501")
+    'http://10.0.0.5:8501/?test=z'
+    """
+    from urllib.parse import urlencode, urlsplit, urlunsplit
+
+    query = urlencode(params)
+    if page_url:
+        u = urlsplit(page_url)
+        return urlunsplit((u.scheme or "http", u.netloc, u.path or "/", query, ""))
+    return f"http://{host or 'localhost:8501'}/?{query}"

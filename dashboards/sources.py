@@ -19,6 +19,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+import pandas as pd
+
 from dashboards.safe import html_text
 
 _PMID = re.compile(r"^PMID:\s*(\d{1,9})$", re.IGNORECASE)
@@ -130,9 +132,12 @@ def evidence_rows_html(rows: list[dict[str, Any]], columns: list[tuple[str, str]
                 v = link_html(r.get("source_id"))
             else:
                 x = r.get(key)
-                v = "" if x is None or (isinstance(x, float) and math.isnan(x)) else html_text(x)
-            wrap = key == "sentence" or len(v) > 40
-            cells.append(f"<td>{v}</td>" if wrap else f'<td style="white-space:nowrap">{v}</td>')
+                v = "—" if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)) else html_text(x)
+            if key == "sentence":  # the sentence gets room to be read; the short columns stay on one line
+                cells.append(f'<td style="min-width:24rem;white-space:normal">{v}</td>')
+            else:
+                wrap = len(v) > 40
+                cells.append(f"<td>{v}</td>" if wrap else f'<td style="white-space:nowrap">{v}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<table class="evidence"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")

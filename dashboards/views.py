@@ -354,6 +354,42 @@ def map_display(table: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
+def empty_filters_message(state: ViewState, what: str = "records") -> str:
+    """What to change when the filters leave nothing: the filters in force, each named, and the
+    status filter's default (curated records only) pointed out.
+
+    >>> msg = empty_filters_message(ViewState(histotypes=("gist",), statuses=("accepted", "edited")))
+    >>> msg.startswith("No records match the filters: histotype = gist; status = accepted, edited."), "extracted" in msg
+    (True, True)
+    """
+    parts = [(name, vals) for name, vals in (("histotype", state.histotypes), ("agent", state.agents),
+                                             ("endpoint", state.endpoints), ("phase", state.phases),
+                                             ("status", state.statuses)) if vals]
+    if not parts:
+        return f"No {what} in the store yet: import or extract some (see the README, “Analyst”)."
+    said = "; ".join(f"{n} = {', '.join(v)}" for n, v in parts)
+    hint = (' or add "extracted" to the status filter to include records not yet curated'
+            if "extracted" not in state.statuses else "")
+    return f"No {what} match the filters: {said}. Remove a filter in the sidebar{',' if hint else ''}{hint}."
+
+
+def dash_missing(frame: pd.DataFrame) -> Any:
+    """The frame for ``st.dataframe`` with ``—`` shown for a missing value (Streamlit shows "None"), the
+    numbers kept as numbers so a column still sorts by value.
+
+    >>> f = pd.DataFrame({"n": pd.array([120, None], dtype="Int64"), "x": [0.5, None]})
+    >>> [c["display_value"] for row in dash_missing(f)._translate(False, False)["body"] for c in row[1:]]
+    ['120', '0.5', '—', '—']
+    """
+    def show(v: Any) -> str:
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            return "—"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    links = [c for c in frame.columns if str(c).endswith("_url")]  # a link column keeps its address (or none)
+    return frame.style.format(show).format(lambda v: v if isinstance(v, str) else "", subset=links)
+
+
 def table_rows(df: pd.DataFrame) -> pd.DataFrame:
     """The evidence table for display: one row per record with readable columns and its source URL.
 
@@ -375,7 +411,9 @@ def table_rows(df: pd.DataFrame) -> pd.DataFrame:
         "endpoint": df["endpoint"], "measure": df["measure"], "arm": df["arm"],
         "value [CI]": [value_text(v, lo, hi) + u for v, lo, hi, u in zip(
             df["value"].tolist(), df["ci_low"].tolist(), df["ci_high"].tolist(), arm_unit, strict=True)],
-        "n": pd.to_numeric(df["n"], errors="coerce").astype("Int64"),
+        # as text, "—" when missing: Streamlit prints None for a null, and styling 10,000 rows to hide it
+        # triples the page's rerun time (bench/bench_dashboard.py)
+        "n": ["—" if pd.isna(v) else str(int(v)) for v in pd.to_numeric(df["n"], errors="coerce").tolist()],
         "phase": df["phase"].fillna(""), "status": df["status"], "source_id": df["source_id"],
         "source_url": [source_url(s) for s in df["source_id"].tolist()], "record_id": df["record_id"],
         "evidence_text": df["evidence_text"], "char_start": df["char_start"], "value_start": df["value_start"],

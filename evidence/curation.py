@@ -38,6 +38,7 @@ decision; a record added to the source later makes both reviewers unfinished aga
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,12 +49,39 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from evidence.errors import ConflictError, EvidenceError, NotFoundError
-from evidence.field_values import differing, same_value, show
+from evidence.field_values import differing, parse_value, same_value, show
 from evidence.schema import CURATABLE_FIELDS, FIELDS, EvidenceRecord, validate_record
 from evidence.store import Store, now
-from evidence.tables import audit_log, records, reviews
+from evidence.tables import audit_log, records, reviews, sources
 
 DECISIONS = ("accepted", "edited", "rejected")
+#: Fields that describe the study, not one result: curated once per source, applied to all its records.
+STUDY_FIELDS = ("trial", "year", "source_id", "registry_ids")
+#: The identifiers a source may be given (DESIGN.md source ids): a PubMed id, a DOI, a registry id.
+SOURCE_ID = re.compile(r"^(PMID:\d{1,9}|DOI:10\.\d{4,9}/\S+|NCT\d{8})$")
+
+
+def study_values(texts: Mapping[str, str]) -> dict[str, Any]:
+    """Typed study-level values from their text forms (``{"year": "2014", "registry_ids": "NCT1, NCT2"}``);
+    an empty text is null (an empty list for registry ids).
+
+    >>> study_values({"trial": " EORTC 62012 ", "year": "2014", "registry_ids": "NCT00061984"})
+    {'trial': 'EORTC 62012', 'year': 2014, 'registry_ids': ['NCT00061984']}
+    """
+    out: dict[str, Any] = {}
+    for field, text in texts.items():
+        if field not in STUDY_FIELDS:
+            raise CurationError(f"field {field!r} is not study-level; study-level: {', '.join(STUDY_FIELDS)}")
+        t = str(text).strip()
+        if field == "registry_ids":
+            out[field] = parse_value("registry_ids", t)
+        elif field == "year":
+            if t and not (t.isdigit() and 1900 <= int(t) <= 2100):
+                raise CurationError(f"year={t!r}: must be a year such as 2014")
+            out[field] = int(t) if t else None
+        else:
+            out[field] = t or None
+    return out
 
 
 class CurationError(EvidenceError, ValueError):
@@ -289,6 +317,66 @@ class Curation:
             return self.store.update_record(record_id, changes, reviewer=adjudicator,
                                             version=current if version is None else version, reason=reason,
                                             status=decision, action="adjudicate", conn=c)
+
+    def source_records(self, source_id: str) -> pd.DataFrame:
+        """Every record of a source (any status) with its version: what :meth:`curate_source` changes."""
+        return self.store.records_frame(source_id=source_id, with_version=True)
+
+    def curate_source(self, source_id: str, changes: Mapping[str, Any], *, reviewer: str, reason: str | None,
+                      versions: Mapping[str, int] | None = None) -> list[EvidenceRecord]:
+        """Set study-level fields (:data:`STUDY_FIELDS`) once for a source: every record of it gets them.
+
+        One transaction: each record is changed under optimistic locking against the version in
+        ``versions`` (record_id → version read; default the current ones), each change is audited per
+        record and field (action ``source``), and a record's status stays as it is (the study's name is
+        not a decision on its result). A new ``source_id`` (a PMID, DOI or NCT id) moves the records;
+        the source document follows when no document has that id yet. A reason is required.
+
+        Raises
+        ------
+        CurationError
+            Without a reason, for a field that is not study-level, an invalid source id, or a source
+            with no records.
+        ConflictError
+            When any record changed since it was read (nothing is written).
+        """
+        if not (reason and reason.strip()):
+            raise CurationError(f"source {source_id}: a study-level change needs a reason")
+        bad = sorted(set(changes) - set(STUDY_FIELDS))
+        if bad:
+            raise CurationError(f"field {bad[0]!r} is not study-level; study-level: {', '.join(STUDY_FIELDS)}")
+        changes = dict(changes)
+        new_id = changes.get("source_id")
+        if new_id is not None and not SOURCE_ID.match(str(new_id)):
+            raise CurationError(f"source id {new_id!r}: give a PubMed id (PMID:123), a DOI (DOI:10.1000/x) or a "
+                                "registry id (NCT01234567)")
+        with self.store.engine.begin() as c:
+            self._lock_source(c, source_id)
+            rows = c.execute(select(records.c.record_id, records.c.version, records.c.status)
+                             .where(records.c.source_id == source_id).order_by(records.c.record_id)).all()
+            if not rows:
+                raise CurationError(f"source {source_id!r} has no records")
+            out = []
+            for r in rows:
+                read = r.version if versions is None or r.record_id not in versions else versions[r.record_id]
+                rec, _ = self.store.get(r.record_id)
+                todo = {k: v for k, v in changes.items() if not same_value(rec.to_dict()[k], v)}
+                if read != r.version:
+                    raise ConflictError(f"record {r.record_id} of source {source_id} was changed since you read it "
+                                        f"(version {r.version}, you read {read}); reload the source and apply "
+                                        "your change again", record_id=r.record_id, theirs={"version": r.version})
+                if not todo:
+                    out.append(rec)
+                    continue
+                out.append(self.store.update_record(r.record_id, todo, reviewer=reviewer, version=read, reason=reason,
+                                                    status=r.status, action="source", conn=c,
+                                                    extra_fields=("year", "source_id")))
+            if new_id is not None and new_id != source_id:
+                c.execute(reviews.update().where(reviews.c.source_id == source_id).values(source_id=new_id))
+                taken = c.scalar(select(sources.c.source_id).where(sources.c.source_id == new_id))
+                if taken is None:
+                    c.execute(sources.update().where(sources.c.source_id == source_id).values(source_id=new_id))
+        return out
 
     def history(self, record_id: str) -> pd.DataFrame:
         """Everything that happened to a record, oldest first: the audit log, plus each reviewer's

@@ -16,17 +16,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
 from rich.console import Console
 
-from evidence.curation import DECISIONS, Curation
+from evidence.curation import DECISIONS, STUDY_FIELDS, Curation, study_values
 from evidence.errors import EvidenceError
 from evidence.field_values import parse_assignments
 from evidence.reviewers_cli import signed_in
-from evidence.store import Store
+from evidence.store import Store, resolve_url
 
 curate_app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                          help="Reviewers: pending records, accept/edit/reject, conflicts, adjudication, history.")
@@ -72,9 +73,15 @@ def _tsv(frame: pd.DataFrame) -> None:
 
 
 def _run(db: str | None, step: Callable[[Curation], Any], account: str | None = None) -> Any:
-    """Run ``step`` on the store; with ``account``, only once that reviewer has signed in."""
+    """Run ``step`` on the store; with ``account``, only once that reviewer has signed in. A SQLite
+    store that does not exist is an error (exit 2): curating never creates an empty store."""
+    url = resolve_url(db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        _err.print(f"error: no store at {url}; pass --db URL (or set $SARCOMA_EVIDENCE_DB), or build one with "
+                   "`sarcoma-evidence demo` or `import`", markup=False, highlight=False)
+        raise typer.Exit(2)
     with _one_line_errors():
-        store = Store(db)
+        store = Store(url)
         try:
             if account is not None:
                 signed_in(store, account)
@@ -156,6 +163,26 @@ def adjudicate(record_id: RecordId,
         _done(rec, "adjudicated")
 
     _run(db, step, account=adjudicator)
+
+
+@curate_app.command("source")
+def source_(source_id: Annotated[str, typer.Argument(help="the source whose records all get the values")],
+            reviewer: Reviewer,
+            sets: Annotated[list[str], typer.Option("--set", help=f"field=value, repeatable; fields: "
+                                                    f"{', '.join(STUDY_FIELDS)} (e.g. --set trial='EORTC 62012')")],
+            reason: Reason = None, db: Db = None):
+    """Set study-level fields (trial, year, source_id, registry_ids) once for every record of a source."""
+    def step(cur: Curation) -> None:
+        texts = {}
+        for item in sets:
+            field, sep, text = item.partition("=")
+            if not sep:
+                raise ValueError(f"--set {item!r}: write field=value, e.g. year=2014")
+            texts[field.strip()] = text
+        recs = cur.curate_source(source_id, study_values(texts), reviewer=reviewer, reason=reason)
+        _err.print(f"source {source_id}: {len(recs)} records now carry {', '.join(sorted(texts))}", markup=False)
+
+    _run(db, step, account=reviewer)
 
 
 @curate_app.command()

@@ -407,14 +407,17 @@ class Store:
     # -- curation primitives ----------------------------------------------------------------------
     def update_record(self, record_id: str, changes: dict[str, Any], *, reviewer: str, version: int,
                       reason: str | None = None, status: str | None = None,
-                      action: str = "edit", conn: Connection | None = None) -> EvidenceRecord:
+                      action: str = "edit", conn: Connection | None = None,
+                      extra_fields: Sequence[str] = ()) -> EvidenceRecord:
         """Change fields of one record under optimistic locking, auditing each change.
 
         ``version`` is the version the reviewer read; if someone saved the record since, a
         :class:`ConflictError` says who changed what, and nothing is written. With ``conn`` the
-        change joins the caller's transaction (who commits or rolls back).
+        change joins the caller's transaction (who commits or rolls back). ``extra_fields`` allows
+        fields beyond CURATABLE_FIELDS (the study-level ``year`` and ``source_id``, changed only for a
+        whole source by :meth:`evidence.curation.Curation.curate_source`).
         """
-        bad = sorted(set(changes) - set(CURATABLE_FIELDS))
+        bad = sorted(set(changes) - set(CURATABLE_FIELDS) - set(extra_fields))
         if bad:
             raise ValueError(f"field {bad[0]!r} cannot be curated; curatable: {', '.join(CURATABLE_FIELDS)}")
         with self._tx(conn) as c:

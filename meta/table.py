@@ -239,12 +239,14 @@ def pool_table(
     rate_ci : {"auto", "logit", "loglog"}
     studies : bool
         Also return each contribution's effect: columns ``yi`` and ``vi`` (lists, aligned with
-        ``trials`` and ``weights``), e.g. for :func:`meta.subgroup_test` or a forest plot.
+        ``trials`` and ``weights``), ``study_n`` (its patients, NaN when unknown) and
+        ``study_record_ids`` (the records behind it, a list per contribution), e.g. for
+        :func:`meta.subgroup_test` or a forest plot.
     classes : ComparisonClasses or sequence of dict, optional
         Comparison classes (or their data entries, :meth:`ComparisonClasses.from_entries`, as a bundle
-        stores them) (:mod:`meta.classes`): each matching comparison is pooled under its class
-        (``active_agent`` vs ``control``) before the keys are formed, and the column ``agents`` lists
-        the real comparisons (``"pazopanib vs placebo"``) behind each cell's records.
+        stores them) (:mod:`meta.classes`): beside the per-agent cells, each class cell
+        (``active_agent`` vs ``control``) that joins two or more distinct comparisons; columns
+        ``comparison_class`` and ``agents`` (the real comparisons, ``"pazopanib vs placebo"``).
 
     Returns
     -------
@@ -555,9 +557,11 @@ def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: d
     trials = contrib["trial"].tolist()
     cols["trials"] = [trials[a:b] for a, b in zip(starts, ends, strict=True)]
     if studies:
-        for name, src in (("yi", "yi"), ("vi", "vi")):
+        for name, src in (("yi", "yi"), ("vi", "vi"), ("study_n", "n")):
             vals_ = contrib[src].astype(float).tolist()
             cols[name] = [vals_[a:b] for a, b in zip(starts, ends, strict=True)]
+        per = [[x] if isinstance(x, str) else list(x) for x in ids]
+        cols["study_record_ids"] = [per[a:b] for a, b in zip(starts, ends, strict=True)]
     inv: dict[int, list[str]] = {}
     for rid, c in zip(*inverted, strict=True):
         inv.setdefault(int(c), []).append(rid)

@@ -75,3 +75,19 @@ def test_a_class_of_one_comparison_is_not_repeated_and_entries_work_as_a_bundle_
     # without intervention and comparator among the keys there is nothing to class
     t = pool_table(recs, by=("histotype", "endpoint", "measure"), classes=comparison_classes())
     assert "comparison_class" not in t.columns and int(t["k"].iloc[0]) == 2
+
+
+def test_the_dashboard_map_and_forest_show_a_class_cell_with_its_trials():
+    from dashboards import views
+    from dashboards.analysis import cell_contributions
+    from evidence.corpus import curated_records
+
+    df = pd.DataFrame([r.to_dict() for r in curated_records()])
+    table = views.map_table(df, "OS", "HR")
+    row = table[(table["intervention"] == "doxorubicin_plus_agent") & (table["histotype"] == "soft_tissue_sarcoma")]
+    assert len(row) == 1 and int(row["k"].iloc[0]) == 4 and len(row["agents"].iloc[0]) == 3
+    contrib, _ = cell_contributions(df, row.iloc[0].to_dict())
+    assert contrib is not None and len(contrib["yi"]) == 4
+    assert sorted(contrib["trials"]) == sorted(row["trials"].iloc[0])
+    # and the agents' own cell of one of them is still there
+    assert ((table["intervention"] == "doxorubicin+olaratumab") & (table["histotype"] == "soft_tissue_sarcoma")).any()

@@ -9,14 +9,21 @@ record (a shareable link); after a decision the page moves on to the next pendin
 writes, so it opens its own store for each run and closes it (no connection outlives a save), and
 clears the cached queries of the other pages after every save so they show the change at once.
 Text from documents is shown literally (:mod:`dashboards.safe`).
+
+Three team tasks sit beside the record review (:mod:`dashboards.adjudication_view`): conflicts of a
+blinded dual review side by side, decided by a third, signed-in reviewer (audited ``adjudicate``);
+agreement as Cohen's κ per field and progress per reviewer; and study-level fields (trial, year,
+source id, registry ids) set once for every record of a source (audited per record, optimistic locking).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
+from dashboards import adjudication_view as av
 from dashboards import auth, safe
 from dashboards import curation_view as cv
 from dashboards.data import store_url
@@ -76,6 +83,92 @@ def _opened(record_id: str, rec: Any, version: int) -> dict[str, Any]:
     return st.session_state[key]
 
 
+TASKS = ("Review records", "Conflicts", "Agreement and progress", "Study fields")
+
+
+def _saved(result: cv.SaveResult) -> None:
+    if result.ok:
+        st.session_state["flash"] = result.message
+        st.cache_data.clear()
+        st.rerun()
+    st.error(safe.md(result.message))
+
+
+def _conflicts(cur: Curation, reviewer: str) -> None:
+    """Records the two reviewers of a finished source disagree on, side by side; a third reviewer decides."""
+    items = av.conflicts(cur)
+    if not items:
+        st.info("No open conflicts: every record both reviewers finished is agreed or adjudicated. Conflicts "
+                "appear here once both reviewers of a source have decided all its records.")
+        return
+    st.caption(f"{len(items)} records in conflict. Take one reviewer's decision; a reason is required and the "
+               "adjudication is final (audited).")
+    for c in items:
+        with st.container(border=True):
+            st.markdown(f"**{safe.md(c.record_id)}** · {safe.md(c.source_id)}")
+            st.dataframe(c.table, hide_index=True, key=f"conflict_{c.record_id}")
+            st.caption(safe.md(" · ".join(f"{who}: {why or 'no reason given'}" for who, why in c.reasons.items())))
+            if not reviewer:
+                st.caption("Sign in (sidebar) to adjudicate.")
+                continue
+            with st.form(f"adjudicate_form_{c.record_id}"):
+                pick = st.radio("Decision", [c.reviewer_a, c.reviewer_b], format_func=c.choice_label,
+                                key=f"adj_pick_{c.record_id}")
+                why = st.text_input("Reason (required)", key=f"adj_reason_{c.record_id}")
+                if st.form_submit_button("Adjudicate", key=f"adjudicate_{c.record_id}"):
+                    _saved(av.adjudicate_with(cur, c.record_id, pick, adjudicator=reviewer, reason=why))
+
+
+def _agreement(cur: Curation, reviewer: str) -> None:
+    """Cohen's κ per field between each reviewer pair, and each reviewer's progress."""
+    st.subheader("Agreement between reviewers")
+    st.caption("Cohen's kappa, κ = (p_o − p_e) / (1 − p_e) (Cohen 1960): observed agreement p_o against the "
+               "agreement expected by chance p_e, over the records both reviewers of a pair decided, on sources "
+               "both have finished. Fields nobody changed are left out.")
+    agree = av.agreement_frame(cur)
+    if agree.empty:
+        st.info("No dual review is finished yet: agreement shows once two reviewers have both decided every "
+                "record of a source (switch on “Blinded dual review” under Review records).")
+    else:
+        st.dataframe(agree, hide_index=True, key="agreement_table")
+    st.subheader("Progress per reviewer")
+    prog = av.progress_frame(cur)
+    if prog.empty:
+        st.info("No reviewer has decided a record in dual review yet.")
+    else:
+        st.dataframe(prog, hide_index=True, key="progress_table")
+
+
+def _study_fields(cur: Curation, reviewer: str) -> None:
+    """Trial name, year, source id and registry ids set once for every record of a source."""
+    options = av.source_options(cur)
+    if not options:
+        st.info("The store holds no records yet.")
+        return
+    sid = st.selectbox("Source", list(options), key="study_source", format_func=lambda s: options.get(s, s))
+    texts, versions, mixed = av.study_form(cur, sid)
+    if mixed:
+        st.warning("The records of this source disagree on some study-level field; the form shows the most common "
+                   "value, and saving sets it on every record.")
+    if not reviewer:
+        st.info("Read-only: sign in with a reviewer account (sidebar) to change study-level fields.")
+        st.dataframe(pd.DataFrame({"field": list(texts), "value": list(texts.values())}), hide_index=True,
+                     key="study_read_only")
+        return
+    snap_key = f"study_opened_{sid}"
+    snap = st.session_state.setdefault(snap_key, {"texts": texts, "versions": versions})
+    with st.form(f"study_form_{sid}"):
+        submitted = {f: st.text_input(f.replace("_", " "), value=snap["texts"][f], key=f"study_{sid}_{f}")
+                     for f in snap["texts"]}
+        why = st.text_input("Reason (required)", key=f"study_{sid}_reason")
+        if st.form_submit_button(f"Apply to all {len(snap['versions'])} records", key="study_save"):
+            res = av.apply_study_fields(cur, sid, snap["texts"], submitted, reviewer=reviewer, reason=why,
+                                        versions=snap["versions"])
+            if res.ok:
+                st.session_state.pop(snap_key, None)
+            _saved(res)
+
+
 store = Store(store_url())
 try:
     cur = Curation(store)
@@ -83,6 +176,10 @@ try:
     if "flash" in st.session_state:
         st.success(safe.md(st.session_state.pop("flash")))
     reviewer = auth.reviewer(store)
+    task = st.radio("Task", TASKS, key="curation_task", horizontal=True, label_visibility="collapsed")
+    if task != TASKS[0]:
+        {TASKS[1]: _conflicts, TASKS[2]: _agreement, TASKS[3]: _study_fields}[task](cur, reviewer)
+        st.stop()
     dual = st.toggle("Blinded dual review", key="dual", disabled=not reviewer)
     pending = cur.pending(reviewer) if reviewer else store.records_frame(status="extracted", with_version=True)
     ids = list(pending["record_id"])

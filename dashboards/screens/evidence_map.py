@@ -11,8 +11,7 @@ st.caption("Each bubble is one question: a histotype and a comparison, for the e
            "(a single trial's own effect when k = 1). Choose a bubble or a cell below to open its pooled estimate.")
 df = data.filtered(url, data.filters_of(widgets.current_view()))
 if df.empty:
-    st.info("No records match the filters. Widen them in the sidebar (the status filter shows curated records "
-            "by default).")
+    st.info(safe.md(views.empty_filters_message(widgets.current_view())))
 else:
     view = widgets.question_widgets(df)
     table = data.map_table(url, data.filters_of(view), view.endpoint, view.measure, view.arm, view.method,
@@ -27,6 +26,6 @@ else:
     picked = widgets.chart_pick(event, "map_chart") or (cell if cell and cell != view.cell else "")
     if picked:
         widgets.open_cell(picked)
-    st.dataframe(views.map_display(table), hide_index=True, key="map_table")
+    st.dataframe(views.dash_missing(views.map_display(table)), hide_index=True, key="map_table")
     for w in table.attrs.get("warnings", []):
         st.warning(safe.md(w))

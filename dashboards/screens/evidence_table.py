@@ -4,7 +4,7 @@ import math
 
 import streamlit as st
 
-from dashboards import data, sources, views, widgets
+from dashboards import data, safe, sources, views, widgets
 
 PAGE_SIZE = 25
 
@@ -12,9 +12,12 @@ url = data.store_url()
 st.title("Evidence table")
 df = data.filtered(url, data.filters_of(widgets.current_view()))
 rows = views.table_rows(df)
+if rows.empty:
+    st.info(safe.md(views.empty_filters_message(widgets.current_view())))
+    st.stop()
 st.caption(f"{len(rows)} records. Filters are in the sidebar; the Export page downloads this table as CSV.")
-st.dataframe(rows.drop(columns=["evidence_text", "char_start", "value_start", "value_end"], errors="ignore"),
-             hide_index=True, key="records_table",
+shown = rows.drop(columns=["evidence_text", "char_start", "value_start", "value_end"], errors="ignore")
+st.dataframe(shown, hide_index=True, key="records_table",
              column_config={"source_url": st.column_config.LinkColumn("source link"),
                             "year": st.column_config.NumberColumn(format="%d")})
 st.subheader("Source sentences")

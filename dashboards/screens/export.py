@@ -1,13 +1,13 @@
-"""Export: the filtered evidence table and the pooled results as CSV, the chosen cell's plots as PNG and SVG."""
-
-from urllib.parse import urlencode
+"""Export: the filtered evidence table and the pooled results as CSV, the chosen cell's plots as PNG, SVG
+(text kept as text) and PDF, and the full link of this view."""
 
 import streamlit as st
 
-from dashboards import data, exports, safe, widgets
-from dashboards.state import params_from_state
+from dashboards import analysis, charts, data, exports, safe, widgets
+from dashboards.state import params_from_state, parse_cell_key
 from meta import __version__ as meta_version
 
+MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
 url = data.store_url()
 st.title("Export")
 view = widgets.current_view()
@@ -28,13 +28,22 @@ else:
     st.caption(safe.md(data.cell_title(view.cell)))
     st.download_button("Studies and pooled estimate (CSV)", exports.cell_csv(cp, cell=view.cell),
                        file_name="cell.csv", mime="text/csv", key="dl_cell")
-    figs = data.cell_figures(url, filters, view.cell, view.method, view.test, view.rollup, view.exclude)
-    cols = st.columns(4)
-    for i, (name, blob) in enumerate(sorted(figs.items())):
-        stem, ext = name.split(".")
-        mime = "image/png" if ext == "png" else "image/svg+xml"
-        cols[i % 4].download_button(f"{stem.title()} plot ({ext.upper()})", blob, file_name=name, mime=mime,
-                                    key=f"dl_{name}")
+    st.download_button("Studies and pooled estimate (CSV, formatted as 0.71 (0.32–1.59))",
+                       exports.frame_bytes(exports.cell_table(cp, parse_cell_key(view.cell)["measure"])),
+                       file_name="cell_formatted.csv", mime="text/csv", key="dl_cell_formatted")
+    forest = data.forest_figure(cp, view.cell)
+    cols = st.columns(3)
+    for i, fmt in enumerate(("png", "svg", "pdf")):
+        cols[i].download_button(f"Forest plot ({fmt.upper()})", charts.figure_bytes(forest, fmt),
+                                file_name=f"forest.{fmt}", mime=MIME[fmt], key=f"dl_forest.{fmt}")
+    bias = analysis.small_study_bias(cp, view.method)
+    if cp.result is not None and bias.shown:
+        funnel = charts.funnel_plot(cp, bias, title=data.cell_title(view.cell))
+        for i, fmt in enumerate(("png", "svg", "pdf")):
+            cols[i].download_button(f"Funnel plot ({fmt.upper()})", charts.figure_bytes(funnel, fmt),
+                                    file_name=f"funnel.{fmt}", mime=MIME[fmt], key=f"dl_funnel.{fmt}")
+    else:
+        st.caption(safe.md(bias.notes[0] if bias.notes else "No funnel plot for this cell."))
 st.subheader("This view")
 st.caption("Open this link to return to exactly this view (filters, cell, estimator, test, exclusions).")
-st.code("?" + urlencode(params_from_state(view)), language=None)
+st.code(exports.view_link(st.context.url, params_from_state(view), st.context.headers.get("host")), language=None)

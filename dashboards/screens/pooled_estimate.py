@@ -1,9 +1,19 @@
 """Pooled estimate of one cell: forest plot, heterogeneity, sensitivity, small-study bias, sources."""
 
+import re
+
 import streamlit as st
 
-from dashboards import analysis, charts, data, safe, sources, views, widgets
+from dashboards import analysis, charts, data, exports, safe, sources, views, widgets
 from dashboards.state import METHODS, TESTS
+
+MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
+
+
+def safe_stem(cell: str) -> str:
+    """A file name stem from a cell key (letters, digits, ``_`` and ``-`` only)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", cell)[:80].strip("_") or "cell"
+
 
 TEST_LABEL = {"z": "z (normal)", "knha": "knha (Hartung–Knapp–Sidik–Jonkman)", "adhoc": "adhoc (HKSJ, floored)"}
 
@@ -57,7 +67,19 @@ else:
                        "poorly estimated, so read the prediction interval with caution.")
     tabs = st.tabs(["Forest plot", "Leave-one-out", "Cumulative (by year)", "Funnel plot & small-study bias"])
     with tabs[0]:
-        st.pyplot(data.forest_figure(cp, view.cell))
+        forest = data.forest_figure(cp, view.cell)
+        st.pyplot(forest)
+        stem = "forest_" + safe_stem(view.cell)
+        dl = st.columns(5)
+        for i, fmt in enumerate(("png", "svg", "pdf")):
+            dl[i].download_button(f"Forest plot ({fmt.upper()})", charts.figure_bytes(forest, fmt),
+                                  file_name=f"{stem}.{fmt}", mime=MIME[fmt], key=f"dl_forest_{fmt}")
+        dl[3].download_button("Studies (CSV, raw)", exports.cell_csv(cp, cell=view.cell), file_name=f"{stem}.csv",
+                              mime="text/csv", key="dl_forest_csv")
+        formatted = exports.cell_table(cp, measure)
+        dl[4].download_button("Studies (CSV, formatted)", exports.frame_bytes(formatted),
+                              file_name=f"{stem}_formatted.csv", mime="text/csv", key="dl_forest_formatted")
+        st.dataframe(formatted, hide_index=True, key="forest_table")
         st.markdown(sources.evidence_rows_html(
             views.table_rows(views.records_by_id(df, row["record_ids"])).to_dict("records"),
             [("trial", "Trial"), ("year", "Year"), ("value [CI]", "Value [CI]"), ("n", "n"),
@@ -88,11 +110,20 @@ else:
         bias = analysis.small_study_bias(cp, view.method)
         for note in bias.notes:
             st.info(safe.md(note))
-        if cp.result is not None:
-            st.pyplot(charts.funnel_plot(cp, bias, title=data.cell_title(view.cell)))
+        if cp.result is not None and bias.shown:
+            funnel = charts.funnel_plot(cp, bias, title=data.cell_title(view.cell))
+            st.pyplot(funnel)
+            fdl = st.columns(5)
+            for i, fmt in enumerate(("png", "svg", "pdf")):
+                fdl[i].download_button(f"Funnel plot ({fmt.upper()})", charts.figure_bytes(funnel, fmt),
+                                       file_name=f"funnel_{safe_stem(view.cell)}.{fmt}", mime=MIME[fmt],
+                                       key=f"dl_funnel_{fmt}")
         if bias.egger is not None:
             eg = bias.egger
             st.markdown(f"Egger's regression test: t = {eg.stat:.3f} (df = {eg.df}), p = {eg.p_value:.3f}")
+        if bias.begg is not None:
+            st.markdown(f"Begg's rank correlation test: Kendall's τ = {bias.begg.tau:.3f}, "
+                        f"p = {bias.begg.p_value:.3f}")
         if bias.trimfill is not None:
             tf = bias.trimfill
             st.markdown(f"Trim-and-fill: {tf.k0} studies imputed on the {tf.side} side; filled-data estimate "
