@@ -23,7 +23,7 @@ from dashboards.state import ARM_LEVEL, ViewState, parse_cell_key
 from evidence.store import Store, resolve_url
 
 TTL = 60
-Filters = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+Filters = tuple[tuple[str, ...], ...]  # histotypes, agents, endpoints, phases, statuses, lines, settings, designs
 
 
 def store_url(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> str:
@@ -44,7 +44,8 @@ def store_url(argv: Sequence[str] | None = None, environ: dict[str, str] | None 
 
 def filters_of(state: ViewState) -> Filters:
     """The parts of a view that decide which records are kept (the cache key of :func:`filtered`)."""
-    return (state.histotypes, state.agents, state.endpoints, state.phases, state.statuses)
+    return (state.histotypes, state.agents, state.endpoints, state.phases, state.statuses, state.lines,
+            state.settings, state.designs)
 
 
 @st.cache_resource(show_spinner=False)
@@ -80,8 +81,9 @@ def sources(url: str) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
 def filtered(url: str, filters: Filters) -> pd.DataFrame:
     """The records the filters keep."""
-    h, a, e, p, s = filters
-    return views.filter_records(records(url), ViewState(histotypes=h, agents=a, endpoints=e, phases=p, statuses=s))
+    h, a, e, p, s, ln, st_, d = filters
+    return views.filter_records(records(url), ViewState(histotypes=h, agents=a, endpoints=e, phases=p, statuses=s,
+                                                        lines=ln, settings=st_, designs=d))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
