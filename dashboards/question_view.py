@@ -204,6 +204,15 @@ class Subgroups:
     test: Any  # meta.SubgroupResult, None with fewer than two subgroups
     message: str = ""
 
+    @property
+    def shared_trials(self) -> list[str]:
+        """Trials contributing to more than one subgroup (e.g. a trial's overall result and its subgroup):
+        the test for subgroup differences assumes independent subgroups, which these break."""
+        if self.studies.empty:
+            return []
+        n = self.studies.groupby("trial")["group"].nunique()
+        return sorted(n[n > 1].index.astype(str))
+
     def test_text(self) -> str:
         """``"Test for subgroup differences: Q_between = 1.23, df = 1, p = 0.267"``."""
         if self.test is None:
@@ -307,7 +316,14 @@ def forest(sg: Subgroups, title: str = "") -> Any:
         ax.text(1.02, y, text, transform=ax.get_yaxis_transform(), ha="left", va="center", fontsize=9)
     ax.axvline(1.0 if ratio else 0.0, color="0.5", lw=0.8, ls="--")
     if ratio:
+        from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
         ax.set_xscale("log")
+        lo, hi = ax.get_xlim()
+        ticks = [t for t in (0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 10.0) if lo <= t <= hi]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_yticks([])
     ax.set_ylim(0.3, n + 0.7)
     ax.set_xlabel(f"{sg.measure} (95% CI)" + (", log scale" if ratio else ""))

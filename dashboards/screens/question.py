@@ -52,6 +52,9 @@ field = widgets.selectbox("Subgroups by", fields, key="sg_field", value="histoty
 intervention, comparator = comp.split("|", 1)
 sg = qv.subgroups(df, intervention, comparator, endpoint, measure, field, method=view.method, test=view.test)
 st.markdown(safe.md(sg.test_text()))
+if sg.shared_trials:
+    st.warning(safe.md("Trials in more than one subgroup: " + ", ".join(sg.shared_trials) + ". The test assumes "
+                       "independent subgroups; read it with caution."))
 if sg.groups.empty:
     st.info(safe.md(sg.message))
 else:
