@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboards import analysis, charts, views
+from dashboards import analysis, views
 from dashboards.analysis import CellPool
 from dashboards.state import ARM_LEVEL, ViewState, parse_cell_key
 from evidence.store import Store, resolve_url
@@ -120,6 +120,8 @@ def cell_pool(url: str, filters: Filters, cell: str, method: str, test: str, rol
 def cell_figures(url: str, filters: Filters, cell: str, method: str, test: str, rollup: bool,
                  exclude: tuple[str, ...]) -> dict[str, bytes]:
     """PNG and SVG of the cell's forest and funnel plots: keys ``forest.png``, ``forest.svg``, …"""
+    from dashboards import charts  # matplotlib: imported by the first page that draws, not at start-up
+
     cp = cell_pool(url, filters, cell, method, test, rollup, exclude)
     parts = parse_cell_key(cell)
     if cp is None or parts is None:
@@ -143,6 +145,8 @@ def cell_title(cell: str) -> str:
 
 def forest_figure(cp: CellPool, cell: str) -> Any:
     """The cell's forest plot (not cached: a matplotlib Figure)."""
+    from dashboards import charts
+
     p = parse_cell_key(cell) or {"endpoint": "", "measure": "HR"}
     return charts.forest_plot(cp, measure=p["measure"], favours=analysis.favours(p["endpoint"], p["measure"]),
                               title=cell_title(cell))

@@ -154,7 +154,7 @@ def sof_docx(page, tmp: Path, name: str) -> list[list[str]]:
     doc = Document(str(path))
     rows = [[c.text for c in r.cells] for r in doc.tables[0].rows]
     notes = [p.text for p in doc.paragraphs if p.text.startswith("[")]
-    return rows + [["footnotes", *notes]]
+    return [*rows, ["footnotes", *notes]]
 
 
 @pytest.mark.timeout(600)
@@ -294,9 +294,10 @@ def test_sof_docx_download_and_a_rob_judgement_entered_on_the_dashboard(shared, 
         assert {d: (j.judgement, j.reviewer) for d, j in judged.items()} == dict.fromkeys(ROB_DOMAINS, ("high", "ana"))
         got2 = sof_docx(page, tmp_path, "after.docx")
         row2 = got2[1]
-        assert row2[5].startswith(after_lib.certainty.level), (row2[5], got[1][5], after_lib.certainty.level, [n for n in got2[-1] if "Risk" in n])
-        rob_note = [n for n in got2[-1] if "Risk of bias" in n]
-        assert not any("not assessed — no study" in n for n in rob_note[:1])
+        assert row2[5].startswith(after_lib.certainty.level), (row2[5], after_lib.certainty.level)
+        # the first row's risk-of-bias footnote now reports the weight at high risk, not "not assessed"
+        assert not got2[-1][1].endswith("Risk of bias: not assessed — no study has a risk-of-bias judgement yet")
+        assert "of the weight at high risk" in " ".join(got2[-1])
         assert after_lib.certainty.domain("risk_of_bias").judgement != "not assessed"
         assert got2[-1] != got[-1] or row2[5] != got[1][5]
     finally:
