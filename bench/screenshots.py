@@ -21,12 +21,16 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 APP = ROOT / "dashboards" / "app.py"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
 PAGES = {"evidence_map": "", "question": "question", "pooled": "pooled", "network": "network", "certainty": "certainty",
          "table": "table", "export": "export", "prognostic": "prognostic", "curation": "curation",
          "changes": "changes"}
+
+
+LAUNCHER = True
 
 
 def free_port(ports: range = range(8610, 8630)) -> int:
@@ -46,6 +50,10 @@ def start(db: str, cwd: Path) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port), "--server.address",
            "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", "--db", db]
+    if LAUNCHER:  # as `sarcoma-evidence dashboard` starts it (dashboards.serve: imports warmed at start)
+        from evidence.dashboard_server import streamlit_command
+
+        cmd = streamlit_command(APP, db, "127.0.0.1", port)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -70,8 +78,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db")
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    ap.add_argument("--plain", action="store_true", help="plain `streamlit run` (no import warm-up)")
     ap.add_argument("--repeat", type=int, default=3, help="cold starts of the first page (median reported)")
     args = ap.parse_args()
+    global LAUNCHER
+    LAUNCHER = not args.plain
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp())

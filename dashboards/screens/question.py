@@ -38,7 +38,7 @@ if table.empty:
 st.dataframe(qv.display(table, labels), hide_index=True, key="question_table")
 st.caption(f"Pooled with {view.method}, test {view.test} (k ≥ 2; one study as reported otherwise). Certainty: the "
            "GRADE level proposed from the data with the store's risk-of-bias judgements, as on the Certainty page.")
-st.page_link("screens/network.py", label="Network meta-analysis of this question", icon="🕸️",
+st.page_link("screens/network.py", label="Network meta-analysis of this question",
              query_params={**params_from_state(view),
                            **qv.network_params(histotype, endpoint, measure, view.settings, view.lines)})
 
