@@ -25,6 +25,7 @@ st.set_page_config(page_title="Sarcoma evidence", page_icon="📊", layout="wide
 url = data.store_url()
 pages = [
     st.Page("screens/evidence_map.py", title="Evidence map", default=True),
+    st.Page("screens/question.py", title="Question", url_path="question"),
     st.Page("screens/pooled_estimate.py", title="Pooled estimate", url_path="pooled"),
     st.Page("screens/network.py", title="Network", url_path="network"),
     st.Page("screens/certainty.py", title="Certainty (GRADE)", url_path="certainty"),

@@ -29,7 +29,8 @@ def rows_of(store: Store) -> tuple[pd.DataFrame, list[SofRow]]:
     records = store.records_frame(status=CURATED)
     if records.empty:
         return records, []
-    pooled = pool_table(records, by=list(BY), trial_aliases=trial_aliases(), classes=comparison_classes())
+    pooled = pool_table(records, by=list(BY), trial_aliases=trial_aliases(), classes=comparison_classes(),
+                        studies=True)
     return records, sof_rows(records, pooled, BY, Judgements(store))
 
 

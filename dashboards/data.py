@@ -17,13 +17,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboards import analysis, charts, views
+from dashboards import analysis, views
 from dashboards.analysis import CellPool
 from dashboards.state import ARM_LEVEL, ViewState, parse_cell_key
 from evidence.store import Store, resolve_url
 
 TTL = 60
-Filters = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+Filters = tuple[tuple[str, ...], ...]  # histotypes, agents, endpoints, phases, statuses, lines, settings, designs
 
 
 def store_url(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> str:
@@ -44,7 +44,8 @@ def store_url(argv: Sequence[str] | None = None, environ: dict[str, str] | None 
 
 def filters_of(state: ViewState) -> Filters:
     """The parts of a view that decide which records are kept (the cache key of :func:`filtered`)."""
-    return (state.histotypes, state.agents, state.endpoints, state.phases, state.statuses)
+    return (state.histotypes, state.agents, state.endpoints, state.phases, state.statuses, state.lines,
+            state.settings, state.designs)
 
 
 @st.cache_resource(show_spinner=False)
@@ -80,8 +81,9 @@ def sources(url: str) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=32)
 def filtered(url: str, filters: Filters) -> pd.DataFrame:
     """The records the filters keep."""
-    h, a, e, p, s = filters
-    return views.filter_records(records(url), ViewState(histotypes=h, agents=a, endpoints=e, phases=p, statuses=s))
+    h, a, e, p, s, ln, st_, d = filters
+    return views.filter_records(records(url), ViewState(histotypes=h, agents=a, endpoints=e, phases=p, statuses=s,
+                                                        lines=ln, settings=st_, designs=d))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
@@ -118,6 +120,8 @@ def cell_pool(url: str, filters: Filters, cell: str, method: str, test: str, rol
 def cell_figures(url: str, filters: Filters, cell: str, method: str, test: str, rollup: bool,
                  exclude: tuple[str, ...]) -> dict[str, bytes]:
     """PNG and SVG of the cell's forest and funnel plots: keys ``forest.png``, ``forest.svg``, …"""
+    from dashboards import charts  # matplotlib: imported by the first page that draws, not at start-up
+
     cp = cell_pool(url, filters, cell, method, test, rollup, exclude)
     parts = parse_cell_key(cell)
     if cp is None or parts is None:
@@ -141,6 +145,8 @@ def cell_title(cell: str) -> str:
 
 def forest_figure(cp: CellPool, cell: str) -> Any:
     """The cell's forest plot (not cached: a matplotlib Figure)."""
+    from dashboards import charts
+
     p = parse_cell_key(cell) or {"endpoint": "", "measure": "HR"}
     return charts.forest_plot(cp, measure=p["measure"], favours=analysis.favours(p["endpoint"], p["measure"]),
                               title=cell_title(cell))

@@ -36,7 +36,8 @@ _MAX_ITEMS = 500
 #: ViewState field -> URL parameter (filter parameters carry the widget keys of the sidebar).
 PARAM = {
     "histotypes": "f_histotype", "agents": "f_agent", "endpoints": "f_endpoint", "phases": "f_phase",
-    "statuses": "f_status", "endpoint": "endpoint", "measure": "measure", "arm": "arm", "rollup": "rollup",
+    "statuses": "f_status", "lines": "f_line", "settings": "f_setting", "designs": "f_design",
+    "endpoint": "endpoint", "measure": "measure", "arm": "arm", "rollup": "rollup",
     "cell": "cell", "method": "method", "test": "test", "exclude": "exclude",
 }  # fmt: skip
 
@@ -49,6 +50,10 @@ class ViewState:
     ----------
     histotypes, agents, endpoints, phases, statuses : tuple of str
         Filters; empty means no filter. ``phases`` uses ``"na"`` for records without a phase.
+    lines, settings, designs : tuple of str
+        Filters on line of therapy, setting and study design (:func:`dashboards.views.design_of`: the
+        record's ``design``, else ``randomized``); ``"na"`` for records that do not state it. Values are
+        kept as the URL gives them, so the sidebar can say which ones the store does not hold.
     endpoint, measure, arm : str
         The question of the evidence map (``arm`` only for arm-level measures: rate, median).
     rollup : bool
@@ -66,6 +71,9 @@ class ViewState:
     endpoints: tuple[str, ...] = ()
     phases: tuple[str, ...] = ()
     statuses: tuple[str, ...] = DEFAULT_STATUSES
+    lines: tuple[str, ...] = ()
+    settings: tuple[str, ...] = ()
+    designs: tuple[str, ...] = ()
     endpoint: str = ""
     measure: str = ""
     arm: str = ""
@@ -180,6 +188,9 @@ def state_from_params(params: Mapping[str, Any]) -> ViewState:
         endpoints=tuple(e for e in _items(get["endpoints"]) if e in ENDPOINTS),
         phases=phases,
         statuses=statuses,
+        lines=_items(get["lines"]),
+        settings=_items(get["settings"]),
+        designs=_items(get["designs"]),
         endpoint=endpoint if endpoint in ENDPOINTS else "",
         measure=measure if measure in MEASURES else "",
         arm=arm if measure in ARM_LEVEL and arm in ("intervention", "comparator", "single") else "",

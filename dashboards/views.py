@@ -74,6 +74,35 @@ def agents_of(*arms: Any) -> set[str]:
     return out
 
 
+def design_of(design: Any, randomized: Any) -> str:
+    """A record's study design for the design filter: its ``design``, else ``rct`` when it says it was
+    randomised, ``nonrandomized`` when it says it was not, else ``"na"`` (not stated).
+
+    >>> design_of("single_arm", None), design_of("", True), design_of(None, False), design_of(None, None)
+    ('single_arm', 'rct', 'nonrandomized', 'na')
+    """
+    if isinstance(design, str) and design:
+        return design
+    if randomized is True or randomized == 1:
+        return "rct"
+    if randomized is False or randomized == 0:
+        return "nonrandomized"
+    return NO_PHASE
+
+
+def _stated(col: pd.Series) -> pd.Series:
+    """A text column with missing and empty values as ``"na"`` (the filters' "not stated")."""
+    return col.astype(object).where(col.notna(), "").astype(str).replace("", NO_PHASE)
+
+
+def designs_of(df: pd.DataFrame) -> list[str]:
+    """:func:`design_of` of every row."""
+    design = df["design"].tolist() if "design" in df.columns else [None] * len(df)
+    rnd = df["randomized"].tolist() if "randomized" in df.columns else [None] * len(df)
+    return [design_of(d, None if r is None or r is pd.NA or (isinstance(r, float) and r != r) else bool(r))
+            for d, r in zip(design, rnd, strict=True)]
+
+
 def filter_records(df: pd.DataFrame, state: ViewState) -> pd.DataFrame:
     """The records the view's filters keep (an empty filter keeps everything).
 
@@ -101,6 +130,11 @@ def filter_records(df: pd.DataFrame, state: ViewState) -> pd.DataFrame:
     if state.phases:
         phase = df["phase"].fillna("").astype(str).replace("", NO_PHASE)
         keep &= phase.isin(state.phases).to_numpy()
+    for field, col in (("lines", "line"), ("settings", "setting")):
+        if getattr(state, field):
+            keep &= _stated(df[col]).isin(getattr(state, field)).to_numpy()
+    if state.designs:
+        keep &= np.isin(np.array(designs_of(df), dtype=object), list(state.designs))
     if state.histotypes:
         sel = set(state.histotypes)
         keep &= np.fromiter((bool(sel.intersection(h or ())) for h in df["histotypes"]), bool, len(df))
@@ -120,8 +154,15 @@ def filter_options(df: pd.DataFrame) -> dict[str, list[str]]:
     phases = sorted({str(p) for p in df["phase"].dropna() if str(p)}) if len(df) else []
     if len(df) and df["phase"].isna().any():
         phases.append(NO_PHASE)
+    def stated(values: Any) -> list[str]:
+        got = set(values)
+        return sorted(got - {NO_PHASE}) + ([NO_PHASE] if NO_PHASE in got else [])
+
     return {"histotypes": hist, "agents": agents, "endpoints": [e for e in ENDPOINTS if e in present],
-            "phases": phases, "statuses": list(STATUSES)}
+            "phases": phases, "statuses": list(STATUSES),
+            "lines": stated(_stated(df["line"])) if len(df) else [],
+            "settings": stated(_stated(df["setting"])) if len(df) else [],
+            "designs": stated(designs_of(df)) if len(df) else []}
 
 
 # -- the question (endpoint, measure, arm) ---------------------------------------------------------

@@ -80,6 +80,21 @@ def checkbox(label: str, *, key: str, field: str, container: Any = None, **kw: A
     return value
 
 
+def url_choices(prefix: str, names: Sequence[str]) -> dict[str, str]:
+    """A page's own choices passed in the URL (``?nma_endpoint=OS``…, e.g. from the Question page's link),
+    remembered for the session: :func:`sync_url` drops them from the URL at the end of the run."""
+    key = f"_{prefix}_from_url"
+    got = {n: _last_param(f"{prefix}_{n}") for n in names if f"{prefix}_{n}" in st.query_params}
+    if got:
+        st.session_state[key] = got
+    return dict(st.session_state.get(key, {}))
+
+
+def _last_param(name: str) -> str:
+    v = st.query_params.get_all(name)
+    return str(v[-1]) if v else ""
+
+
 def open_cell(cell: str) -> None:
     """Choose ``cell`` and show its pooled estimate (the URL carries the new view)."""
     view = set_view(current_view().with_cell(cell))
@@ -107,23 +122,61 @@ def chart_pick(event: Any, key: str) -> str:
     return ""
 
 
+LINE_LABEL = {"first": "first line", "second_plus": "second line or later", "na": "not stated"}
+SETTING_LABEL = {"advanced": "advanced / metastatic", "adjuvant": "adjuvant", "neoadjuvant": "neoadjuvant",
+                 "localized": "localised", "na": "not stated"}
+DESIGN_LABEL = {"rct": "randomised (RCT)", "single_arm": "single-arm", "nonrandomized": "non-randomised",
+                "observational": "observational", "pooled_analysis": "pooled analysis",
+                "meta_analysis": "meta-analysis", "na": "not stated"}
+NOT_FOUND = "_not_found"  # session state: field -> URL filter values the store does not hold
+
+
+def not_found(field: str, values: Sequence[str], options: Sequence[str]) -> tuple[str, ...]:
+    """The values of a filter the store does not hold, remembered for the session until the filter is
+    changed (the widget cannot show them, so they leave the view and the URL; the warning stays)."""
+    seen = st.session_state.setdefault(NOT_FOUND, {})
+    missing = tuple(v for v in values if v not in set(options))
+    if missing:
+        seen[field] = tuple(dict.fromkeys((*seen.get(field, ()), *missing)))
+    return tuple(seen.get(field, ()))
+
+
+def _forget(field: str) -> Callable[[], None]:
+    def cb() -> None:
+        st.session_state.setdefault(NOT_FOUND, {}).pop(field, None)
+    return cb
+
+
 def sidebar_filters(url: str) -> ViewState:
-    """The filters shared by every page, in the sidebar (keys ``f_histotype`` … ``f_status``)."""
-    from dashboards import data, views
+    """The filters shared by every page, in the sidebar (keys ``f_histotype`` … ``f_status``, ``f_line``,
+    ``f_setting``, ``f_design``). A filter value from the URL that the store does not hold is named in a
+    warning ("not found: …") rather than dropped silently."""
+    from dashboards import data, safe, views
 
     opts = data.filter_options(url)
     sb = st.sidebar
     sb.header("Filters")
-    multiselect("Histotype", opts["histotypes"], key="f_histotype", field="histotypes", container=sb,
-                format_func=views.histotype_label, placeholder="all histotypes")
-    multiselect("Agent (either arm)", opts["agents"], key="f_agent", field="agents", container=sb,
-                placeholder="all agents")
-    multiselect("Endpoint", opts["endpoints"], key="f_endpoint", field="endpoints", container=sb,
-                placeholder="all endpoints")
-    multiselect("Phase", opts["phases"], key="f_phase", field="phases", container=sb,
-                format_func=lambda p: "not stated" if p == "na" else f"phase {p}", placeholder="all phases")
-    multiselect("Curation status", opts["statuses"], key="f_status", field="statuses", container=sb,
-                placeholder="all statuses", help="Default: accepted and edited records (curated evidence).")
+    specs = [
+        ("Histotype", "histotypes", "f_histotype", views.histotype_label, "all histotypes", {}),
+        ("Agent (either arm)", "agents", "f_agent", str, "all agents", {}),
+        ("Endpoint", "endpoints", "f_endpoint", str, "all endpoints", {}),
+        ("Line of therapy", "lines", "f_line", lambda x: LINE_LABEL.get(x, x), "all lines", {}),
+        ("Setting", "settings", "f_setting", lambda x: SETTING_LABEL.get(x, x), "all settings", {}),
+        ("Design", "designs", "f_design", lambda x: DESIGN_LABEL.get(x, x), "all designs",
+         {"help": "The record's study design; else randomised or not as the record states."}),
+        ("Phase", "phases", "f_phase", lambda p: "not stated" if p == "na" else f"phase {p}", "all phases", {}),
+        ("Curation status", "statuses", "f_status", str, "all statuses",
+         {"help": "Default: accepted and edited records (curated evidence)."}),
+    ]  # fmt: skip
+    missing: list[str] = []
+    for label, field, key, fmt, placeholder, kw in specs:
+        options = opts.get(field, [])
+        gone = not_found(field, getattr(current_view(), field), options)
+        missing.extend(f"{label.lower()} “{v}”" for v in gone)
+        multiselect(label, options, key=key, field=field, container=sb, format_func=fmt, placeholder=placeholder,
+                    on_change=_forget(field), **kw)
+    if missing:
+        sb.warning(safe.md("not found: " + ", ".join(missing) + " (no record of the store has it; filter not applied)"))
     view = current_view()
     n_all = data.record_count(url)
     n = len(data.filtered(url, data.filters_of(view)))

@@ -35,8 +35,9 @@ def free_port(host: str) -> int:
 
 
 def streamlit_command(app_path: Path, url: str, host: str, port: int) -> list[str]:
-    """The ``streamlit run`` command line of the dashboard on store ``url``."""
-    return [sys.executable, "-m", "streamlit", "run", str(app_path), "--server.address", host,
+    """The ``streamlit run`` command line of the dashboard on store ``url`` (through :mod:`dashboards.serve`,
+    which warms the heavy imports while the server starts)."""
+    return [sys.executable, "-m", "dashboards.serve", "run", str(app_path), "--server.address", host,
             "--server.port", str(port), *HARDENING, "--", "--db", url]
 
 

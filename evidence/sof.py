@@ -125,6 +125,11 @@ def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
+def _year(rec: dict[str, Any]) -> float:
+    y = rec.get("year")
+    return float(y) if isinstance(y, (int, float)) and y == y else 0.0
+
+
 def study_of(rec: dict[str, Any]) -> str:
     """The study a record belongs to, as RoB judgements name it: its trial name, else its source id."""
     trial = rec.get("trial")
@@ -160,7 +165,16 @@ def sof_rows(records: pd.DataFrame, pooled: pd.DataFrame, by: Sequence[str], jud
         trials = {study_of(r) for r in recs}
         endpoint = str(row.get("endpoint"))
         weights = list(row.get("weights") or [math.nan] * len(recs))
-        rob = [judgements.rob_overall(study_of(r), endpoint) if judgements else None for r in recs]
+        groups = row.get("study_record_ids")  # one list of records per contribution (pool_table studies=True)
+        if isinstance(groups, list) and len(groups) == len(weights):
+            # one judgement per contribution, aligned with its weight (a trial's interim and final reports
+            # are one contribution): the trial's name from its latest record
+            firsts = [max((by_id[i] for i in ids if i in by_id), key=_year, default=None)
+                      for ids in groups]
+            rob = [judgements.rob_overall(study_of(r), endpoint) if judgements and r is not None else None
+                   for r in firsts]
+        else:
+            rob = [judgements.rob_overall(study_of(r), endpoint) if judgements else None for r in recs]
         randomized = all(bool(r.get("randomized")) or r.get("design") == "rct" for r in recs)
         ev = QuestionEvidence(
             k=int(row["k"]), measure=str(row["measure"]), estimate=float(row["estimate_exp"]),

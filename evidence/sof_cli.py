@@ -32,7 +32,7 @@ def sof(out: Annotated[Path, typer.Option("--out", help="FILE.docx or FILE.csv")
     records = store.records_frame(status=["accepted", "edited"])
     from evidence.comparison_classes import plan_options
 
-    pooled = pool_table(records, by=keys, **plan_options()) if len(records) else records
+    pooled = pool_table(records, by=keys, studies=True, **plan_options()) if len(records) else records
     rows = sof_rows(records, pooled, keys, Judgements(store))
     store.close()
     n = write_docx(rows, out, title=title) if suffix == ".docx" else write_csv(rows, out)

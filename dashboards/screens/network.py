@@ -15,13 +15,17 @@ if not opts["endpoints"]:
     st.info("No between-arm (HR, OR, RR) records under the current filters.")
     st.stop()
 c = st.columns(6)
-endpoint = c[0].selectbox("Endpoint", opts["endpoints"], key="nma_endpoint", index=nv.choose(opts["endpoints"], "OS"))
-measure = c[1].selectbox("Measure", opts["measures"], key="nma_measure", index=nv.choose(opts["measures"], "HR"))
+want = widgets.url_choices("nma", ("endpoint", "measure", "setting", "line", "histotype"))  # the Question page's link
+endpoint = c[0].selectbox("Endpoint", opts["endpoints"], key="nma_endpoint",
+                          index=nv.choose(opts["endpoints"], want.get("endpoint", "OS")))
+measure = c[1].selectbox("Measure", opts["measures"], key="nma_measure",
+                         index=nv.choose(opts["measures"], want.get("measure", "HR")))
 setting = c[2].selectbox("Setting", nv.with_any(opts["settings"]), key="nma_setting",
-                         index=nv.choose(nv.with_any(opts["settings"]), "advanced"))
+                         index=nv.choose(nv.with_any(opts["settings"]), want.get("setting", "advanced")))
 line = c[3].selectbox("Line", nv.with_any(opts["lines"]), key="nma_line",
-                      index=nv.choose(nv.with_any(opts["lines"]), "second_plus"))
-histotype = c[4].selectbox("Histotype", nv.with_any(opts["histotypes"]), key="nma_histotype")
+                      index=nv.choose(nv.with_any(opts["lines"]), want.get("line", "second_plus")))
+histotype = c[4].selectbox("Histotype", nv.with_any(opts["histotypes"]), key="nma_histotype",
+                           index=nv.choose(nv.with_any(opts["histotypes"]), want.get("histotype", nv.ANY)))
 method = c[5].selectbox("Model", list(nv.NMA_METHODS), key="nma_method",
                         help="REML/ML/DL: random effects with one common τ²; FE: common effect")
 net = nv.build_network(url, filters, endpoint, measure, histotype, setting, line, method)
