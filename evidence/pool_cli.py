@@ -110,16 +110,10 @@ def print_exclusions(table: Any, console: Console, limit: int = 50) -> None:
 
 def class_members(table: Any, by: list[str]) -> list[str]:
     """One line per pooled cell (k ≥ 2) of a comparison class: its keys and the real comparisons in it."""
-    from evidence.comparison_classes import comparison_classes
-
-    if "agents" not in table.columns or not len(table):
+    if "comparison_class" not in table.columns or not len(table):
         return []
-    ids = comparison_classes().class_ids
-    lines = []
-    for _, r in table[table["k"] >= 2].iterrows():
-        if r.get("intervention") in ids or r.get("comparator") in ids:
-            lines.append(" · ".join(str(r[k]) for k in by) + ": " + "; ".join(r["agents"]))
-    return lines
+    cls = table[(table["k"] >= 2) & (table["comparison_class"].fillna("") != "")]
+    return [" · ".join(str(r[k]) for k in by) + ": " + "; ".join(r["agents"]) for _, r in cls.iterrows()]
 
 
 def subgroup_tests(frame: Any, key: str, by: list[str], options: dict[str, Any]) -> Table:

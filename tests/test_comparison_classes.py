@@ -91,3 +91,15 @@ def test_the_dashboard_map_and_forest_show_a_class_cell_with_its_trials():
     assert sorted(contrib["trials"]) == sorted(row["trials"].iloc[0])
     # and the agents' own cell of one of them is still there
     assert ((table["intervention"] == "doxorubicin+olaratumab") & (table["histotype"] == "soft_tissue_sarcoma")).any()
+
+
+def test_pool_lists_the_real_comparisons_of_class_cells_only():
+    from evidence.comparison_classes import plan_options
+    from evidence.corpus import curated_records
+    from evidence.pool_cli import class_members
+
+    by = list(BY)
+    t = pool_table(pd.DataFrame([r.to_dict() for r in curated_records()]), by=by, **plan_options())
+    lines = class_members(t, by)
+    assert len(lines) == int(((t["comparison_class"] != "") & (t["k"] >= 2)).sum()) >= 5
+    assert all(" · active_agent · " in x or " · doxorubicin_plus_agent · " in x for x in lines)
