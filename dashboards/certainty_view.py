@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from evidence.comparison_classes import comparison_classes
+from evidence.comparison_classes import comparison_classes, records_of_cell
 from evidence.grading import ROB_DOMAINS, ROB_LABELS, Judgements
 from evidence.sof import SofRow, sof_rows, study_of, write_csv, write_docx
 from evidence.store import Store
 from evidence.trial_aliases import trial_aliases
 from meta import pool_table
-from meta.classes import apply_classes
 
 BY = ("histotype", "intervention", "comparator", "endpoint", "measure")
 CURATED = ["accepted", "edited"]
@@ -65,9 +64,7 @@ def domain_frame(row: SofRow) -> pd.DataFrame:
 def studies_of(records: pd.DataFrame, row: SofRow) -> list[str]:
     """The studies (trial names, else source ids) behind a question, sorted."""
     keys = row.question.split("|")
-    sub = records
-    if comparison_classes().rule_of(row.intervention, row.comparator):
-        sub = apply_classes(records, comparison_classes())[0]  # a class question's records carry real agents
+    sub = records_of_cell(records, row.intervention, row.comparator)  # a class question: records under it
     for col, val in zip(BY, keys, strict=True):
         if col == "histotype":
             sub = sub[["+".join(sorted(h)) == val for h in sub["histotypes"]]]

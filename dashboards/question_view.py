@@ -26,11 +26,10 @@ import pandas as pd
 
 from dashboards import views
 from dashboards.state import NO_PHASE
-from evidence.comparison_classes import comparison_classes
+from evidence.comparison_classes import comparison_classes, records_of_cell
 from evidence.schema import RATIO_MEASURES, STATUSES
 from evidence.trial_aliases import trial_aliases
 from meta import pool_table, subgroup_test
-from meta.classes import apply_classes
 
 BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "setting", "line")
 COMPARISON_BY = ("intervention", "comparator", "endpoint", "measure")
@@ -240,8 +239,7 @@ def subgroups(df: pd.DataFrame, intervention: str, comparator: str, endpoint: st
     the comparison without the split.
     """
     empty = pd.DataFrame(columns=["group", "trial", "yi", "vi", "weight"])
-    if comparison_classes().rule_of(intervention, comparator) and len(df):
-        df = apply_classes(df, comparison_classes())[0]  # a class question: its records under the class
+    df = records_of_cell(df, intervention, comparator)  # a class question: its records under the class
     sub = df[(df["endpoint"] == endpoint) & (df["measure"] == measure)
              & (df["intervention"].fillna("") == intervention) & (df["comparator"].fillna("") == comparator)]
     if field != "histotype" and field in sub.columns:

@@ -16,12 +16,11 @@ import numpy as np
 import pandas as pd
 
 from dashboards.state import ARM_LEVEL, NO_PHASE, ViewState, cell_key, parse_cell_key
-from evidence.comparison_classes import comparison_classes
+from evidence.comparison_classes import comparison_classes, records_of_cell
 from evidence.schema import ENDPOINTS, MEASURES, RATIO_MEASURES, STATUSES
 from evidence.trial_aliases import trial_aliases
 from evidence.vocabulary import VOCAB
 from meta import pool_table
-from meta.classes import apply_classes
 from meta.table import TO_MONTHS
 
 BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
@@ -344,8 +343,7 @@ def cell_not_pooled(df: pd.DataFrame, table: pd.DataFrame, cell: str) -> pd.Data
     if parts is None or row is None or df.empty:
         return pd.DataFrame(columns=["record_id", "reason"])
     reasons = {e["record_id"]: e["reason"] for e in table.attrs.get("excluded", [])}
-    if comparison_classes().rule_of(parts["intervention"], parts["comparator"]):
-        df = apply_classes(df, comparison_classes())[0]  # a class cell's records carry their real agents
+    df = records_of_cell(df, parts["intervention"], parts["comparator"])  # a class cell: records under its class
     sub = df[(df["endpoint"] == parts["endpoint"]) & (df["measure"] == parts["measure"])
              & (df["intervention"].fillna("") == parts["intervention"])
              & (df["comparator"].fillna("") == parts["comparator"])]

@@ -33,3 +33,14 @@ def plan_options(classes: bool = True) -> dict[str, Any]:
     from evidence.trial_aliases import trial_aliases
 
     return {"trial_aliases": trial_aliases(), "classes": comparison_classes() if classes else None}
+
+
+def records_of_cell(records: Any, intervention: str, comparator: str) -> Any:
+    """``records`` as the pooling plan keys them for one comparison: when (``intervention``, ``comparator``)
+    is a comparison class, the records its rules match carry the class in place of their agents (so a
+    filter on the cell's strings finds them); any other comparison gets the records unchanged."""
+    from meta.classes import apply_classes
+
+    if len(records) and comparison_classes().rule_of(intervention, comparator):
+        return apply_classes(records, comparison_classes())[0]
+    return records
