@@ -14,12 +14,13 @@ import pandas as pd
 
 from evidence.comparison_classes import comparison_classes, records_of_cell
 from evidence.grading import ROB_DOMAINS, ROB_LABELS, Judgements
+from evidence.questions import QUESTION_BY
 from evidence.sof import SofRow, sof_rows, study_of, write_csv, write_docx
 from evidence.store import Store
 from evidence.trial_aliases import trial_aliases
 from meta import pool_table
 
-BY = ("histotype", "intervention", "comparator", "endpoint", "measure")
+BY = QUESTION_BY  # one key per question for the Certainty page, the Question page, `sof` and snapshots
 CURATED = ["accepted", "edited"]
 
 

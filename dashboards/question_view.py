@@ -27,11 +27,12 @@ import pandas as pd
 from dashboards import views
 from dashboards.state import NO_PHASE
 from evidence.comparison_classes import comparison_classes, records_of_cell
+from evidence.questions import QUESTION_BY, Question
 from evidence.schema import RATIO_MEASURES, STATUSES
 from evidence.trial_aliases import trial_aliases
 from meta import pool_table, subgroup_test
 
-BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "setting", "line")
+BY = QUESTION_BY
 COMPARISON_BY = ("intervention", "comparator", "endpoint", "measure")
 ALL = ""  # the histotype choice "every histotype"
 #: record fields offered for subgroups first (any other short text column of the records is offered after)
@@ -95,7 +96,7 @@ def question_table(df: pd.DataFrame, histotype: str, endpoint: str, measure: str
         Columns :data:`COLUMNS`, most trials first; ``certainty`` is the GRADE level for k ≥ 2, else
         "not assessed (k = 1)".
     """
-    from evidence.sof import question_key, sof_rows
+    from evidence.sof import sof_rows
 
     if df.empty:
         return pd.DataFrame(columns=list(COLUMNS))
@@ -111,7 +112,7 @@ def question_table(df: pd.DataFrame, histotype: str, endpoint: str, measure: str
     by_id = {r["record_id"]: r for r in sub.to_dict("records")}
     rows = []
     for r in t.to_dict("records"):
-        key = question_key(r, BY)
+        key = Question.from_row(r).key
         pooled = int(r["k"]) >= 2
         if pooled:
             est, lo, hi = r["estimate_exp"], r["ci_low_exp"], r["ci_high_exp"]

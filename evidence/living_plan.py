@@ -7,8 +7,9 @@ is the same trial). :func:`certainty_levels` gives each pooled question's GRADE 
 
 the one the Certainty page and ``sarcoma-evidence sof`` show: :func:`evidence.sof.sof_rows`'s
 proposal (:func:`meta.certainty.propose_certainty`; pooled ratio questions, k ≥ 2), with the reviewers'
-confirmed or overridden domains applied (:class:`evidence.grading.Judgements`, keyed as the Certainty page
-keys its questions). Other questions have no certainty (None): "certainty when known".
+confirmed or overridden domains applied (:class:`evidence.grading.Judgements`, under the one key the
+Certainty page stores them by, :attr:`evidence.questions.Question.key`). Other questions have no
+certainty (None): "certainty when known".
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ import functools
 import pandas as pd
 
 from evidence.grading import Judgements
+from evidence.questions import Question, certainty_overrides
 from evidence.sof import question_key, sof_rows
 from evidence.store import Store
 from evidence.vocabulary import VOCAB
 from meta.certainty import apply_overrides
 from meta.identity import trial_aliases_from_entries
 from meta.table import pool_table
-
-#: The keys the Certainty page stores its judgements under (dashboards/certainty_view.BY).
-JUDGED_BY = ("histotype", "intervention", "comparator", "endpoint", "measure")
 
 
 @functools.cache
@@ -47,13 +46,13 @@ def certainty_levels(store: Store, records: pd.DataFrame, table: pd.DataFrame, k
     """``question_key(row, keys)`` → GRADE level for every row of ``table`` that has one."""
     if table.empty or records.empty:
         return {}
-    judgements = Judgements(store)
     by_row = {question_key(row, keys): row for row in table.to_dict("records")}
+    overrides = certainty_overrides(Judgements(store), (Question.from_row(row) for row in by_row.values()))
     out: dict[str, str] = {}
     for sof in sof_rows(records, table, keys, None):
         row = by_row.get(sof.question)
         if row is None or sof.certainty is None:
             continue
-        proposal = apply_overrides(sof.certainty, judgements.certainty(question_key(row, JUDGED_BY)))
+        proposal = apply_overrides(sof.certainty, overrides[Question.from_row(row)])
         out[sof.question] = proposal.level
     return out

@@ -28,9 +28,10 @@ import pandas as pd
 
 from evidence.csv_cells import write_rows
 from evidence.grading import Judgements
+from evidence.questions import QUESTION_BY, Question, certainty_overrides
 from meta.certainty import CertaintyProposal, QuestionEvidence, StudyBias, apply_overrides, propose_certainty
 
-COLUMNS = ("population", "intervention", "comparator", "outcome", "k", "participants", "relative_effect",
+COLUMNS = ("population", "setting", "intervention", "comparator", "outcome", "k", "participants", "relative_effect",
            "baseline", "absolute_effect", "certainty", "footnotes", "question")
 
 
@@ -53,6 +54,12 @@ class SofRow:
     baseline_months: float | None = None
     certainty: CertaintyProposal | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    setting: str = ""  # setting and line as a reader says them (Question.context), "" when not stated
+
+    @property
+    def population_label(self) -> str:
+        """The population with its setting and line: "leiomyosarcoma (advanced, second line or later)"."""
+        return f"{self.population} ({self.setting})" if self.setting else self.population
 
     @property
     def relative_effect(self) -> str:
@@ -78,7 +85,8 @@ class SofRow:
         return 1.0 - self.baseline if self.measure == "HR" else self.baseline
 
     def as_dict(self) -> dict[str, Any]:
-        return {"population": self.population, "intervention": self.intervention, "comparator": self.comparator,
+        return {"population": self.population, "setting": self.setting, "intervention": self.intervention,
+                "comparator": self.comparator,
                 "outcome": self.outcome, "k": self.k, "participants": self.participants,
                 "relative_effect": self.relative_effect,
                 "baseline": "" if self.baseline is None else f"{self.baseline:.2f}",
@@ -154,11 +162,18 @@ def sof_rows(records: pd.DataFrame, pooled: pd.DataFrame, by: Sequence[str], jud
     """Summary-of-findings rows of every pooled question (k ≥ 2, a ratio measure) of ``pooled``.
 
     ``pooled`` is :func:`meta.pool_table`'s result on ``records`` (columns: the keys, k, n_total, the pooled
-    fields with ``*_exp`` for ratio measures, ``record_ids``, ``weights``).
+    fields with ``*_exp`` for ratio measures, ``record_ids``, ``weights``). Grouped by the question keys
+    (:data:`evidence.questions.QUESTION_BY`, the default), each row is keyed by its
+    :attr:`~evidence.questions.Question.key` and takes the reviewers' judgements of that question
+    (:func:`~evidence.questions.certainty_overrides`); grouped by other keys, by those keys joined by ``|``.
     """
     by_id = {r["record_id"]: r for r in records.to_dict("records")}
     out: list[SofRow] = []
-    for row in pooled.to_dict("records"):
+    rows = pooled.to_dict("records")
+    as_questions = tuple(by) == QUESTION_BY
+    overrides = (certainty_overrides(judgements, (Question.from_row(r) for r in rows))
+                 if as_questions and judgements is not None else {})
+    for row in rows:
         if row.get("measure") not in ("HR", "OR", "RR") or int(row.get("k") or 0) < 2 or _missing(row.get("estimate")):
             continue
         recs = [by_id[i] for i in row.get("record_ids") or [] if i in by_id]
@@ -183,17 +198,19 @@ def sof_rows(records: pd.DataFrame, pooled: pd.DataFrame, by: Sequence[str], jud
             n_total=None if _missing(row.get("n_total")) else int(row["n_total"]), randomized=randomized,
             studies=tuple(StudyBias(float(w), j) for w, j in zip(weights, rob, strict=False)),
             rollup=bool(row.get("rollup", False)))
-        key = question_key(row, by)
+        question = Question.from_row(row)
+        key = question.key if as_questions else question_key(row, by)
         proposal = propose_certainty(ev)
         if judgements is not None:
-            proposal = apply_overrides(proposal, judgements.certainty(key))
+            proposal = apply_overrides(proposal, overrides[question] if as_questions else judgements.certainty(key))
         base, months = baseline_for(records, trials, endpoint)
         out.append(SofRow(
             question=key, population=str(row.get("histotype") or ""), intervention=str(row.get("intervention") or ""),
             comparator=str(row.get("comparator") or ""), outcome=endpoint, k=int(row["k"]), participants=ev.n_total,
             measure=str(row["measure"]), estimate=ev.estimate, ci_low=ev.ci_low, ci_high=ev.ci_high,
             baseline=base, baseline_months=months, certainty=proposal,
-            notes=(str(row["model"]),) if isinstance(row.get("model"), str) and row.get("model") else ()))
+            notes=(str(row["model"]),) if isinstance(row.get("model"), str) and row.get("model") else (),
+            setting=question.context))
     return out
 
 
@@ -227,7 +244,7 @@ def write_docx(rows: Sequence[SofRow], path: str | Path, *, title: str = "Summar
             notes.append(fn)
             marks.append(str(len(notes)))
         cells = table.add_row().cells
-        cells[0].text = f"{r.population}: {r.intervention} vs {r.comparator}"
+        cells[0].text = f"{r.population_label}: {r.intervention} vs {r.comparator}"
         cells[1].text = r.outcome
         cells[2].text = f"{r.participants if r.participants is not None else 'not reported'} ({r.k} studies)"
         cells[3].text = r.relative_effect

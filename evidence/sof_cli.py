@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 _err = Console(stderr=True, soft_wrap=True)
-DEFAULT_BY = "histotype,intervention,comparator,endpoint,measure"
+DEFAULT_BY = "histotype,intervention,comparator,endpoint,measure,setting,line"  # evidence.questions.QUESTION_BY
 
 
 def sof(out: Annotated[Path, typer.Option("--out", help="FILE.docx or FILE.csv")],

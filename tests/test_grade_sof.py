@@ -123,7 +123,7 @@ def test_sof_docx_and_csv_rows_and_a_rob_judgement_in_the_certainty(store, tmp_p
     yi, vi = log_ratio_from_ci([t[1] for t in TRIALS], [t[2] for t in TRIALS], [t[3] for t in TRIALS])
     r = pool(yi, vi, method="REML", test="adhoc").exp()  # the few-study default at k = 3 (REML + HKSJ ad hoc)
     row = rows[1]
-    assert row[0] == "leiomyosarcoma: drugamab vs placebo" and row[1] == "OS"
+    assert row[0] == "leiomyosarcoma (advanced, second line or later): drugamab vs placebo" and row[1] == "OS"
     assert row[2] == f"{sum(t[4] for t in TRIALS)} (3 studies)"
     assert row[3] == f"HR {fmt_effect(r.estimate, r.ci_low, r.ci_high)}"
     base = sorted(t[5] for t in TRIALS)[1]  # the placebo arms' median 1-year OS

@@ -261,7 +261,7 @@ def test_sof_docx_download_and_a_rob_judgement_entered_on_the_dashboard(shared, 
         body = got[1:-1]
         assert len(body) == len(rows)
         for cells, r in zip(body, rows, strict=True):
-            assert cells[0] == f"{r.population}: {r.intervention} vs {r.comparator}"
+            assert cells[0] == f"{r.population_label}: {r.intervention} vs {r.comparator}"
             assert cells[1] == r.outcome and cells[2].endswith(f"({r.k} studies)")
             assert cells[3] == r.relative_effect
             assert cells[5].startswith(r.certainty.level)

@@ -24,7 +24,8 @@ else:
                        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     c2.download_button("Summary of findings (CSV)", certainty_view.csv_bytes(rows),
                        file_name="summary_of_findings.csv", mime="text/csv", key="dl_sof_csv")
-    labels = {r.question: f"{r.population}: {r.intervention} vs {r.comparator} · {r.outcome} {r.measure}" for r in rows}
+    labels = {r.question: f"{r.population_label}: {r.intervention} vs {r.comparator} · {r.outcome} {r.measure}"
+              for r in rows}
     q = st.selectbox("Question", list(labels), format_func=lambda k: labels[k], key="grade_question")
     row = next(r for r in rows if r.question == q)
     st.subheader(f"Certainty: {row.certainty.level if row.certainty else ''}")
