@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from dashboards.cell import Cell
 from dashboards.sources import source_url
-from dashboards.state import cell_key
 from dashboards.views import BY, POOL_INPUT, STATUSES, reported_value
 from evidence.comparison_classes import comparison_classes
 from evidence.schema import RATIO_MEASURES
@@ -327,9 +327,7 @@ def cell_contributions(records: pd.DataFrame, row: dict[str, Any], method: str =
                         trial_aliases=trial_aliases(), classes=comparison_classes(), studies=True)
     t.attrs = {}
     for r in t.to_dict("records"):
-        key = cell_key(r["histotype"], r["intervention"], r["comparator"], r["endpoint"], r["measure"], r["arm"],
-                       r.get("timepoint_months"))
-        if key == row["cell"]:
+        if Cell.from_row(r).key == row["cell"]:
             return r, caught
     return None, caught
 

@@ -424,6 +424,7 @@ def evidence_map(table: pd.DataFrame, *, measure: str, favours: tuple[str, str] 
     pooled (or single-study) effect, the number of trials written in the bubble. ``customdata[0]`` is
     the cell key, so a selection names the cell."""
     t = table.copy()
+    rows = "population_label" if "population_label" in t.columns else "histotype_label"  # with setting and line
     fig = go.Figure()
     if t.empty:
         fig.update_layout(height=240, annotations=[dict(text="No evidence for this question under these filters",
@@ -451,7 +452,7 @@ def evidence_map(table: pd.DataFrame, *, measure: str, favours: tuple[str, str] 
         colorbar = dict(title=dict(text="proportion" if measure == "rate" else "months", side="top"), len=0.8)
         scale, cmid, cmin, cmax = "Viridis", None, None, None
     hover = [
-        f"<b>{plotly(r.histotype_label)}</b><br>{plotly(r.comparison)}<br>{r.endpoint} {r.measure}"
+        f"<b>{plotly(getattr(r, rows))}</b><br>{plotly(r.comparison)}<br>{r.endpoint} {r.measure}"
         f"{' (' + r.arm + ' arm)' if r.measure in ('rate', 'median') else ''}<br>"
         f"trials k = {r.k}; patients = {fmt_num(r.n_total, 0)}<br>"
         f"{'pooled' if r.pooled else 'single study'}: {fmt_num(r.estimate)} "
@@ -462,14 +463,14 @@ def evidence_map(table: pd.DataFrame, *, measure: str, favours: tuple[str, str] 
     line_w = [3.0 if c == selected else 0.8 for c in t["cell"]]
     positions, ink = bubble_labels(size, color, scale, cmin, cmax)
     fig.add_trace(go.Scatter(
-        x=[plotly(c) for c in t["comparison"]], y=[plotly(h) for h in t["histotype_label"]],
+        x=[plotly(c) for c in t["comparison"]], y=[plotly(h) for h in t[rows]],
         mode="markers+text", text=[f"{k}" for k in t["k"]], textposition=positions,
         textfont=dict(color=ink, size=11), customdata=np.stack([t["cell"]], axis=1),
         hovertext=hover, hoverinfo="text",
         marker=dict(size=size, color=color, colorscale=scale, cmid=cmid, cmin=cmin, cmax=cmax,
                     colorbar=colorbar, line=dict(color="black", width=line_w), opacity=0.9),
     ))  # fmt: skip
-    n_rows, n_cols = t["histotype_label"].nunique(), t["comparison"].nunique()
+    n_rows, n_cols = t[rows].nunique(), t["comparison"].nunique()
     fig.update_layout(
         height=max(320, 150 + 56 * n_rows + 6 * max(len(c) for c in t["comparison"])),
         margin=dict(l=10, r=10, t=30, b=10), clickmode="event+select", dragmode="pan",

@@ -19,7 +19,8 @@ import streamlit as st
 
 from dashboards import analysis, views
 from dashboards.analysis import CellPool
-from dashboards.state import ARM_LEVEL, ViewState, parse_cell_key
+from dashboards.cell import ARM_LEVEL, Cell
+from dashboards.state import ViewState
 from evidence.store import Store, resolve_url
 
 TTL = 60
@@ -108,11 +109,10 @@ def all_pooled(url: str, filters: Filters, method: str, test: str, rollup: bool)
 def cell_pool(url: str, filters: Filters, cell: str, method: str, test: str, rollup: bool,
               exclude: tuple[str, ...]) -> CellPool | None:
     """The pooled estimate of ``cell`` (None when the cell is not in the filtered map)."""
-    parts = parse_cell_key(cell)
-    if parts is None:
+    c = Cell.parse(cell)
+    if c is None:
         return None
-    arm = parts["arm"] if parts["measure"] in ARM_LEVEL else ""
-    table = map_table(url, filters, parts["endpoint"], parts["measure"], arm, method, test, rollup)
+    table = map_table(url, filters, c.endpoint, c.measure, c.question_arm, method, test, rollup)
     return analysis.analyse_cell(filtered(url, filters), views.cell_row(table, cell), exclude, method, test)
 
 
@@ -123,8 +123,7 @@ def cell_figures(url: str, filters: Filters, cell: str, method: str, test: str, 
     from dashboards import charts  # matplotlib: imported by the first page that draws, not at start-up
 
     cp = cell_pool(url, filters, cell, method, test, rollup, exclude)
-    parts = parse_cell_key(cell)
-    if cp is None or parts is None:
+    if cp is None or Cell.parse(cell) is None:
         return {}
     figs = {"forest": forest_figure(cp, cell)}
     if cp.result is not None:
@@ -133,20 +132,23 @@ def cell_figures(url: str, filters: Filters, cell: str, method: str, test: str, 
 
 
 def cell_title(cell: str) -> str:
-    """``"Leiomyosarcoma · eribulin vs dacarbazine · OS HR"``."""
-    p = parse_cell_key(cell)
-    if p is None:
+    """``"Leiomyosarcoma · eribulin vs dacarbazine · OS HR"``, with the setting and line when the cell has them
+    (``"Leiomyosarcoma (advanced, second line or later) · …"``)."""
+    c = Cell.parse(cell)
+    if c is None:
         return ""
-    arm = f" ({p['arm']} arm)" if p["measure"] in ARM_LEVEL else ""
-    at = f" at {p['timepoint']} months" if p.get("timepoint") else ""
-    return (f"{views.histotype_label(p['histotype'])} · {views.comparison_label(p['intervention'], p['comparator'])}"
-            f" · {p['endpoint']} {p['measure']}{arm}{at}")
+    arm = f" ({c.arm} arm)" if c.measure in ARM_LEVEL else ""
+    at = f" at {c.timepoint} months" if c.timepoint else ""
+    where = f" ({c.context})" if c.context else ""
+    return (f"{views.histotype_label(c.histotype)}{where} · {views.comparison_label(c.intervention, c.comparator)}"
+            f" · {c.endpoint} {c.measure}{arm}{at}")
 
 
 def forest_figure(cp: CellPool, cell: str) -> Any:
     """The cell's forest plot (not cached: a matplotlib Figure)."""
     from dashboards import charts
 
-    p = parse_cell_key(cell) or {"endpoint": "", "measure": "HR"}
-    return charts.forest_plot(cp, measure=p["measure"], favours=analysis.favours(p["endpoint"], p["measure"]),
+    c = Cell.parse(cell)
+    endpoint, measure = (c.endpoint, c.measure) if c is not None else ("", "HR")
+    return charts.forest_plot(cp, measure=measure, favours=analysis.favours(endpoint, measure),
                               title=cell_title(cell))

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from dashboards.cell import ARM_LEVEL, Cell
 from evidence.schema import ENDPOINTS, MEASURES, PHASES, STATUSES
 
 METHODS = ("DL", "REML", "ML", "PM", "HE", "SJ", "HS", "EB")  # = meta.METHODS (kept here for the URL parser)
@@ -27,9 +28,7 @@ TESTS = ("z", "knha", "adhoc")
 DEFAULT_STATUSES = ("accepted", "edited")  # committees see curated evidence unless they widen it
 ANY = "any"  # URL value of an empty status filter (no filter), distinct from the default
 NO_PHASE = "na"  # the phase filter's name for records without a phase
-ARM_LEVEL = ("rate", "median")
 CELL_SEP = "|"
-CELL_FIELDS = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
 _TOKEN = re.compile(r"^[A-Za-z0-9_+./:\- ]{1,200}$")
 _MAX_ITEMS = 500
 
@@ -59,7 +58,7 @@ class ViewState:
     rollup : bool
         Also pool subtypes into their parent histotype (``meta.pool_table(rollup=True)``).
     cell : str
-        The chosen cell, ``histotype|intervention|comparator|endpoint|measure|arm`` (:func:`cell_key`).
+        The chosen cell's key (:attr:`dashboards.cell.Cell.key`); :attr:`chosen` is the parsed cell.
     method, test : str
         τ² estimator and test of the pooled estimate (``meta.pool``).
     exclude : tuple of str
@@ -83,58 +82,47 @@ class ViewState:
     test: str = "z"
     exclude: tuple[str, ...] = ()
 
-    def with_cell(self, cell: str) -> ViewState:
+    @property
+    def chosen(self) -> Cell | None:
+        """The chosen cell, parsed (None when no cell is chosen)."""
+        return Cell.parse(self.cell) if self.cell else None
+
+    def with_cell(self, cell: str | Cell) -> ViewState:
         """The state with ``cell`` chosen: the question follows the cell, exclusions are reset."""
         if not cell:
             return replace(self, cell="", exclude=())
-        parts = parse_cell_key(cell)
-        if parts is None:
+        c = cell if isinstance(cell, Cell) else Cell.parse(cell)
+        if c is None:
             return self
-        same = cell == self.cell
-        return replace(self, cell=cell, endpoint=parts["endpoint"], measure=parts["measure"],
-                       arm=parts["arm"] if parts["measure"] in ARM_LEVEL else "",
+        same = c.key == self.cell
+        return replace(self, cell=c.key, endpoint=c.endpoint, measure=c.measure, arm=c.question_arm,
                        exclude=self.exclude if same else ())
 
 
 def cell_key(histotype: str, intervention: str, comparator: str, endpoint: str, measure: str, arm: str,
-             timepoint: Any = None) -> str:
-    """The cell's id in the URL and in widgets; a landmark time (months) is a seventh part when set.
+             timepoint: Any = None, setting: Any = None, line: Any = None) -> str:
+    """The cell's id in the URL and in widgets (:attr:`dashboards.cell.Cell.key`).
 
     >>> cell_key("leiomyosarcoma", "eribulin", "dacarbazine", "OS", "HR", "contrast")
     'leiomyosarcoma|eribulin|dacarbazine|OS|HR|contrast'
     >>> cell_key("gist", "imatinib", "", "OS", "rate", "single", 60.0)
     'gist|imatinib||OS|rate|single|60'
+    >>> cell_key("leiomyosarcoma", "eribulin", "dacarbazine", "OS", "HR", "contrast", None, "advanced", "second_plus")
+    'leiomyosarcoma|eribulin|dacarbazine|OS|HR|contrast||advanced|second_plus'
     """
-    parts = [str(x or "") for x in (histotype, intervention, comparator, endpoint, measure, arm)]
-    if timepoint not in (None, "") and timepoint == timepoint:  # timepoint == timepoint: not NaN
-        parts.append(f"{float(timepoint):g}")
-    return CELL_SEP.join(parts)
+    return Cell.of(histotype, intervention, comparator, endpoint, measure, arm, timepoint, setting, line).key
 
 
 def parse_cell_key(key: str) -> dict[str, str] | None:
-    """The parts of a :func:`cell_key`, or None when ``key`` is not one.
+    """The parts of a :func:`cell_key` by name, or None when ``key`` is not one (:meth:`Cell.parse`).
 
     >>> parse_cell_key("gist|imatinib||ORR|rate|single")["comparator"]
     ''
     >>> parse_cell_key("<script>") is None
     True
     """
-    parts = str(key).split(CELL_SEP)
-    if len(parts) not in (len(CELL_FIELDS), len(CELL_FIELDS) + 1):
-        return None
-    d = dict(zip(CELL_FIELDS, parts, strict=False))
-    d["timepoint"] = parts[len(CELL_FIELDS)] if len(parts) > len(CELL_FIELDS) else ""
-    if d["timepoint"]:
-        try:
-            if not float(d["timepoint"]) > 0:
-                return None
-        except ValueError:
-            return None
-    if d["endpoint"] not in ENDPOINTS or d["measure"] not in MEASURES:
-        return None
-    if any(p and not _TOKEN.match(p) for p in parts):
-        return None
-    return d
+    c = Cell.parse(key)
+    return None if c is None else c.as_dict()
 
 
 def _last(v: Any) -> str:

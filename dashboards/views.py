@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboards.state import ARM_LEVEL, NO_PHASE, ViewState, cell_key, parse_cell_key
+from dashboards.cell import Cell
+from dashboards.state import ARM_LEVEL, NO_PHASE, ViewState
 from evidence.comparison_classes import comparison_classes, records_of_cell
 from evidence.schema import ENDPOINTS, MEASURES, RATIO_MEASURES, STATUSES
 from evidence.trial_aliases import trial_aliases
@@ -23,14 +24,15 @@ from evidence.vocabulary import VOCAB
 from meta import pool_table
 from meta.table import TO_MONTHS
 
-BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm")
+BY = ("histotype", "intervention", "comparator", "endpoint", "measure", "arm", "setting", "line")
 POOL_INPUT = ("record_id", "source_id", "trial", "year", "histotypes", "intervention", "comparator", "arm",
               "endpoint", "measure", "value", "unit", "ci_low", "ci_high", "ci_level", "p_value", "p_relation", "n",
               "status", "timepoint_months", "flags", "design", "registry_ids", "subgroup", "subgroup_label",
               "p_sided", "setting", "line", "question")  # fmt: skip - question: prognostic records form no cell
 MAP_COLUMNS = (
-    "cell", "histotype", "histotype_label", "intervention", "comparator", "comparison", "endpoint", "measure",
-    "arm", "scale", "rollup", "k", "n_total", "pooled", "estimate", "ci_low", "ci_high", "pi_low", "pi_high",
+    "cell", "histotype", "histotype_label", "setting", "line", "population_label", "intervention", "comparator",
+    "comparison", "endpoint", "measure", "arm", "scale", "rollup", "k", "n_total", "pooled", "estimate", "ci_low",
+    "ci_high", "pi_low", "pi_high",
     "i2", "tau2", "q_p", "p_value", "converged", "record_ids", "trials", "ci_level", "agents",
 )  # fmt: skip
 
@@ -298,10 +300,11 @@ def map_table(df: pd.DataFrame, endpoint: str, measure: str, arm: str = "", *, m
             est, lo, hi = reported_value(by_id[r["record_ids"][0]])
             level = by_id[r["record_ids"][0]].get("ci_level")
         label = histotype_label(r["histotype"]) + (" (with subtypes)" if r["rollup"] else "")
+        cell = Cell.from_row(r)
         rows.append({
-            "cell": cell_key(r["histotype"], r["intervention"], r["comparator"], r["endpoint"], r["measure"],
-                             r["arm"], r.get("timepoint_months")),
-            "histotype": r["histotype"], "histotype_label": label, "intervention": r["intervention"],
+            "cell": cell.key, "histotype": r["histotype"], "histotype_label": label, "setting": cell.setting,
+            "line": cell.line, "population_label": label + (f" · {cell.context}" if cell.context else ""),
+            "intervention": r["intervention"],
             "comparator": r["comparator"],
             "comparison": comparison_label(r["intervention"], r["comparator"]) + _at(r.get("timepoint_months")),
             "endpoint": r["endpoint"], "measure": r["measure"], "arm": r["arm"], "scale": r["scale"],
@@ -323,31 +326,47 @@ def cell_options(table: pd.DataFrame) -> dict[str, str]:
         return {}
     t = table.sort_values(["k", "n_total", "histotype_label", "comparison"],
                           ascending=[False, False, True, True], na_position="last", kind="stable")
-    return {r.cell: f"{r.histotype_label} · {r.comparison} · {r.endpoint} {r.measure}"
+    return {r.cell: f"{r.population_label} · {r.comparison} · {r.endpoint} {r.measure}"
             + (f" ({r.arm})" if r.measure in ARM_LEVEL else "") + f" · k = {r.k}"
             for r in t.itertuples()}
 
 
 def cell_row(table: pd.DataFrame, cell: str) -> dict[str, Any] | None:
-    """The map row of ``cell``, or None."""
+    """The map row of ``cell``, or None.
+
+    A key without setting and line (a link copied before they were cell keys) names the one cell of the
+    map that has its other parts; when several cells do (another setting or line), it names none of them.
+    """
     if not cell or table.empty:
         return None
     hit = table[table["cell"] == cell]
-    return hit.iloc[0].to_dict() if len(hit) else None
+    if len(hit):
+        return hit.iloc[0].to_dict()
+    c = Cell.parse(cell)
+    if c is None or c.setting or c.line:
+        return None
+    same = [i for i, k in enumerate(table["cell"]) if (o := Cell.parse(k)) is not None and o.without_context() == c]
+    return table.iloc[same[0]].to_dict() if len(same) == 1 else None
+
+
+def _context_matches(df: pd.DataFrame, col: str, value: str) -> pd.Series:
+    return df[col].fillna("").astype(str) == value if col in df.columns else pd.Series(value == "", index=df.index)
 
 
 def cell_not_pooled(df: pd.DataFrame, table: pd.DataFrame, cell: str) -> pd.DataFrame:
-    """Records of the cell's own histotype and comparison that the pooling left out, with the reason."""
-    parts = parse_cell_key(cell)
+    """Records of the cell's own histotype, comparison, setting and line that the pooling left out, with the
+    reason."""
     row = cell_row(table, cell)
-    if parts is None or row is None or df.empty:
+    c = Cell.parse(row["cell"]) if row is not None else None
+    if c is None or row is None or df.empty:
         return pd.DataFrame(columns=["record_id", "reason"])
     reasons = {e["record_id"]: e["reason"] for e in table.attrs.get("excluded", [])}
-    df = records_of_cell(df, parts["intervention"], parts["comparator"])  # a class cell: records under its class
-    sub = df[(df["endpoint"] == parts["endpoint"]) & (df["measure"] == parts["measure"])
-             & (df["intervention"].fillna("") == parts["intervention"])
-             & (df["comparator"].fillna("") == parts["comparator"])]
-    sub = sub[[histotype_key(h) == parts["histotype"] for h in sub["histotypes"]]]
+    df = records_of_cell(df, c.intervention, c.comparator)  # a class cell: records under its class
+    sub = df[(df["endpoint"] == c.endpoint) & (df["measure"] == c.measure)
+             & (df["intervention"].fillna("") == c.intervention)
+             & (df["comparator"].fillna("") == c.comparator)
+             & _context_matches(df, "setting", c.setting) & _context_matches(df, "line", c.line)]
+    sub = sub[[histotype_key(h) == c.histotype for h in sub["histotypes"]]]
     sub = sub[~sub["record_id"].isin(row["record_ids"]) & sub["record_id"].isin(list(reasons))]
     return pd.DataFrame({"record_id": sub["record_id"], "reason": [reasons[r] for r in sub["record_id"]]})
 
@@ -385,7 +404,7 @@ def map_display(table: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     t = table.sort_values(["k", "n_total"], ascending=False, na_position="last", kind="stable")
     return pd.DataFrame({
-        "histotype": t["histotype_label"], "comparison": t["comparison"], "trials (k)": t["k"],
+        "histotype": t["population_label"], "comparison": t["comparison"], "trials (k)": t["k"],
         "patients": pd.to_numeric(t["n_total"], errors="coerce").astype("Int64"),
         "estimate [95% CI]": [value_text(e, lo, hi) + _other_level(lv, lo) for e, lo, hi, lv in zip(
             t["estimate"], t["ci_low"], t["ci_high"], t["ci_level"], strict=True)],

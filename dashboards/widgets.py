@@ -36,6 +36,17 @@ def update_view(**changes: Any) -> ViewState:
     return set_view(replace(current_view(), **changes))
 
 
+def resolve_cell(view: ViewState, table: Any) -> ViewState:
+    """The view with its cell named by the map's own key: a link copied before setting and line were cell
+    keys names the one cell it can mean (:func:`dashboards.views.cell_row`); its exclusions are kept."""
+    from dashboards import views
+
+    row = views.cell_row(table, view.cell) if view.cell else None
+    if row is None or row["cell"] == view.cell:
+        return view
+    return set_view(replace(view.with_cell(row["cell"]), exclude=view.exclude))
+
+
 def sync_url() -> None:
     """Write the view to the URL (only when it differs, to spare the browser's history)."""
     want = params_from_state(current_view())
@@ -212,6 +223,7 @@ def question_widgets(df: Any) -> ViewState:
                  help="Also pool each subtype's trials into its parent histotype (meta.pool_table rollup).")
     view = current_view()
     new = replace(view, endpoint=e, measure=m, arm=a)
-    if view.cell and not view.cell.endswith(f"|{e}|{m}|{a or 'contrast'}"):
+    chosen = view.chosen
+    if view.cell and (chosen is None or (chosen.endpoint, chosen.measure, chosen.question_arm) != (e, m, a)):
         new = replace(new, cell="", exclude=())
     return set_view(new)

@@ -20,7 +20,7 @@ from meta import cumulative, leave_one_out, pool
 from meta.effect_sizes import log_ratio_from_ci
 
 APP = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
-DEMO_CELL = "soft_tissue_sarcoma|doxorubicin_plus_agent|doxorubicin|OS|HR|contrast"
+DEMO_CELL = "soft_tissue_sarcoma|doxorubicin_plus_agent|doxorubicin|OS|HR|contrast||advanced|first"
 SYN_CELL = "myxofibrosarcoma|trabectedin|dacarbazine|PFS|HR|contrast"
 HOSTILE = "<script>alert('x')</script> PFS HR was 0.61 (95% CI 0.45-0.82) <img src=x onerror=alert(1)>."
 #: (value, ci_low, ci_high, n, year) of six synthetic trials in one cell
@@ -131,6 +131,15 @@ def test_choosing_a_cell_on_the_map_opens_its_pooled_estimate(app):
     assert m["I²"] == f"{res.i2:.0f}%" and m["Trials (k)"] == "4"
     assert qp(at, "cell") == DEMO_CELL
     assert len(at.get("image")) >= 1  # the forest plot (st.pyplot)
+
+
+def test_a_link_from_before_setting_and_line_were_keys_opens_its_cell(app):
+    """``?cell=`` without setting and line (six parts) names the one cell that has its other parts."""
+    at = open_pooled(app, DEMO_CELL.removesuffix("||advanced|first"), endpoint="OS")
+    res = hr_pool(DEMO_ROWS)
+    assert metrics(at)["Pooled HR"] == f"{np.exp(res.estimate):.2f}"
+    at.run()
+    assert qp(at, "cell") == DEMO_CELL
 
 
 def test_estimator_and_test_selectors_repool(app):

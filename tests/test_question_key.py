@@ -112,3 +112,24 @@ def test_certainty_overrides_prefers_the_seven_part_key():
     assert certainty_overrides(both, [q])[q] == {"imprecision": ("not serious", "new")}
     assert certainty_overrides(Fake({OLD_KEY: {"imprecision": ("serious", "old")}}), [q])[q] == {
         "imprecision": ("serious", "old")}
+
+
+# -- evidence-map cells keyed by setting and line (dashboards/cell.py) --------------------------------------
+def test_cells_of_another_setting_are_two_cells_and_an_old_link_names_one_only_when_unambiguous(store):
+    from dashboards import views
+    from dashboards.cell import Cell
+    from dashboards.state import ViewState, params_from_state, state_from_params
+
+    one = views.map_table(store.records_frame(), "OS", "HR")
+    assert list(one["cell"]) == [f"{OLD_KEY}|contrast||advanced|second_plus"]
+    assert views.cell_row(one, f"{OLD_KEY}|contrast")["cell"] == one["cell"].iloc[0]  # an older link still opens
+    store.import_records(adjuvant_records(), reviewer="test")
+    two = views.map_table(store.records_frame(), "OS", "HR")
+    cells = {Cell.parse(k) for k in two["cell"]}
+    assert {(c.setting, c.line) for c in cells} == {("advanced", "second_plus"), ("adjuvant", "")}
+    assert sorted(two["k"]) == [3, 3] and two["population_label"].nunique() == 2
+    assert views.cell_row(two, f"{OLD_KEY}|contrast") is None  # which of the two? the link cannot say
+    adj = next(c for c in cells if c.setting == "adjuvant")
+    assert views.cell_row(two, adj.key)["k"] == 3 and adj.context == "adjuvant"
+    s = ViewState().with_cell(adj)
+    assert state_from_params(params_from_state(s)).chosen == adj and s.endpoint == "OS" and s.measure == "HR"

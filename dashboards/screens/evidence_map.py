@@ -16,6 +16,7 @@ else:
     view = widgets.question_widgets(df)
     table = data.map_table(url, data.filters_of(view), view.endpoint, view.measure, view.arm, view.method,
                            view.test, view.rollup)
+    view = widgets.resolve_cell(view, table)
     fig = charts.evidence_map(table, measure=view.measure, favours=analysis.favours(view.endpoint, view.measure),
                               selected=view.cell)
     event = st.plotly_chart(fig, key="map_chart", on_select="rerun", selection_mode="points")

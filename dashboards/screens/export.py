@@ -4,7 +4,7 @@
 import streamlit as st
 
 from dashboards import analysis, charts, data, exports, safe, widgets
-from dashboards.state import params_from_state, parse_cell_key
+from dashboards.state import params_from_state
 from meta import __version__ as meta_version
 
 MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
@@ -29,7 +29,7 @@ else:
     st.download_button("Studies and pooled estimate (CSV)", exports.cell_csv(cp, cell=view.cell),
                        file_name="cell.csv", mime="text/csv", key="dl_cell")
     st.download_button("Studies and pooled estimate (CSV, formatted as 0.71 (0.32–1.59))",
-                       exports.frame_bytes(exports.cell_table(cp, parse_cell_key(view.cell)["measure"])),
+                       exports.frame_bytes(exports.cell_table(cp, view.chosen.measure)),
                        file_name="cell_formatted.csv", mime="text/csv", key="dl_cell_formatted")
     forest = data.forest_figure(cp, view.cell)
     cols = st.columns(3)

@@ -25,6 +25,7 @@ df = data.filtered(url, filters)
 endpoint, measure, arm = views.resolve_question(df, view)
 arm = arm if measure in ("rate", "median") else ""
 table = data.map_table(url, filters, endpoint, measure, arm, view.method, view.test, view.rollup)
+view = widgets.resolve_cell(view, table)
 options = views.cell_options(table)
 c1, c2, c3 = st.columns([3, 1, 1.4])
 cell = widgets.selectbox(f"Cell ({endpoint} {measure}; change the question on the Evidence map)", list(options),
