@@ -112,7 +112,7 @@ def solve_q(
     f_hi = q_stat(Y, V, M, hi) - target
     root = np.where(f_lo <= 0, 0.0, hi)
     conv = np.ones(target.shape, dtype=bool)
-    idx = np.flatnonzero((f_lo > 0) & (f_hi < 0))  # working set; compacted when half is done
+    idx = np.flatnonzero((f_lo > 0) & (f_hi < 0))  # working set; compacted when a fifth is done (rows are independent)
     live = np.ones(idx.size, dtype=bool)
     x = np.zeros(idx.size)
     lo_a, hi_a = np.zeros(idx.size), hi[idx]
@@ -136,7 +136,7 @@ def solve_q(
         x = np.where(live & (f != 0), x_new, x)
         root[idx[done]] = x[done]
         live &= ~done
-        if live.sum() < 0.5 * live.size:
+        if live.sum() < 0.8 * live.size:
             keep = live
             idx, x, lo_a, hi_a, live = idx[keep], x[keep], lo_a[keep], hi_a[keep], live[keep]
             Ya, Va, Ma, ta = Ya[keep], Va[keep], Ma[keep], ta[keep]
@@ -202,7 +202,7 @@ def _scoring(
     tau2 = np.maximum(0.0, _he(Y, V, M, k)) if start is None else start.astype(np.float64).copy()
     iters = np.zeros(Y.shape[0], dtype=np.int64)
     conv = np.ones(Y.shape[0], dtype=bool)
-    idx = np.arange(Y.shape[0])  # working set, compacted once half of it has converged
+    idx = np.arange(Y.shape[0])  # working set, compacted once a fifth of it has converged (rows are independent)
     live = np.ones(idx.size, dtype=bool)
     Ya, Va, Ma, ka, t = Y, V, M, k, tau2.copy()
     for it in range(1, maxiter + 1):
@@ -236,7 +236,7 @@ def _scoring(
         iters[idx[live]] = it
         live &= np.abs(adj) > threshold
         tau2[idx] = t
-        if live.sum() < 0.5 * live.size:
+        if live.sum() < 0.8 * live.size:
             keep = live
             idx, t, live = idx[keep], t[keep], live[keep]
             Ya, Va, Ma, ka = Ya[keep], Va[keep], Ma[keep], ka[keep]
