@@ -56,6 +56,23 @@ def _fmt(x: object, spec: str = ".2f") -> str:
     return "" if v != v else format(v, spec)
 
 
+#: A τ² below this, relative to max(1, SE²) of the pooled estimate, is numerically zero (REML/ML stop when a
+#: Fisher-scoring step is below 1e-10, so an estimate at the boundary can end at 8.7e-12 instead of 0).
+TAU2_ZERO = 1e-10
+
+
+def _fmt_tau2(tau2: object, se: object = None) -> str:
+    """τ² for the table: ``0`` where it is numerically zero (the stored number is not changed)."""
+    try:
+        t, s = float(tau2), float(se) if se is not None else 0.0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    if t != t:
+        return ""
+    scale = max(1.0, s * s) if s == s else 1.0
+    return "0" if abs(t) < TAU2_ZERO * scale else format(t, ".3g")
+
+
 def _short_model(r: Any) -> str:
     """The model of a cell in a few words (the full label is the ``model`` column of --out)."""
     method, test, pi = str(r.get("method", "")), str(r.get("test", "")), str(r.get("pi", ""))
@@ -82,7 +99,7 @@ def pooled_table(table: Any, by: list[str], title: str) -> Table:
         p = float(r["p_value"])
         model = _short_model(r)
         t.add_row(*(str(r[k]) for k in by), str(r["k"]), model, est, _fmt(r["i2"], ".0f") + "%",
-                  _fmt(r["tau2"], ".3g"), "<0.001" if p < 0.001 else _fmt(p, ".3f"))
+                  _fmt_tau2(r["tau2"], r.get("se")), "<0.001" if p < 0.001 else _fmt(p, ".3f"))
     n_single = int((table["k"] == 1).sum()) if len(table) else 0
     t.caption = (f"{len(pooled)} pooled cells (k ≥ 2); {n_single} single-study cells not shown; "
                  f"{len(table.attrs.get('excluded', []))} records not pooled (listed on stderr)")

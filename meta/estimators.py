@@ -112,7 +112,7 @@ def solve_q(
     f_hi = q_stat(Y, V, M, hi) - target
     root = np.where(f_lo <= 0, 0.0, hi)
     conv = np.ones(target.shape, dtype=bool)
-    idx = np.flatnonzero((f_lo > 0) & (f_hi < 0))  # working set; compacted when half is done
+    idx = np.flatnonzero((f_lo > 0) & (f_hi < 0))  # working set; compacted when a fifth is done (rows are independent)
     live = np.ones(idx.size, dtype=bool)
     x = np.zeros(idx.size)
     lo_a, hi_a = np.zeros(idx.size), hi[idx]
@@ -136,7 +136,7 @@ def solve_q(
         x = np.where(live & (f != 0), x_new, x)
         root[idx[done]] = x[done]
         live &= ~done
-        if live.sum() < 0.5 * live.size:
+        if live.sum() < 0.8 * live.size:
             keep = live
             idx, x, lo_a, hi_a, live = idx[keep], x[keep], lo_a[keep], hi_a[keep], live[keep]
             Ya, Va, Ma, ta = Ya[keep], Va[keep], Ma[keep], ta[keep]
@@ -202,7 +202,7 @@ def _scoring(
     tau2 = np.maximum(0.0, _he(Y, V, M, k)) if start is None else start.astype(np.float64).copy()
     iters = np.zeros(Y.shape[0], dtype=np.int64)
     conv = np.ones(Y.shape[0], dtype=bool)
-    idx = np.arange(Y.shape[0])  # working set, compacted once half of it has converged
+    idx = np.arange(Y.shape[0])  # working set, compacted once a fifth of it has converged (rows are independent)
     live = np.ones(idx.size, dtype=bool)
     Ya, Va, Ma, ka, t = Y, V, M, k, tau2.copy()
     for it in range(1, maxiter + 1):
@@ -236,7 +236,7 @@ def _scoring(
         iters[idx[live]] = it
         live &= np.abs(adj) > threshold
         tau2[idx] = t
-        if live.sum() < 0.5 * live.size:
+        if live.sum() < 0.8 * live.size:
             keep = live
             idx, t, live = idx[keep], t[keep], live[keep]
             Ya, Va, Ma, ka = Ya[keep], Va[keep], Ma[keep], ka[keep]
@@ -246,6 +246,76 @@ def _scoring(
 
 #: Relative grid of the likelihood-profile scan: 0 and 63 log-spaced points up to max(100, 10 τ̂²).
 PROFILE_GRID = np.concatenate([[0.0], np.geomspace(1e-9, 1.0, 63)])
+#: Studies per block of the profile screen (a block's (studies × grid) arrays stay in cache).
+_SCREEN_BLOCK = 1024
+
+
+def _grid_best(Y: Array, V: Array, M: Mask, k: Array, upper: Array, reml: bool) -> tuple[Array, Array]:
+    """Best log-likelihood on :data:`PROFILE_GRID` × ``upper`` and the grid point giving it (the first on a tie)."""
+    best_ll = np.full(upper.shape, -np.inf)
+    best_t = np.zeros(upper.shape)
+    for f in PROFILE_GRID:
+        g = upper * f
+        lg = _reml_ll(Y, V, M, g, k, reml)
+        better = lg > best_ll
+        best_ll = np.where(better, lg, best_ll)
+        best_t = np.where(better, g, best_t)
+    return best_ll, best_t
+
+
+def _grid_bound(Y: Array, V: Array, M: Mask, k: Array, upper: Array, reml: bool) -> Array:
+    """An upper bound of what :func:`_grid_best` returns as the best log-likelihood (+inf where unsure).
+
+    Per cell and grid point the profile is Σ log(vᵢ + τ²) = log Π(vᵢ + τ²), Σwᵢ, Σwᵢyᵢ and Σwᵢyᵢ² with
+    rss = Σwᵢyᵢ² − (Σwᵢyᵢ)²/Σwᵢ: one logarithm per grid point instead of one per study, on the studies
+    only (cells of one k together, no padding). This and :func:`_reml_ll` both round; the bound adds
+    64 times the worst-case rounding of either (a few k·ε of the magnitudes involved). Where the
+    product leaves the safe range of floats, or any number is not finite, the bound is +inf.
+    """
+    n = M.shape[0]
+    kk = M.sum(axis=1)
+    best = np.full(n, np.inf)
+    eps = np.finfo(float).eps
+    order = np.argsort(kk, kind="stable")
+    edges = np.flatnonzero(np.diff(kk[order])) + 1
+    for grp in np.split(order, edges):
+        m = int(kk[grp[0]])
+        if m < 1:
+            continue
+        step = max(1, _SCREEN_BLOCK // m)
+        for j in range(0, grp.size, step):
+            cs = grp[j:j + step]
+            mk = M[cs]
+            vs, ys = V[cs][mk].reshape(-1, m), Y[cs][mk].reshape(-1, m)
+            best[cs] = _bound_block(vs, ys, upper[cs], reml, eps)
+    return best
+
+
+def _bound_block(vs: Array, ys: Array, upper: Array, reml: bool, eps: float) -> Array:
+    """:func:`_grid_bound` for cells of one k: ``vs``, ``ys`` of shape (cells, k)."""
+    m = float(vs.shape[1])
+    g = upper[:, None] * PROFILE_GRID[None, :]
+    D = vs[:, :, None] + g[:, None, :]
+    W = 1.0 / D
+    sw = W.sum(axis=1)
+    WY = W * ys[:, :, None]
+    s1 = WY.sum(axis=1)
+    WY *= ys[:, :, None]
+    s2 = WY.sum(axis=1)
+    prod = D.prod(axis=1)
+    logv, lsw = np.log(prod), np.log(sw)
+    rss = s2 - s1 * s1 / sw
+    const = -0.5 * ((m - 1.0) if reml else m) * np.log(2 * np.pi)
+    ll = const - 0.5 * logv - 0.5 * rss
+    if reml:
+        ll -= 0.5 * lsw
+    span = m * np.maximum(np.abs(np.log(vs.min(axis=1))), np.abs(np.log(vs.max(axis=1) + upper)))
+    err = 64.0 * eps * (m + 4.0) * (span[:, None] + np.abs(logv) + np.abs(lsw) + 4.0 + 4.0 * s2)
+    err += 64.0 * eps * (abs(const) + np.abs(ll))
+    top = (ll + err).max(axis=1)
+    safe = (np.isfinite(ll).all(axis=1) & np.isfinite(err).all(axis=1)
+            & (prod > 1e-280).all(axis=1) & (prod < 1e280).all(axis=1))
+    return np.where(safe, top, np.inf)
 
 
 def _profile_global(
@@ -259,30 +329,38 @@ def _profile_global(
     best grid point and its end point is kept if its likelihood is higher. τ² = 0 (metafor's
     ll0check reset) is the special case where that point is the boundary. Returns τ² and the mask
     of cells that moved.
+
+    The grid is first screened cheaply (:func:`_grid_bound`): a cell whose bound of the best grid
+    likelihood cannot beat ``ll`` by the tolerance is left as it is; the others (a few) are scanned
+    exactly as above, so the cells that move, and where they restart, are the plain scan's.
     """
     reml = method == "REML"
     upper = np.maximum(100.0, 10.0 * t)
-    best_ll = np.full(t.shape, -np.inf)
-    best_t = np.zeros(t.shape)
-    for f in PROFILE_GRID:
-        g = upper * f
-        lg = _reml_ll(Y, V, M, g, k, reml)
-        better = lg > best_ll
-        best_ll = np.where(better, lg, best_ll)
-        best_t = np.where(better, g, best_t)
-    cand = np.flatnonzero(conv & (best_ll - ll > LL0_TOL))
     out = t.copy()
     moved = np.zeros(t.shape, dtype=bool)
+    live = np.flatnonzero(conv)
+    if live.size == 0:
+        return out, moved
+    with np.errstate(all="ignore"):
+        bound = _grid_bound(Y[live], V[live], M[live], k[live], upper[live], reml)
+        settled = (bound - ll[live] + 4.0 * np.finfo(float).eps * (np.abs(bound) + np.abs(ll[live]))
+                   < LL0_TOL * (1.0 - 1e-9))
+    scan = live[~settled]
+    if scan.size == 0:
+        return out, moved
+    best_ll, best_t = _grid_best(Y[scan], V[scan], M[scan], k[scan], upper[scan], reml)
+    hit = best_ll - ll[scan] > LL0_TOL
+    cand, best_ll, best_t = scan[hit], best_ll[hit], best_t[hit]
     if cand.size == 0:
         return out, moved
     t2, c2, _ = _scoring(method, Y[cand], V[cand], M[cand], k[cand], threshold, maxiter, stepadj,
-                         start=best_t[cand])
+                         start=best_t)
     t2 = np.maximum(t2, 0.0)
     ll2 = _reml_ll(Y[cand], V[cand], M[cand], t2, k[cand], reml)
     take = c2 & (ll2 > ll[cand])
     # a scoring restart that fails to converge keeps the best grid point (still the better maximum)
-    fallback = ~c2 & (best_ll[cand] > ll[cand])
-    out[cand] = np.where(take, t2, np.where(fallback, best_t[cand], out[cand]))
+    fallback = ~c2 & (best_ll > ll[cand])
+    out[cand] = np.where(take, t2, np.where(fallback, best_t, out[cand]))
     moved[cand] = take | fallback
     return out, moved
 
