@@ -17,6 +17,7 @@ from typing import Any
 
 from evidence.vocabulary import VOCAB
 from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
+from extraction.gates import may_match
 from extraction.numbers import digit_spans, normalize, parse_number
 from extraction.study import planned_study, study_facts
 
@@ -56,7 +57,7 @@ def digits_for_number_words(seg: str) -> str:
     '42        patients and 1   of the 25 patients'
     """
     g = _count_grammar()
-    if not g["word_rx"].search(seg):
+    if not may_match(g["word_rx"], seg, remember=False) or not g["word_rx"].search(seg):
         return seg
 
     def sub(m: re.Match[str]) -> str:
@@ -433,7 +434,7 @@ def role_mentions(text: str, ctx: TrialContext, mentions: Sequence[Mention]) -> 
     out: list[Mention] = []
     for role, rx in _role_grammar():
         arm = ids[role]
-        if not arm:
+        if not arm or not may_match(rx, text):
             continue
         for m in rx.finditer(text):
             if not any(m.start() < e and s < m.end() for s, e in taken):
