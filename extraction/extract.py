@@ -165,12 +165,20 @@ def jsonl_line(rec: dict[str, Any]) -> str:
     """A record as one line of JSONL, exactly as :func:`evidence.io.write_records` writes it (fields in
     FIELDS order, datetimes in ISO form, UTF-8 kept), ending in a newline.
 
-    >>> jsonl_line({"source_id": "PMID:1"})[:40]
+    >>> jsonl_line({"source_id": "PMID:1"})[:41]
     '{"record_id": null, "source_id": "PMID:1"'
     """
     r = rec if type(rec) is dict and tuple(rec) == FIELDS else {f: rec.get(f) for f in FIELDS}
+    try:  # a record without datetimes (json refuses them: then it is written as below)
+        return _JSON.encode(r) + "\n"
+    except TypeError:
+        pass
     return json.dumps({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()},
                       ensure_ascii=False) + "\n"
+
+
+#: ``json.dumps(obj, ensure_ascii=False)`` is ``JSONEncoder(ensure_ascii=False).encode(obj)``, kept built.
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def extract_document(nlp: Language, document: Any) -> list[dict[str, Any]]:

@@ -30,8 +30,11 @@ __all__ = ["folded", "may_match", "required_words"]
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 
 
+_ODD = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
 def _fold(text: str) -> str:
-    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+    return text.translate(_FOLD).lower() if not text.isascii() and _ODD.search(text) else text.lower()
 
 
 @functools.lru_cache(maxsize=16)
