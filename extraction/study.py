@@ -25,16 +25,16 @@ from importlib import resources
 from typing import Any
 
 from evidence.vocabulary import VOCAB, normalize_registry_id
-from extraction.gates import may_match
+from extraction.gates import may_match, quick
 from extraction.patterns import PatternError
 
 _FIELDS = ("design", "registry", "citation")
 _KEYS = {"field", "value", "literal", "regex", "comment"}
 # a sentence that plans or proposes a study is about another trial, not this one
-_PLANNED = re.compile(r"\b(?:is|are|will\s+be|should\s+be|being)\s+(?:planned|warranted|needed|underway|ongoing|"
+_PLANNED = quick(re.compile(r"\b(?:is|are|will\s+be|should\s+be|being)\s+(?:planned|warranted|needed|underway|ongoing|"
                       r"conducted|initiated)\b|\bfuture\s+(?:\w+\s+){0,2}(?:trials|studies)\b|\bfurther\s+"
                       r"(?:\w+\s+){0,2}(?:trials|studies)\b|\bto\s+be\s+confirmed\b|\bneed\s+to\s+be\s+confirmed\b",
-                      re.I)
+                      re.I))
 _CONCLUSION = re.compile(r"(?:^|\n)\s*(?:conclusions?|interpretation|discussion)\s*[:.\n]", re.I)
 
 

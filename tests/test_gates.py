@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from extraction.gates import folded, may_match, required_words
+from extraction.gates import folded, may_match, quick, required_words
 
 MODULES = ("extraction.arms", "extraction.assembly", "extraction.context", "extraction.numbers",
            "extraction.prognostic", "extraction.sentences", "extraction.study", "extraction.unlisted",
@@ -96,3 +96,48 @@ def test_no_match_is_missed(seed):
                 skipped += 1
                 assert rx.search(piece) is None, (rx.pattern, piece)
     assert skipped  # the checks do skip scans
+
+
+def unquick(rx: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern :func:`quick` was given, for one it made (else ``rx``)."""
+    m = re.fullmatch(r"\(\?=\[(?:\\.|[^\]\\])*\]\)\(\?(i)?:(.*)\)", rx.pattern, re.S)
+    if not m:
+        return rx
+    try:
+        src = re.compile(m.group(2), rx.flags | (re.I if m.group(1) else 0))
+    except re.error:
+        return rx
+    return src if quick(src).pattern == rx.pattern else rx
+
+
+def test_quick_patterns_in_use_are_quick_of_their_source():
+    from extraction.values import _THRESHOLD
+
+    src = unquick(_THRESHOLD)
+    assert src is not _THRESHOLD and quick(src).pattern == _THRESHOLD.pattern
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_quick_finds_the_same_matches(seed):
+    rng = random.Random(seed)
+    docs = texts()[::3]
+    pieces = [oddly_cased(t, rng) if seed else t for t in docs]
+    pieces += [oddly_cased(t[a:a + 200], rng) for t in docs for a in [rng.randrange(len(t))]]
+    checked = 0
+    for rx in patterns():
+        src = unquick(rx)
+        q = quick(src)
+        if q is src:
+            continue
+        checked += 1
+        for piece in pieces:
+            assert [(m.span(), m.groups()) for m in q.finditer(piece)] == \
+                [(m.span(), m.groups()) for m in src.finditer(piece)], src.pattern
+            for _ in range(3):
+                a = rng.randrange(len(piece) + 1)
+                b = rng.randrange(a, len(piece) + 1)
+                x, y = q.search(piece, a, b), src.search(piece, a, b)
+                assert (x and (x.span(), x.groups())) == (y and (y.span(), y.groups())), src.pattern
+                x, y = q.match(piece, a), src.match(piece, a)
+                assert (x and (x.span(), x.groups())) == (y and (y.span(), y.groups())), src.pattern
+    assert checked > 50
