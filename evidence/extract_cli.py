@@ -112,7 +112,7 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
             follow_links: FollowLinks = False):
     """Documents → evidence records (stdout JSONL by default)."""
     from evidence.io import FORMATS, write_records
-    from extraction.extract import extract_paths
+    from extraction.extract import extract_paths, jsonl_line
 
     if engine not in ("local", "dask"):
         fail(f"unknown engine {engine!r}; choose local or dask")
@@ -139,6 +139,9 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
         named = escaped(str(path))
         err.print(f"error: {msg if msg.startswith(named) else f'{named}: {msg}'}", markup=False, highlight=False)
 
+    # JSONL: each record is encoded where it is made (in the worker processes too), so that workers send
+    # back lines rather than dicts and this process only writes them (the lines write_records would write)
+    transform = jsonl_line if fmt == "jsonl" else None
     recs = []
     with progress(len(files), "extracting") as bar:
         def counted():  # the bar moves as extract_paths takes the next file
@@ -148,11 +151,17 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
                 yield str(f)
             bar.update(1)
 
-        for rec in extract_paths(counted(), n_process=n_process, on_error=on_error):
+        for rec in extract_paths(counted(), n_process=n_process, on_error=on_error, transform=transform):
             recs.append(rec)
     if fmt == "parquet" and out_file is None:
         fail("--format parquet needs --out FILE")
-    write_records(recs, out_file, fmt, stream=None if out_file else sys.stdout)
+    if transform is None:
+        write_records(recs, out_file, fmt, stream=None if out_file else sys.stdout)
+    elif out_file is None:
+        sys.stdout.writelines(recs)
+    else:
+        with open(out_file, "w", encoding="utf-8", newline="") as fh:
+            fh.writelines(recs)
     err.print(f"{len(recs)} records from {len(files) - len(failed)} of {len(files)} files", markup=False)
     if failed:
         raise typer.Exit(2 if len(failed) == len(files) else 1)

@@ -17,6 +17,7 @@ from typing import Any
 
 from evidence.vocabulary import VOCAB
 from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
+from extraction.gates import may_match, quick
 from extraction.numbers import digit_spans, normalize, parse_number
 from extraction.study import planned_study, study_facts
 
@@ -45,7 +46,7 @@ def _count_grammar() -> dict[str, Any]:
     word_rx = re.compile(rf"\b(?:(?:{tens})(?:[- ](?:{units}))?|{'|'.join(w for w, v in words.items() if v < 20)})\b"
                          r"(?=\s+(?:[\w-]+\s+){0,2}(?:patients|participants|women|men|adults|pts)\b|\s+of\s+(?:the\s+)?\d)",
                          re.I)
-    return {"words": words, "word_rx": word_rx, **rx}
+    return {"words": words, "word_rx": quick(word_rx), **rx}
 
 
 def digits_for_number_words(seg: str) -> str:
@@ -56,7 +57,7 @@ def digits_for_number_words(seg: str) -> str:
     '42        patients and 1   of the 25 patients'
     """
     g = _count_grammar()
-    if not g["word_rx"].search(seg):
+    if not may_match(g["word_rx"], seg, remember=False) or not g["word_rx"].search(seg):
         return seg
 
     def sub(m: re.Match[str]) -> str:
@@ -199,9 +200,9 @@ def _definition_segment(text: str, start: int, end: int) -> int:
     return to.start() if to else m.end()
 
 
-_ROLE_DEFINITION = re.compile(r"\b(?P<role>test|experimental|study|treatment|intervention|investigational|control|"
+_ROLE_DEFINITION = quick(re.compile(r"\b(?P<role>test|experimental|study|treatment|intervention|investigational|control|"
                               r"standard|reference)\s+(?:group|arm)s?\s*(?:\([^)]{0,30}\)\s*)?(?:received|was\s+given|were\s+given|"
-                              r"was\s+treated\s+with|were\s+treated\s+with|consisted\s+of|:)\s*", re.I)
+                              r"was\s+treated\s+with|were\s+treated\s+with|consisted\s+of|:)\s*", re.I))
 
 
 def role_defined_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
@@ -417,7 +418,7 @@ _ONE_POPULATION = ("single_arm", "observational", "pooled_analysis")
 def _role_grammar() -> list[tuple[str, re.Pattern[str]]]:
     rows = [json.loads(ln) for ln in (resources.files("extraction") / "patterns" / "arm_roles.jsonl")
             .read_text(encoding="utf-8").splitlines() if ln.strip()]
-    return [(r["role"], re.compile(r["regex"], re.I)) for r in rows]
+    return [(r["role"], quick(re.compile(r["regex"], re.I))) for r in rows]
 
 
 def role_mentions(text: str, ctx: TrialContext, mentions: Sequence[Mention]) -> list[Mention]:
@@ -433,7 +434,7 @@ def role_mentions(text: str, ctx: TrialContext, mentions: Sequence[Mention]) -> 
     out: list[Mention] = []
     for role, rx in _role_grammar():
         arm = ids[role]
-        if not arm:
+        if not arm or not may_match(rx, text):
             continue
         for m in rx.finditer(text):
             if not any(m.start() < e and s < m.end() for s, e in taken):

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing as mp
 import os
 import pickle
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from spacy.language import Language
@@ -159,6 +161,26 @@ def finalize(stats: list[dict[str, Any]], document: Any, trial: dict[str, Any] |
     return out
 
 
+def jsonl_line(rec: dict[str, Any]) -> str:
+    """A record as one line of JSONL, exactly as :func:`evidence.io.write_records` writes it (fields in
+    FIELDS order, datetimes in ISO form, UTF-8 kept), ending in a newline.
+
+    >>> jsonl_line({"source_id": "PMID:1"})[:41]
+    '{"record_id": null, "source_id": "PMID:1"'
+    """
+    r = rec if type(rec) is dict and tuple(rec) == FIELDS else {f: rec.get(f) for f in FIELDS}
+    try:  # a record without datetimes (json refuses them: then it is written as below)
+        return _JSON.encode(r) + "\n"
+    except TypeError:
+        pass
+    return json.dumps({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()},
+                      ensure_ascii=False) + "\n"
+
+
+#: ``json.dumps(obj, ensure_ascii=False)`` is ``JSONEncoder(ensure_ascii=False).encode(obj)``, kept built.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def extract_document(nlp: Language, document: Any) -> list[dict[str, Any]]:
     """Evidence records of one document (offsets relative to the whole ``document.text``)."""
     text = document.text or ""
@@ -220,13 +242,15 @@ def _unpack(exc: Any) -> BaseException:
 Event = tuple[Any, ...]
 
 
-def extract_path_events(nlp: Language, path: str) -> list[Event]:
+def extract_path_events(nlp: Language, path: str, transform: Callable[[dict[str, Any]], Any] | None = None
+                        ) -> list[Event]:
     """Records of one input file, in document order, with its failures as events (nothing raised).
 
     A file that cannot be read gives one ``("error", path, exc, False)``; a document the pipeline fails
     on gives ``("error", source_file, exc, True)`` (*fatal*: raised when there is no ``on_error``); a
     document whose records cannot be finalised gives ``("error", source_file, exc, False)``.
     ClinicalTrials.gov documents (``document.meta["records"]``) are already structured and skip the NLP.
+    ``transform``, when given, maps each record (``("records", [transform(r), ...])``).
     """
     path = os.fspath(path)
     try:
@@ -238,7 +262,8 @@ def extract_path_events(nlp: Language, path: str) -> list[Event]:
     for document in documents:
         meta = getattr(document, "meta", None)
         if isinstance(meta, dict) and meta.get("records"):
-            out.append(("records", list(meta["records"])))
+            recs = list(meta["records"])
+            out.append(("records", recs if transform is None else [transform(r) for r in recs]))
             continue
         text = document.text or ""
         source = getattr(document, "source_file", None) or path
@@ -249,18 +274,20 @@ def extract_path_events(nlp: Language, path: str) -> list[Event]:
                 out.append(("error", source, exc, True))
                 break
             try:
-                out.append(("records", finalize(doc._.statistics or [], document, doc._.trial, offset=s)))
+                recs = finalize(doc._.statistics or [], document, doc._.trial, offset=s)
+                out.append(("records", recs if transform is None else [transform(r) for r in recs]))
             except Exception as exc:
                 out.append(("error", source, exc, False))
                 break
     return out
 
 
-def _worker_task(paths: list[str]) -> list[list[Event]]:
+def _worker_task(paths: list[str], transform: Callable[[dict[str, Any]], Any] | None = None
+                 ) -> list[list[Event]]:
     assert _WORKER_NLP is not None, "pool worker without a pipeline"
     out = []
     for path in paths:
-        events = extract_path_events(_WORKER_NLP, path)
+        events = extract_path_events(_WORKER_NLP, path, transform)
         out.append([ev if ev[0] != "error" else (ev[0], ev[1], _portable(ev[2]), ev[3]) for ev in events])
     return out
 
@@ -289,8 +316,8 @@ def start_method() -> str:
     return "spawn"
 
 
-def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, batch_size: int
-                 ) -> Iterator[list[Event]]:
+def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, batch_size: int,
+                 transform: Callable[[dict[str, Any]], Any] | None = None) -> Iterator[list[Event]]:
     """Events per path from this process and ``n_process - 1`` worker processes, in input order.
 
     Tasks are ``batch_size`` paths. A task goes to the workers while fewer than two per worker are
@@ -328,19 +355,19 @@ def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, bat
             return future.result()
         except BrokenProcessPool:
             broken = True
-            return [extract_path_events(local, path) for path in batch]
+            return [extract_path_events(local, path, transform) for path in batch]
 
     try:
         for batch in _batches(paths, batch_size):
             submitted = False
             if not broken and sum(1 for item in pending if not ready(item)) < 2 * n_workers:
                 try:
-                    pending.append((pool.submit(_worker_task, batch), batch))
+                    pending.append((pool.submit(_worker_task, batch, transform), batch))
                     submitted = True
                 except BrokenProcessPool:
                     broken = True
             if not submitted:
-                pending.append([extract_path_events(local, path) for path in batch])
+                pending.append([extract_path_events(local, path, transform) for path in batch])
             while pending and (ready(pending[0]) or len(pending) > limit):
                 yield from take()
         while pending:
@@ -354,8 +381,8 @@ _AHEAD = 8
 
 
 def extract_paths(paths: Iterable[str], nlp: Language | None = None, *, n_process: int = 1,
-                  batch_size: int = 32, on_error: Callable[[str, BaseException], None] | None = None
-                  ) -> Iterator[dict[str, Any]]:
+                  batch_size: int = 32, on_error: Callable[[str, BaseException], None] | None = None,
+                  transform: Callable[[dict[str, Any]], Any] | None = None) -> Iterator[Any]:
     """Stream records for many input files, in input order (the same for any ``n_process``).
 
     With ``n_process > 1`` the paths go in tasks of ``batch_size`` files to this process and to
@@ -367,16 +394,20 @@ def extract_paths(paths: Iterable[str], nlp: Language | None = None, *, n_proces
 
     ``on_error(path, exception)`` is called for a file that cannot be read or processed; the batch goes
     on. Without ``on_error`` a pipeline failure is raised and other failures are skipped.
+
+    ``transform(record)``, when given, is applied to each record where it is made (in the worker
+    process), and the stream yields what it returns: a picklable module-level function, e.g. one that
+    encodes a record as its output line, so that workers send back text rather than dicts.
     """
     if n_process > 1:
-        events: Iterator[list[Event]] = _pool_events(paths, nlp, n_process, max(1, batch_size))
+        events: Iterator[list[Event]] = _pool_events(paths, nlp, n_process, max(1, batch_size), transform)
     else:
         if nlp is None:
             from extraction.pipeline import build_pipeline
 
             nlp = build_pipeline()
         local = nlp
-        events = (extract_path_events(local, os.fspath(p)) for p in paths)
+        events = (extract_path_events(local, os.fspath(p), transform) for p in paths)
     for path_events in events:
         for event in path_events:
             if event[0] == "records":

@@ -30,6 +30,7 @@ from importlib import resources
 from typing import Any
 
 from evidence.factors import FACTORS, threshold_levels
+from extraction.gates import quick
 from extraction.numbers import find_intervals, find_p_values, find_timepoints, interval_after, parse_number
 
 NUM = r"\d+(?:\.\d+)?"
@@ -319,7 +320,7 @@ def prognostic_sentence(seg: str, norm: str, *, require_cue: bool) -> list[dict[
     return recs
 
 
-_QUICK = re.compile(r"\d\s*%|\b(?:HR|OR|RR)\b|(?i:hazard|odds\s+ratio|relative\s+risk)")
+_QUICK = quick(re.compile(r"\d\s*%|\b(?:HR|OR|RR)\b|(?i:hazard|odds\s+ratio|relative\s+risk)"))
 
 
 def prognostic_statistics(text: str, norm: str, sentences: list[tuple[int, int]], *,

@@ -25,15 +25,16 @@ from importlib import resources
 from typing import Any
 
 from evidence.vocabulary import VOCAB, normalize_registry_id
+from extraction.gates import may_match, quick
 from extraction.patterns import PatternError
 
 _FIELDS = ("design", "registry", "citation")
 _KEYS = {"field", "value", "literal", "regex", "comment"}
 # a sentence that plans or proposes a study is about another trial, not this one
-_PLANNED = re.compile(r"\b(?:is|are|will\s+be|should\s+be|being)\s+(?:planned|warranted|needed|underway|ongoing|"
+_PLANNED = quick(re.compile(r"\b(?:is|are|will\s+be|should\s+be|being)\s+(?:planned|warranted|needed|underway|ongoing|"
                       r"conducted|initiated)\b|\bfuture\s+(?:\w+\s+){0,2}(?:trials|studies)\b|\bfurther\s+"
                       r"(?:\w+\s+){0,2}(?:trials|studies)\b|\bto\s+be\s+confirmed\b|\bneed\s+to\s+be\s+confirmed\b",
-                      re.I)
+                      re.I))
 _CONCLUSION = re.compile(r"(?:^|\n)\s*(?:conclusions?|interpretation|discussion)\s*[:.\n]", re.I)
 
 
@@ -87,6 +88,8 @@ def registry_ids(text: str) -> list[str]:
     """Every registry id the text prints (NCT, EudraCT, ISRCTN, jRCT), canonical, first mention first."""
     found: list[tuple[int, str]] = []
     for _value, rx in _rules()["registry"]:
+        if not may_match(rx, text):
+            continue
         for m in rx.finditer(text):
             canon = normalize_registry_id(m.group(m.lastindex or 0))
             if canon:
@@ -102,7 +105,7 @@ def citation(text: str) -> dict[str, Any]:
     """``pmid``, ``doi`` and ``year`` from a citation or ``Source:`` line (absent keys: not stated)."""
     out: dict[str, Any] = {}
     for value, rx in _rules()["citation"]:
-        m = rx.search(text)
+        m = rx.search(text) if may_match(rx, text) else None
         if m:
             out[value] = int(m.group(1)) if value == "year" else m.group(1)
     return out

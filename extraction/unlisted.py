@@ -28,9 +28,7 @@ _RANDOM = re.compile(r"\brandomi[sz]|\brandomly\b|\bassigned\b|\ballocated\b", r
 
 @functools.lru_cache(maxsize=1)
 def _grammar() -> tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pattern[str]]:
-    rows = [json.loads(ln) for ln in (resources.files("extraction") / "patterns" / "unlisted_agents.jsonl")
-            .read_text(encoding="utf-8").splitlines() if ln.strip()]
-    by = {r["kind"]: r for r in rows}
+    by = _rows()
     suffixes = sorted(by["suffix"]["values"], key=len, reverse=True)
     # one pass over the text: a word of 5+ letters that ends in a stem
     suffix = re.compile(r"\b[A-Za-z]{2,}(?<![A-Za-z]{40})(?:" + "|".join(map(re.escape, suffixes)) + r")\b", re.I)
@@ -38,14 +36,50 @@ def _grammar() -> tuple[re.Pattern[str], re.Pattern[str], frozenset[str], re.Pat
             re.compile(by["context"]["regex"], re.I))
 
 
+@functools.lru_cache(maxsize=1)
+def _rows() -> dict[str, dict]:
+    rows = [json.loads(ln) for ln in (resources.files("extraction") / "patterns" / "unlisted_agents.jsonl")
+            .read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return {r["kind"]: r for r in rows}
+
+
+#: Whole words of ASCII letters (the only words the stem pattern can match, but for the characters below).
+_WORD = re.compile(r"\b[A-Za-z]{5,}\b")
+#: Characters that ``[A-Za-z]`` also matches under ``re.I`` (İ ı ſ K): texts with one take the stem pattern.
+_FOLDED = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+@functools.lru_cache(maxsize=1)
+def _stems() -> tuple[tuple[str, ...], frozenset[str], tuple[int, ...]]:
+    """The stems (lower case) as a tuple and a set, and their distinct lengths."""
+    values = tuple(v.lower() for v in _rows()["suffix"]["values"])
+    return values, frozenset(values), tuple(sorted({len(v) for v in values}))
+
+
+def _stem_words(text: str) -> list[re.Match[str]]:
+    """The matches of the stem pattern (``_grammar()[0]``), found faster: a whole word of ASCII letters
+    that ends in a stem after 2 to 39 other letters (what the pattern's ``{2,}`` and look-behind allow)."""
+    if _FOLDED.search(text):
+        return list(_grammar()[0].finditer(text))
+    stems, stem_set, lengths = _stems()
+    out = []
+    for m in _WORD.finditer(text):
+        w = m.group().lower()
+        if w.endswith(stems):
+            n = len(w)
+            if any(2 <= n - k <= 39 and w[n - k:] in stem_set for k in lengths):
+                out.append(m)
+    return out
+
+
 def _known(word: str) -> bool:
     return bool(VOCAB.normalize_agent(word) or VOCAB.normalize_histotype(word) or VOCAB.normalize_endpoint(word))
 
 
 def _candidates(text: str) -> list[tuple[int, int, str]]:
-    suffix, code, stop, _ctx = _grammar()
+    _suffix, code, stop, _ctx = _grammar()
     out = []
-    for m in suffix.finditer(text):
+    for m in _stem_words(text):
         w = m.group()
         if len(w) >= 5 and w.lower() not in stop and not _known(w):
             out.append((m.start(), m.end(), w.lower()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from extraction.gates import quick
 from extraction.numbers import (
     NOT_REACHED_RE,
     VALUE_RE,
@@ -42,9 +43,9 @@ _EXTRA_MASKS = re.compile(r"\d+(?:\.\d+)?\s*%\s*(?:CI|C\.I\.|confidence|credible
 # next start: one that begins with a digit (``\d(?<!\d\d)`` is ``(?<!\d)\d``, but lets the regex engine
 # skip to digits) and one for the word-led alternatives.
 _DIGIT_START = re.compile(r"\d(?<!\d\d)\d*(?:\.\d+)?\s*(?:%|:|mg|g|mL|ml|µg|mcg|Gy|m2|m²|kg|cm|mm|h|hours?)", re.I)
-_WORD_START = re.compile(r"\b(?:(?:arms?|groups?|cohorts?|trt|treatment)\s+\d|"
+_WORD_START = quick(re.compile(r"\b(?:(?:arms?|groups?|cohorts?|trt|treatment)\s+\d|"
                          r"[nN]\s*=\s*\d|[IiHh]\s*(?:²|2|\^2)|RECIST\s*\d|version\s*\d|v\d+\.\d|grade\s*\d|"
-                         r"[A-Z]{2,}-\d)", re.I)
+                         r"[A-Z]{2,}-\d)", re.I))
 _DIGIT = re.compile(r"\d")
 _DURATION_BEFORE = re.compile(r"\b(?:for|within|after|every|over|each|than|before|during|until|by|least|up\s+to|"
                               r"aged?|age\s+of|maximum\s+of|q)\s*$", re.I)
@@ -160,9 +161,9 @@ def rate_counts(seg: str, start: int, end: int) -> tuple[int | None, int | None]
 # ``(HR 0.70, 95% CI 0.55-0.89; <.001)``: a p value printed without its P, after a ratio's CI in its bracket
 _BARE_P = re.compile(r"[;,]\s*(?P<rel>[<=≤])\s*(?P<v>0?\.\d+)\s*(?=[)\]])")
 # ``PFS rate ≤ 40%``, ``≥ 6 months``: a threshold (a design hypothesis, an eligibility rule), not a result
-_THRESHOLD = re.compile(r"(?:[≤≥<>]\s*=?|\b(?:less|fewer|more|greater|higher|lower)\s+than|\bat\s+(?:least|most)|"
+_THRESHOLD = quick(re.compile(r"(?:[≤≥<>]\s*=?|\b(?:less|fewer|more|greater|higher|lower)\s+than|\bat\s+(?:least|most)|"
                         r"\bup\s+to|\bbelow|\babove|\bunder|\bexceed(?:ing|ed)?)\s*\d+(?:\.\d+)?\s*"
-                        r"(?:%|months?|weeks?|years?)", re.I)
+                        r"(?:%|months?|weeks?|years?)", re.I))
 
 
 def bare_p_values(seg: str, ps: list[PValue], cis: list[Interval]) -> list[PValue]:

@@ -150,3 +150,12 @@ def test_first_character_forms_of_value_timepoint_and_p_patterns_are_the_plain_o
             got = [(m.span(), m.groupdict()) for m in new.finditer(t)]
             want = [(m.span(), m.groupdict()) for m in old.finditer(t)]
             assert got == want, (t, new.pattern[:20])
+
+
+def test_digit_re_is_isdigit_for_every_code_point():
+    """DIGIT_RE's table of non-decimal digits (kept to spare start-up a scan) is what ``isdigit`` says."""
+    from extraction.numbers import DIGIT_RE, _digit_not_decimal
+
+    assert _digit_not_decimal() == [i for i in range(0x110000) if chr(i).isdigit() and not chr(i).isdecimal()]
+    text = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF)
+    assert [m.group() for m in DIGIT_RE.finditer(text)] == [c for c in text if c.isdigit()]

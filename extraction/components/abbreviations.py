@@ -83,8 +83,8 @@ class AbbreviationDetector:
         mentions = read_mentions(doc, self.span_key)
         # agents outside the vocabulary first (extraction.unlisted), so that their arms can be abbreviated too
         unlisted = unlisted_agent_mentions(text, mentions, doc._.sentences or ())
-        spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
         if unlisted:
+            spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
             extra = [sp for a, b, _lab, ids in unlisted
                      for sp in [doc.char_span(a, b, label="AGENT", kb_id=ids[0], alignment_mode="expand")] if sp]
             spans = filter_spans(extra + spans)
@@ -97,6 +97,8 @@ class AbbreviationDetector:
         defs = find_definitions(text, agents, blockers)
         if not defs:
             return doc
+        # the group's spans (as written above when unlisted agents were added): read only when needed
+        spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
         new = []
         for short, joined in defs.items():
             label = re.escape(short)

@@ -11,6 +11,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extraction.components.statistics import doc_mentions
+from extraction.components.tokenizer import doc_text, release_text
 from extraction.numbers import normalize
 from extraction.prognostic import prognostic_statistics
 from extraction.sentences import split_sentences
@@ -27,7 +28,8 @@ class PrognosticReader:
         self.span_key = span_key
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)  # the kept text: ``doc.text`` would rebuild it from every token
+        release_text(doc)  # the last component: serialised Docs stay small
         sentences = doc._.sentences if doc._.sentences is not None else split_sentences(text)
         mentions = doc_mentions(doc, self.span_key)
         # a drug named in a sentence makes it a treatment statement; the resection in "R0 resection" does not

@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 
 from extraction.assembly import State, assemble_sentence
 from extraction.components.mentions import read_mentions
-from extraction.components.tokenizer import doc_text, release_text
+from extraction.components.tokenizer import doc_text
 from extraction.context import build_context
 from extraction.numbers import digit_spans, normalize
 from extraction.sentences import split_sentences
@@ -96,7 +96,6 @@ class StatisticAssembler:
         text = doc_text(doc)
         sentences = doc._.sentences if doc._.sentences is not None else split_sentences(text)
         ctx, stats = statistics_for(text, sentences, doc_mentions(doc, self.span_key))
-        release_text(doc)
         doc._.trial = ctx.as_dict()
         doc._.statistics = stats
         return doc

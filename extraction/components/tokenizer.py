@@ -21,7 +21,8 @@ from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import compile_infix_regex, registry
+from spacy.tokenizer import Tokenizer
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
 
 TEXT_KEY = "sarcoma_text"
 #: Distinct pieces warmed before the caches are emptied, when spaCy does not say its cache size.
@@ -80,13 +81,17 @@ class WarmTokenizer:
 @registry.tokenizers("sarcoma.Tokenizer.v1")
 def create_memo_tokenizer() -> Callable[[Language], WarmTokenizer]:
     """spaCy's default tokenizer for the language, its piece cache kept warm."""
-    default = registry.tokenizers.get("spacy.Tokenizer.v1")()
-
     def make(nlp: Language) -> WarmTokenizer:
-        tok = default(nlp)
+        # spaCy's ``spacy.Tokenizer.v1`` factory, built with the infixes below from the start (setting
+        # ``infix_finditer`` afterwards would compile the infixes and load the special cases twice)
+        d = nlp.Defaults
         # ``olaratumab+doxorubicin``: a plus between two words joins two agents, as in ``X + Y``
-        infixes = [*(nlp.Defaults.infixes or ()), r"(?<=[A-Za-z])\+(?=[A-Za-z])"]
-        tok.infix_finditer = compile_infix_regex(infixes).finditer
+        infixes = [*(d.infixes or ()), r"(?<=[A-Za-z])\+(?=[A-Za-z])"]
+        tok = Tokenizer(nlp.vocab, rules=d.tokenizer_exceptions,
+                        prefix_search=compile_prefix_regex(d.prefixes).search if d.prefixes else None,
+                        suffix_search=compile_suffix_regex(d.suffixes).search if d.suffixes else None,
+                        infix_finditer=compile_infix_regex(infixes).finditer,
+                        token_match=d.token_match, url_match=d.url_match)
         return WarmTokenizer(tok)
 
     return make

@@ -26,13 +26,14 @@ import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-
-from pypdf import PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError
+from typing import TYPE_CHECKING
 
 from extraction.ingest.document import Document, IngestError, PageSpan, file_source_id, page_of
 from extraction.ingest.limits import check_document, check_file, limits_from
 from extraction.ingest.text import doi_from_text, first_line, header_source_id, normalize_newlines, year_from_text
+
+if TYPE_CHECKING:  # pypdf is imported on the first PDF read: text-only runs start without it
+    from pypdf import PdfReader
 
 __all__ = ["PAGE_SEPARATOR", "page_of", "read_pdf"]
 
@@ -77,6 +78,9 @@ def _reason(exc: BaseException) -> str:
 def _open(path: str | os.PathLike[str], data: bytes) -> PdfReader:
     if _MAGIC not in data[:1024]:
         raise IngestError(path, "not a readable PDF (no %PDF- header)")
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
     except (DependencyError, NotImplementedError) as exc:
@@ -96,6 +100,8 @@ def _open(path: str | os.PathLike[str], data: bytes) -> PdfReader:
 
 
 def _page_texts(path: str | os.PathLike[str], reader: PdfReader) -> list[str]:
+    from pypdf.errors import FileNotDecryptedError
+
     try:
         n = len(reader.pages)
     except FileNotDecryptedError:
