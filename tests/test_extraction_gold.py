@@ -148,13 +148,13 @@ def test_both_start_methods_give_the_one_process_records(method, nlp, monkeypatc
     monkeypatch.setenv("SARCOMA_EVIDENCE_START_METHOD", method)
     local = []
     real = ex.extract_path_events
-    monkeypatch.setattr(ex, "extract_path_events", lambda n, p: local.append(p) or real(n, p))
+    monkeypatch.setattr(ex, "extract_path_events", lambda n, p, *a: local.append(p) or real(n, p, *a))
     two = list(extract_paths(paths, nlp, n_process=2, batch_size=2))
     assert two == one
     assert 0 < len(local) < len(paths)  # both processes did some of the work
 
 
-def _dying_task(paths):
+def _dying_task(paths, *args):
     """A worker task that kills its process, as the OOM killer would, the first time it runs."""
     marker = os.environ["SARCOMA_TEST_KILL_MARKER"]
     if not os.path.exists(marker):
@@ -163,7 +163,7 @@ def _dying_task(paths):
         os._exit(9)
     import extraction.extract as ex
 
-    return ex._real_worker_task(paths)
+    return ex._real_worker_task(paths, *args)
 
 
 @needs_gold
