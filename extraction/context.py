@@ -200,9 +200,10 @@ def _definition_segment(text: str, start: int, end: int) -> int:
     return to.start() if to else m.end()
 
 
-_ROLE_DEFINITION = quick(re.compile(r"\b(?P<role>test|experimental|study|treatment|intervention|investigational|control|"
-                              r"standard|reference)\s+(?:group|arm)s?\s*(?:\([^)]{0,30}\)\s*)?(?:received|was\s+given|were\s+given|"
-                              r"was\s+treated\s+with|were\s+treated\s+with|consisted\s+of|:)\s*", re.I))
+_ROLE_DEFINITION = quick(re.compile(
+    r"\b(?P<role>test|experimental|study|treatment|intervention|investigational|control|"
+    r"standard|reference)\s+(?:group|arm)s?\s*(?:\([^)]{0,30}\)\s*)?(?:received|was\s+given|were\s+given|"
+    r"was\s+treated\s+with|were\s+treated\s+with|consisted\s+of|:)\s*", re.I))
 
 
 def role_defined_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]

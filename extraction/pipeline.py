@@ -2,7 +2,7 @@
 
 >>> nlp = build_pipeline()
 >>> nlp.pipe_names
-['sarcoma_sentences', 'sarcoma_entities', 'sarcoma_abbreviations', 'sarcoma_statistics']
+['sarcoma_sentences', 'sarcoma_entities', 'sarcoma_abbreviations', 'sarcoma_statistics', 'sarcoma_prognostic']
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from spacy.language import Language
-from spacy.tokens import Doc
 from spacy.tokenizer import Tokenizer
+from spacy.tokens import Doc
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex, registry
 
 TEXT_KEY = "sarcoma_text"
