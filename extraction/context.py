@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from evidence.vocabulary import VOCAB
-from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
+from extraction.arms import _TEMPORAL, CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
 from extraction.gates import may_match, quick
 from extraction.numbers import digit_spans, normalize, parse_number
 from extraction.study import planned_study, study_facts
@@ -262,6 +262,8 @@ def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Seque
         if roles:
             return roles
     if methods and title:
+        if set(methods) == set(title) and not _TEMPORAL.search(text, *sentences[0]):
+            return title  # the same arms: the title's order says which is experimental (``X versus Y``)
         t_union = frozenset().union(*title) - CONTROLS
         m_union = frozenset().union(*methods)
         # the richer definition wins (``X plus Y vs placebo plus Y`` over ``X plus Y or placebo``)

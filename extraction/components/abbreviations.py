@@ -21,8 +21,9 @@ from extraction.components.mentions import read_mentions, write_spans
 from extraction.components.tokenizer import doc_text
 from extraction.unlisted import unlisted_agent_mentions
 
+#: ``(GD)``, ``(arm A: …)`` and a short form followed by its arm's size: ``(HT; n = 70)``, ``(HT, n=70)``
 _SHORT = re.compile(r"\((?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2}|[A-Z][A-Za-z0-9-]{0,7}[A-Z0-9])"
-                    r"\s*(?:\)|:)")
+                    r"\s*(?:\)|:|[;,]\s*[Nn]\s*=)")
 #: Short forms that are statistics or study words, never an arm.
 STOP = frozenset({"HR", "HRs", "OR", "ORs", "RR", "CI", "IQR", "NR", "NE", "NA", "ITT", "AE", "AEs", "SD", "PR",
                   "CR", "PD", "SAE", "SAEs", "TRAE", "TRAEs", "QOL", "QoL", "ECOG", "RECIST", "IV", "PO", "SC"})
@@ -58,13 +59,16 @@ def find_definitions(text: str, agent_spans: list[tuple[int, int, str]],
             continue
         if VOCAB.normalize_agent(short) or re.fullmatch(r"[A-Z]\d*|\d+", short):
             continue
-        if re.search(r"\d", short) and len(short) >= 4 and not short.lower().startswith(("arm", "group")):
-            continue  # a trial name such as SARC-S07, not an arm
         begin = long_form_window(text, m.start())
         agents = [cid for s, e, cid in agent_spans if s >= begin and e <= m.start()]
         if not agents:
             continue
         last = max(e for s, e, _ in agent_spans if s >= begin and e <= m.start())
+        # a trial name such as SARC-S07 is no arm; a code right after the agents it abbreviates
+        # (``drug-antibody conjugate (AB-C1)``) is
+        if re.search(r"\d", short) and len(short) >= 4 and not short.lower().startswith(("arm", "group")) \
+                and text[last:m.start()].strip():
+            continue
         if any(last <= b < m.start() for b in blockers or ()):
             continue
         out[short] = VOCAB.join_agents(agents)
