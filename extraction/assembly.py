@@ -35,6 +35,9 @@ _NON_DRUG = frozenset({"chemotherapy", "surgery", "radiotherapy"})
 _BOTH = re.compile(r"\b(?:in|for)\s+(?:both|each|all)\s+"
                    r"(?:arms|groups|cohorts|(?:treatment|study)\s+(?:groups|arms))\b", re.I)
 
+#: ``6.0 months for both drug A and drug B``: one value that each of the arms named after it shares
+_BOTH_NAMED = re.compile(r"^[^\d;]{0,12}?\b(?:in|for|with)\s+both\s+(?:the\s+)?[^\s\d;,]+(?:\s+[^\s\d;,]+){0,3}?"
+                         r"\s+and\s+\w", re.I)
 _ONE_SIDED = re.compile(r"\bone[- ]sided\b|\bone[- ]tailed\b", re.I)
 _CORRESPOND = re.compile(r"\bcorrespond", re.I)
 _MEDIAN = re.compile(r"\bmedians?\b|\bm(?:PFS|OS|TTP|DFS|RFS|EFS)\b", re.I)
@@ -198,7 +201,8 @@ def _assign_groups(seg: str, ms: Sequence[Mention], frame: Frame, values: list[S
             hi = min(hi, groups[gi + 1][0].start)
         order = _arm_order(seg, seg, ms, frame, lo, hi)
         k = len(g)
-        if k == 1 and _BOTH.search(seg[g[0].tail:hi]) and len(frame.arms) >= 2:
+        if k == 1 and len(frame.arms) >= 2 and (_BOTH.search(seg[g[0].tail:hi]) or (
+                _BOTH_NAMED.search(seg[g[0].tail:hi]) and len(frame.arms) == 2)):
             clones = []
             for i in frame.order:
                 c = Stat(**{**g[0].__dict__})

@@ -226,6 +226,21 @@ def role_defined_arms(text: str, sentences: Sequence[tuple[int, int]], mentions:
     return []
 
 
+_ARM_LABEL = re.compile(r"(?:arm|group|cohort)\s+[A-Z0-9]{1,2}", re.I)
+
+
+def labelled_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
+    """Arms the text names only by labels it defines (``Group 1 … received X``, ``X (arm A)``): the
+    agents of each label, in the order the labels are first named, when two or more labels define
+    different arms."""
+    by_label: dict[str, frozenset[str]] = {}
+    for a, b, lab, ids in mentions:
+        if lab == "AGENT" and ids and _ARM_LABEL.fullmatch(text, a, b):
+            by_label.setdefault(text[a:b].lower().split()[-1], frozenset(ids))
+    arms = list(by_label.values())
+    return arms if len(arms) >= 2 and len(set(arms)) == len(arms) else []
+
+
 def _without_bare_controls(arms: list[frozenset[str]]) -> list[frozenset[str]]:
     """Drop a control named alone when an arm pairs it with a backbone (``a placebo-controlled trial of X
     plus Y vs placebo plus Y``: the arms are X+Y and placebo+Y)."""
@@ -504,6 +519,8 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
     ctx = TrialContext()
     metadata(ctx, text, sentences, mentions)
     ctx.arms = define_arms(text, sentences, mentions)
+    if len(ctx.arms) < 2:
+        ctx.arms = labelled_arms(text, mentions) or ctx.arms
     dosed = dose_arms(text, sentences, mentions) if len(ctx.arms) < 2 else None
     if dosed:
         ctx.arms, dose_comparator, ctx.extra_mentions = dosed

@@ -75,6 +75,69 @@ def find_definitions(text: str, agent_spans: list[tuple[int, int, str]],
     return out
 
 
+#: A regimen's short form written before its expansion: ``ABC (agent-a/agent-b/agent-c)``
+_EXPANSION = re.compile(r"(?<![\w-])(?P<short>[A-Z][A-Za-z0-9]{1,7})\s*\((?P<long>[^()]{3,120})\)")
+_EXPANSION_GLUE = re.compile(r"(?:[\s/+,\-\u2010-\u2014\d]|\band\b|\bplus\b)*", re.I)
+
+
+def find_expansions(text: str, agent_spans: list[tuple[int, int, str]]) -> dict[str, str]:
+    """Short form → ``+``-joined agents, for a short form followed by its expansion in parentheses that
+    names nothing but two or more agents (the reverse order of :func:`find_definitions`).
+
+    >>> t = "patients given ABC (alpha-x/betamab/gammacin) based regimens"
+    >>> find_expansions(t, [(20, 27, "alpha-x"), (28, 35, "betamab"), (36, 44, "gammacin")])
+    {'ABC': 'alpha-x+betamab+gammacin'}
+    """
+    out: dict[str, str] = {}
+    if "(" not in text:
+        return out
+    for m in _EXPANSION.finditer(text):
+        short = m.group("short")
+        if short in out or short in STOP or VOCAB.normalize_agent(short):
+            continue
+        lo, hi = m.start("long"), m.end("long")
+        inside = [(s, e, cid) for s, e, cid in agent_spans if s >= lo and e <= hi]
+        if len({cid for _s, _e, cid in inside}) < 2:
+            continue
+        rest, pos = [], lo
+        for s, e, _cid in inside:
+            rest.append(text[pos:s])
+            pos = e
+        rest.append(text[pos:hi])
+        if _EXPANSION_GLUE.fullmatch("".join(rest)):
+            out[short] = VOCAB.join_agents(cid for _s, _e, cid in inside)
+    return out
+
+
+#: ``Group 1 (n = 40) consisted of patients treated with X``: a label defined by what its patients received
+_LABEL_DEFINITION = re.compile(
+    r"(?<![\w-])(?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2})(?![\w-])\s*(?:\([^()]{0,30}\)\s*)?,?\s*"
+    r"(?:consisted\s+of|comprised|included|received|(?:was|were)\s+(?:given|treated\s+with))\s")
+_DEFINITION_END = re.compile(r";|\.\s+[A-Z]|\.$")
+
+
+def find_label_definitions(text: str, agent_spans: list[tuple[int, int, str]]) -> dict[str, str]:
+    """Label → ``+``-joined agents, for ``Group 1 … received X`` (the label before what defines it): the
+    agents named from the verb to the end of the sentence or clause.
+
+    >>> t = "Group 1 (n = 40) received alphamab. Group 2 (n = 38) received betacin plus alphamab."
+    >>> find_label_definitions(t, [(26, 34, "alphamab"), (62, 69, "betacin"), (75, 83, "alphamab")])
+    {'Group 1': 'alphamab', 'Group 2': 'alphamab+betacin'}
+    """
+    out: dict[str, str] = {}
+    for m in _LABEL_DEFINITION.finditer(text):
+        short = m.group("short")
+        key = short[0].upper() + short[1:]
+        if key in out:
+            continue
+        stop = _DEFINITION_END.search(text, m.end())
+        end = stop.start() if stop else len(text)
+        agents = [cid for s, e, cid in agent_spans if s >= m.end() and e <= end]
+        if agents:
+            out[key] = VOCAB.join_agents(agents)
+    return out
+
+
 class AbbreviationDetector:
     """Add ``AGENT`` spans for arm abbreviations and labels defined in the document."""
 
@@ -98,7 +161,12 @@ class AbbreviationDetector:
             return doc
         agents = [(s, e, kb) for s, e, label, kb in mentions if label == "AGENT"]
         blockers = [s for s, _e, label, _kb in mentions if label in ("HISTOTYPE", "ENDPOINT")]
-        defs = find_definitions(text, agents, blockers)
+        defs = find_expansions(text, agents)
+        if defs:  # a regimen's short form is one of its agents' names for the definitions below
+            agents = sorted(agents + [(m.start(), m.end(), cid) for short, joined in defs.items()
+                                      for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text)
+                                      for cid in joined.split("+")])
+        defs = {**find_label_definitions(text, agents), **defs, **find_definitions(text, agents, blockers)}
         if not defs:
             return doc
         # the group's spans (as written above when unlisted agents were added): read only when needed
