@@ -26,7 +26,7 @@ from typing import Any
 
 from evidence.vocabulary import VOCAB
 from extraction.arms import CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
-from extraction.context import TrialContext, histotype_groups, most_specific
+from extraction.context import _RANDOM_VERB, TrialContext, _definition_segment, histotype_groups, most_specific
 from extraction.numbers import DIGIT_RE, PATIENTS_RE, parse_number
 from extraction.values import Stat, scan_values
 
@@ -70,6 +70,7 @@ class State:
     last_endpoint: str | None = None
     local_frames: list[tuple[int, Frame]] = field(default_factory=list)
     sentence_index: int = 0
+    other_trial: tuple[int, Frame] | None = None
 
     def carry_endpoint(self, mentions: Iterable[Mention]) -> None:
         """The endpoint named last among a sentence's ``mentions`` carries on to the sentences after it."""
@@ -81,8 +82,26 @@ class State:
             self.last_endpoint = last[3][0]
 
 
+def note_other_trial(ctx: TrialContext, text: str, mentions: Sequence[Mention], state: State) -> None:
+    """``… the second trial randomised patients to X plus Z versus placebo plus Z``: a randomisation
+    sentence defining two or more arms with an agent none of the trial's arms holds (another trial in a
+    review, a second randomisation) is the frame of its own sentence and the two after it."""
+    if len(ctx.arms) < 2 or not _RANDOM_VERB.search(text):
+        return
+    seg = _definition_segment(text, 0, len(text))
+    arms = parse_arms(text[seg:], [(a - seg, b - seg, lab, ids) for a, b, lab, ids in mentions if a >= seg])
+    known = frozenset().union(*ctx.arms)
+    if len(arms) >= 2 and any(a - known - CONTROLS - _NON_DRUG for a in arms):
+        state.other_trial = (state.sentence_index,
+                             Frame(arms, comparator_index(arms), list(range(len(arms))), local=True))
+
+
 def frame_for(ctx: TrialContext, text: str, mentions: Sequence[Mention], state: State) -> Frame | None:
-    """The trial's arms, else arms compared in this sentence or one of the two before it."""
+    """The trial's arms (or another trial's, defined in this sentence or one of the two before it), else
+    arms compared in this sentence or one of the two before it."""
+    note_other_trial(ctx, text, mentions, state)
+    if state.other_trial is not None and state.sentence_index - state.other_trial[0] <= 2:
+        return state.other_trial[1]
     if ctx.arms:
         return Frame(ctx.arms, ctx.comparator, ctx.order or list(range(len(ctx.arms))), ctx.single_arm,
                      ctx.sizes)

@@ -15,10 +15,10 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from extraction.assembly import State, assemble_sentence
+from extraction.assembly import State, assemble_sentence, note_other_trial
 from extraction.components.mentions import read_mentions
 from extraction.components.tokenizer import doc_text
-from extraction.context import build_context
+from extraction.context import _RANDOM_VERB, build_context
 from extraction.numbers import digit_spans, normalize
 from extraction.sentences import split_sentences
 
@@ -55,8 +55,11 @@ def statistics_for(text: str, sentences: list[tuple[int, int]],
     for idx, ((s, e), digit) in enumerate(zip(sentences, with_digit, strict=True)):
         state.sentence_index = idx
         i, j = bisect.bisect_left(starts, s), bisect.bisect_left(starts, e)
-        if not digit:  # no value here: only the endpoint named last carries on
+        if not digit:  # no value here: only the endpoint named last carries on (and another trial's arms)
             state.carry_endpoint(m for m in mentions[i:j] if m[1] <= e)
+            if _RANDOM_VERB.search(text, s, e):
+                note_other_trial(ctx, text[s:e], [(a - s, b - s, lab, ids) for a, b, lab, ids in mentions[i:j]
+                                                  if b <= e], state)
             continue
         ms = [(a - s, b - s, lab, ids) for a, b, lab, ids in mentions[i:j] if b <= e]
         for rec in assemble_sentence(text[s:e], norm[s:e], ms, ctx, state):
