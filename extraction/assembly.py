@@ -119,9 +119,14 @@ def frame_for(ctx: TrialContext, text: str, mentions: Sequence[Mention], state: 
 _QUALIFIER = re.compile(r"\b(?:who\s+(?:had|achieved|experienced|showed)|with|without)\s+(?:an?\s+)?(?:\w+\s+)?$", re.I)
 
 
+#: ``with a median OS of 46 months``: an endpoint followed by its value is a result, not a population
+_VALUE_NEXT = re.compile(r"\s*(?:\([^()]{0,12}\)\s*)?(?:of|was|were|:)\s*\d")
+
+
 def population_qualifiers(seg: str, cues: list[Mention]) -> list[Mention]:
     """Cues without the endpoints that only narrow a population (``among patients who had a response``)."""
-    return [c for c in cues if not (c[2] == "ENDPOINT" and _QUALIFIER.search(seg[max(0, c[0] - 40):c[0]]))]
+    return [c for c in cues if not (c[2] == "ENDPOINT" and _QUALIFIER.search(seg[max(0, c[0] - 40):c[0]])
+                                    and not _VALUE_NEXT.match(seg, c[1]))]
 
 
 def _cue_endpoint(st: Stat, cues: list[Mention]) -> tuple[str | None, bool]:

@@ -255,6 +255,7 @@ def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Seque
     title = parse_arms(text[sentences[0][0]:sentences[0][1]],
                        [(a - sentences[0][0], b - sentences[0][0], lab, ids)
                         for a, b, lab, ids in in_range(mentions, *sentences[0])]) if sentences else []
+    title = _without_bare_controls(title)
     methods: list[frozenset[str]] = []
     # a trial report defines its arms in the title or methods; a review's later comparisons are local
     for s, e in sentences[1:14]:
