@@ -88,7 +88,17 @@ def _candidates(text: str) -> list[tuple[int, int, str]]:
         if prefix and prefix.group().lower() in stop:
             continue
         out.append((m.start(), m.end(), m.group().lower()))
+    named = _rows().get("class_name")
+    if named and "(" in text:
+        names = {m.group("name") for m in _class_name(named["regex"]).finditer(text) if not _known(m.group("name"))}
+        for name in names:  # the name wherever it is written, as for a stem-shaped name
+            out.extend((m.start(), m.end(), name.lower()) for m in re.finditer(rf"\b{re.escape(name)}\b", text))
     return sorted(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _class_name(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
 
 
 def unlisted_agent_mentions(text: str, mentions: Sequence[Mention],
