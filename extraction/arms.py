@@ -67,7 +67,7 @@ def _connector(text: str, compare_ctx: bool) -> str:
         return "join"
     if re.search(r"\band\b", t):
         return "and"
-    return "sep"
+    return "comma" if t == "," else "sep"
 
 
 def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
@@ -86,6 +86,10 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
         return []
     compare_ctx = bool(_COMPARE.search(text[max(0, kept[0][0] - 40):kept[0][0]]))
     kinds = [_connector(text[a[1]:b[0]], compare_ctx) for a, b in itertools.pairwise(kept)]
+    for i, k in enumerate(kinds):  # ``X, Y, and Z``: a list closed by ``and`` is one regimen's agents
+        if k == "comma":
+            nxt = next((k2 for k2 in kinds[i + 1:] if k2 != "comma"), None)
+            kinds[i] = "join" if nxt == "and" else "sep"
     has_sep = any(k in ("sep", "wow", "either") for k in kinds)
     arms: list[set[str]] = [set(kept[0][3])]
     base: set[str] | None = None

@@ -243,6 +243,8 @@ def _assign_groups(seg: str, ms: Sequence[Mention], frame: Frame, values: list[S
             chosen = order
         elif prev_order is not None and len(prev_order) == k:
             chosen = prev_order
+        elif k == 2 and len(frame.arms) == 2 and len(order) == 1 and _named_first(seg, ms, frame, lo, g, order[0]):
+            chosen = [order[0], 1 - order[0]]
         elif k == len(frame.arms) and k >= 2:
             chosen = list(frame.order)
         elif k == 1 and len(order) == 1:
@@ -254,6 +256,21 @@ def _assign_groups(seg: str, ms: Sequence[Mention], frame: Frame, values: list[S
         prev_order = chosen
         kept.append(g)
     return kept
+
+
+_COMPARED_BEFORE = re.compile(r"\b(?:versus|vs|v|compared|comparing|than|between)\b", re.I)
+_COMPARED_BETWEEN = re.compile(r"^[^\d;]{0,40}\b(?:compared\s+(?:with|to)|versus|vs|v)\b", re.I)
+
+
+def _named_first(seg: str, ms: Sequence[Mention], frame: Frame, lo: int, g: list[Stat], arm: int) -> bool:
+    """``for those given X was 3.8 months, compared with 9.7 months for [the other arm, named some way the
+    text does not define]``: the one arm named, alone, before two values compared with each other is the
+    first value's (no comparison is listed before the values, every agent named there is that arm)."""
+    before = [m for m in ms if m[2] == "AGENT" and lo <= m[0] and m[1] <= g[0].start]
+    return (bool(before) and not _COMPARED_BEFORE.search(seg, lo, g[0].start)
+            and bool(_COMPARED_BETWEEN.search(seg[g[0].tail:g[1].start]))
+            and _arm_order(seg, seg, before, frame, lo, g[0].start) == [arm]
+            and all(map_mention(frozenset(m[3]), frame.arms, comparator=frame.comparator) == arm for m in before))
 
 
 def _attach_p(stats: list[Stat], ps, groups: list[list[Stat]]) -> None:
