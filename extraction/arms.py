@@ -74,12 +74,17 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
     """Arms (sets of agent ids, in the order named) defined by the agent mentions of ``text``."""
     agents = [m for m in mentions if m[2] == "AGENT"]
     kept = []
+    prior = -1  # index of the last agent dropped as a previous treatment
     for i, m in enumerate(agents):
         before = text[agents[i - 1][1] if i else max(0, m[0] - 60):m[0]]
         if _DESCRIBES_BEFORE.search(before) or _DESCRIBES_AFTER.match(text, m[1]):
             continue
         temporal = list(_TEMPORAL.finditer(before))
         if temporal and not re.search(r"\b(?:versus|vs|or|to)\b", before[temporal[-1].end():]):
+            prior = i
+            continue
+        if prior == i - 1 >= 0 and _connector(before, False) == "join":
+            prior = i  # ``after six cycles of X plus Y``: Y is part of the previous treatment too
             continue
         kept.append(m)
     if not kept:
@@ -112,6 +117,11 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
             arms.append((base | ids) if base is not None else (wow_base | ids) if wow_base else ids)
     if wow_base is not None:
         arms.append(wow_base)
+    if len(arms) == 2 and kinds and kinds[0] == "sep" and len(kept) > 2 and set(kept[1][3]) <= CONTROLS:
+        # ``X or placebo plus Y``: the backbone written once after the control is both arms'
+        backbone = arms[1] - CONTROLS
+        if backbone and not arms[0] & backbone:
+            arms[0] = arms[0] | backbone
     out: list[frozenset[str]] = []
     if sum(1 for a in arms if a - GENERIC) >= 2:
         arms = [a for a in arms if a - GENERIC]
