@@ -19,9 +19,11 @@ For each sentence with a digit, :func:`assemble_sentence` attaches to every cand
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from evidence.vocabulary import VOCAB
@@ -71,6 +73,7 @@ class State:
     local_frames: list[tuple[int, Frame]] = field(default_factory=list)
     sentence_index: int = 0
     other_trial: tuple[int, Frame] | None = None
+    factor_levels: list[str] = field(default_factory=list)
 
     def carry_endpoint(self, mentions: Iterable[Mention]) -> None:
         """The endpoint named last among a sentence's ``mentions`` carries on to the sentences after it."""
@@ -155,8 +158,84 @@ def _histotypes(seg: str, stats: list[Stat], groups: list[tuple[int, int, list[s
         post = [g for g in groups if st.tail <= g[0] < nxt and g[0] - st.tail <= 40
                 and _POST_GAP.fullmatch(seg[st.tail:g[0]])]
         pre = [g for g in groups if g[1] <= st.start]
-        hit = post[0][2] if post else pre[-1][2] if pre else None
-        st.histotypes = most_specific(hit) if hit else None
+        g = post[0] if post else pre[-1] if pre else None
+        st.histotypes = most_specific(g[2]) if g else None
+        if g:
+            st.extra["histotype_label"] = seg[g[0]:g[1]]
+
+
+@functools.lru_cache(maxsize=1)
+def _subgroup_grammar() -> dict[str, Any]:
+    """``extraction/patterns/subgroups.jsonl``: how a narrower population is named before its values, what
+    names the whole population instead, a factor's levels and their values, and the kinds of subgroup."""
+    rows = [json.loads(ln) for ln in (resources.files("extraction") / "patterns" / "subgroups.jsonl")
+            .read_text(encoding="utf-8").splitlines() if ln.strip()]
+    one = {r["kind"]: re.compile(r["regex"], re.I) for r in rows if r["kind"] not in ("before", "class")}
+    return {**one, "before": [re.compile(r["regex"], re.I) for r in rows if r["kind"] == "before"],
+            "class": [(r["subgroup"], re.compile(r["regex"], re.I)) for r in rows if r["kind"] == "class"]}
+
+
+def subgroup_kind(label: str) -> str:
+    """What narrows the population a label names: ``age``, ``line``, ``biomarker``, ``cohort`` or ``population``.
+
+    >>> subgroup_kind("aged 70 years or older"), subgroup_kind("who had received prior chemotherapy")
+    ('age', 'line')
+    """
+    return next((kind for kind, rx in _subgroup_grammar()["class"] if rx.search(label)), "population")
+
+
+def note_factor_levels(seg: str, ms: Sequence[Mention], state: State) -> None:
+    """A factor's levels listed with their sizes (``(<50 years, n = 253; 50-59 years, n = 289; …)``), for
+    the sentences after it."""
+    if "=" in seg and ";" in seg:
+        levels = [m.group("label").strip() for m in _subgroup_grammar()["factor_levels"].finditer(seg)]
+        if len(levels) >= 2 and not any(m[2] == "AGENT" for m in ms):
+            state.factor_levels = levels
+
+
+_SUBGROUP_WORDS = re.compile(r"\b(?:in|among|for|within|cohort|had\s+no|has\s+no|showed\s+no|not)\b", re.I)
+
+
+def _subgroups(seg: str, stats: list[Stat], ms: Sequence[Mention], state: State) -> None:
+    """Values about a narrower population than the trial's (``among patients who had received prior
+    chemotherapy (9.2 v 7.0 months)``, ``in the high-expression subgroup, …``, ``Age had no impact on OS
+    (a, b, c and d months, respectively)`` after the age bands were listed): ``st.extra["subgroup"]`` is
+    (kind, label as printed). Histotype populations are :func:`_histotypes`'."""
+    g = _subgroup_grammar()
+    if not stats or not _SUBGROUP_WORDS.search(seg):
+        return
+    hist = [(m[0], m[1]) for m in ms if m[2] == "HISTOTYPE"]
+    named = []
+    for rx in g["before"]:
+        for m in rx.finditer(seg):
+            a, b = m.span("label")
+            label = re.sub(r"^with\s+", "", m.group("label").strip())
+            if g["not_a_subgroup"].fullmatch(label) or any(a <= h0 and h1 <= b for h0, h1 in hist):
+                continue
+            named.append((m.end(), label))
+    named.sort()
+    for st in stats:
+        before = [(e, lab) for e, lab in named if e <= st.start
+                  and not any(e <= x < st.start for x in _top_semicolons(seg))]
+        if before:
+            label = before[-1][1]
+            st.extra["subgroup"] = (subgroup_kind(label), label)
+    f = g["factor_values"].search(seg)
+    levels = state.factor_levels
+    if f and levels:
+        factor = (f.group("factor") or f.group("factor2") or "").strip()
+        kind = subgroup_kind(factor) if subgroup_kind(factor) != "population" else subgroup_kind(" ".join(levels))
+        after = [st for st in stats if st.start >= f.end()]
+        runs: list[list[Stat]] = []
+        for st in after:
+            if runs and runs[-1][-1].endpoint == st.endpoint and len(runs[-1]) < len(levels):
+                runs[-1].append(st)
+            else:
+                runs.append([st])
+        for run in runs:
+            if len(run) == len(levels):
+                for st, level in zip(run, levels, strict=True):
+                    st.extra["subgroup"] = (kind, level)
 
 
 _CLAUSE_CHARS = re.compile(r"[()\[\];]")
@@ -305,6 +384,7 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     if not DIGIT_RE.search(seg):
         state.carry_endpoint(endpoints)
         return []
+    note_factor_levels(seg, ms, state)
     frame = frame_for(ctx, seg, ms, state)
     inherit = state.last_endpoint if not endpoints and _CORRESPOND.search(seg) else None
     # a value needs an endpoint (named here, or inherited) and arms: without them skip the number scan
@@ -341,6 +421,7 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     _pair_timepoint_lists(seg, keep, tps)
     _spread_respectively(seg, keep, cues)
     _histotypes(seg, keep, histotype_groups(seg, ms))
+    _subgroups(seg, keep, ms, state)
     state.carry_endpoint(endpoints)
     arm_values = [s for s in keep if s.kind != "ratio"]
     if not _MEDIAN.search(seg):
@@ -452,6 +533,12 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
         "endpoint": st.endpoint, "measure": st.measure, "value": st.value, "histotypes": hist,
         "value_start": st.start, "value_end": st.end, "timepoint_months": st.timepoint, "flags": [],
     }
+    if subgroup and st.extra.get("histotype_label"):
+        base.update(subgroup="histotype", subgroup_label=st.extra["histotype_label"])
+    elif "subgroup" in st.extra:
+        kind, label = st.extra["subgroup"]  # type: ignore[misc]
+        base.update(subgroup=kind, subgroup_label=label)
+        subgroup = True
     if st.ci is not None and st.ci.high is not None:
         base.update(ci_low=st.ci.low, ci_high=st.ci.high, ci_level=st.ci.level)
     if st.p is not None:
