@@ -241,6 +241,25 @@ def labelled_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]
     return arms if len(arms) >= 2 and len(set(arms)) == len(arms) else []
 
 
+_REFERENCE = quick(re.compile(r"\b(?:reference|control|standard|comparator)\s+(?:arm|group|regimen)\s+"
+                              r"(?:of|with|receiving|received|consisting\s+of|given)\s+", re.I))
+
+
+def named_reference(text: str, mentions: Sequence[Mention], arms: Sequence[frozenset[str]]) -> int | None:
+    """The control of a trial of three or more arms, named by its role: ``relative to a reference arm of
+    X and Y``."""
+    if not may_match(_REFERENCE, text):
+        return None
+    for m in _REFERENCE.finditer(text):
+        stop = re.compile(r"[.;,()]").search(text, m.end())
+        end = min(stop.start() if stop else len(text), m.end() + 100)
+        for _a, _b, ids, comb in group_mentions(text, in_range(mentions, m.end(), end), arms):
+            i = map_mention(ids, arms, combination=comb)
+            if i is not None:
+                return i
+    return None
+
+
 def _without_bare_controls(arms: list[frozenset[str]]) -> list[frozenset[str]]:
     """Drop a control named alone when an arm pairs it with a backbone (``a placebo-controlled trial of X
     plus Y vs placebo plus Y``: the arms are X+Y and placebo+Y)."""
@@ -520,8 +539,10 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
     ctx = TrialContext()
     metadata(ctx, text, sentences, mentions)
     ctx.arms = define_arms(text, sentences, mentions)
-    if len(ctx.arms) < 2:
-        ctx.arms = labelled_arms(text, mentions) or ctx.arms
+    labelled = labelled_arms(text, mentions)
+    if labelled and (len(ctx.arms) < len(labelled) or (len(ctx.arms) == len(labelled)
+                                                         and set(ctx.arms) != set(labelled))):
+        ctx.arms = labelled  # each label's own definition is richer than a list naming them once
     dosed = dose_arms(text, sentences, mentions) if len(ctx.arms) < 2 else None
     if dosed:
         ctx.arms, dose_comparator, ctx.extra_mentions = dosed
@@ -538,6 +559,8 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
         else:
             ctx.arms = []
     ctx.comparator = dose_comparator if dosed else comparator_index(ctx.arms)
+    if ctx.comparator is None and len(ctx.arms) >= 3:
+        ctx.comparator = named_reference(text, mentions, ctx.arms)
     ctx.order = list(range(len(ctx.arms)))
     roles = role_mentions(text, ctx, mentions)
     if roles:

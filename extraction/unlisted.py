@@ -67,7 +67,8 @@ def _stem_words(text: str) -> list[re.Match[str]]:
         w = m.group().lower()
         if w.endswith(stems):
             n = len(w)
-            if any(2 <= n - k <= 39 and w[n - k:] in stem_set for k in lengths):
+            # a stem of 8+ letters is a whole drug name too (``ixabepilone``)
+            if any((2 <= n - k <= 39 or n == k >= 8) and w[n - k:] in stem_set for k in lengths):
                 out.append(m)
     return out
 

@@ -27,7 +27,21 @@ _SHORT = re.compile(r"\((?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2}|
 #: Short forms that are statistics or study words, never an arm.
 STOP = frozenset({"HR", "HRs", "OR", "ORs", "RR", "CI", "IQR", "NR", "NE", "NA", "ITT", "AE", "AEs", "SD", "PR",
                   "CR", "PD", "SAE", "SAEs", "TRAE", "TRAEs", "QOL", "QoL", "ECOG", "RECIST", "IV", "PO", "SC"})
-_DELIM = re.compile(r"(?:\b(?:to|or|versus|vs\.?|v\.?|either|with)\s+(?=[A-Za-z])|[;(])")
+_DELIM = re.compile(r"(?:\b(?:to|or|versus|vs\.?|v\.?|either|with)\s+(?=[A-Za-z])|[;(]|(?<![vs])\.\s+(?=[A-Z]))")
+
+
+def _closing(text: str, start: int, end: int) -> int:
+    """Offset of the ``)`` closing a parenthesis opened just before ``start``, or -1 if none before ``end``."""
+    depth = 1
+    for i in range(start, end):
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 def long_form_window(text: str, open_paren: int, limit: int = 300) -> int:
@@ -35,6 +49,9 @@ def long_form_window(text: str, open_paren: int, limit: int = 300) -> int:
     lo = max(0, open_paren - limit)
     start = lo
     for m in _DELIM.finditer(text, lo, open_paren):
+        close = _closing(text, m.end(), open_paren) if m.group() == "(" else -1
+        if close != -1 and re.search(r"\d", text[m.end():close]):
+            continue  # a dose note inside the description (``16 mg/m(2) weekly``, ``(reduced to 32 mg)``)
         start = m.end()
     return start
 
@@ -53,6 +70,7 @@ def find_definitions(text: str, agent_spans: list[tuple[int, int, str]],
     {'GD': 'docetaxel+gemcitabine', 'HDI': 'ifosfamide'}
     """
     out: dict[str, str] = {}
+    schedules: dict[str, str] = {}
     for m in _SHORT.finditer(text):
         short = m.group("short")
         if short in out or short in STOP or VOCAB.normalize_histotype(short) or VOCAB.normalize_endpoint(short):
@@ -72,7 +90,29 @@ def find_definitions(text: str, agent_spans: list[tuple[int, int, str]],
         if any(last <= b < m.start() for b in blockers or ()):
             continue
         out[short] = VOCAB.join_agents(agents)
+        schedule = _SCHEDULE.search(text, begin, m.start())
+        if schedule:
+            schedules[short] = "~" + re.sub(r"\s+", " ", schedule.group().lower())
+    _tell_schedules_apart(out, schedules)
     return out
+
+
+#: How often a regimen is given, the one thing that tells apart arms of the same agents
+_SCHEDULE = re.compile(r"\b(?:weekly|biweekly|(?:2|3|two|three)-weekly|every\s+(?:\d|two|three|four)\s+weeks|"
+                       r"q\s?[1-4]\s?w(?:ks?)?|daily|twice\s+daily|monthly)\b", re.I)
+
+
+def _tell_schedules_apart(defs: dict[str, str], schedules: dict[str, str]) -> None:
+    """Labels of the same agents given on different schedules (``X weekly (arm A) … X every 3 weeks (arm B)``)
+    are different arms: their schedule joins their agents as a ``~`` qualifier (never shown in a name)."""
+    by_agents: dict[str, list[str]] = {}
+    for short, joined in defs.items():
+        by_agents.setdefault(joined, []).append(short)
+    for joined, shorts in by_agents.items():
+        if len(shorts) > 1 and all(s in schedules for s in shorts) \
+                and len({schedules[s] for s in shorts}) == len(shorts):
+            for s in shorts:
+                defs[s] = joined + "+" + schedules[s]
 
 
 #: A regimen's short form written before its expansion: ``ABC (agent-a/agent-b/agent-c)``
