@@ -418,7 +418,7 @@ def metadata(ctx: TrialContext, text: str, sentences: Sequence[tuple[int, int]],
     pre = re.match(r"^([A-Z][A-Z0-9-]{2,}(?:\s+(?:[IVX]+|\d+))?)\s*:", ctx.title)
     named = [text[m[0]:m[1]] for m in mentions if m[2] in ("TRIAL", "REGISTRY")]
     if acr and not VOCAB.normalize_histotype(acr.group(1)) and not VOCAB.normalize_agent(acr.group(1)) \
-            and not VOCAB.normalize_endpoint(acr.group(1)):
+            and not VOCAB.normalize_endpoint(acr.group(1)) and not re.fullmatch(r"CD\d+[a-z]?", acr.group(1)):
         ctx.trial = acr.group(1)
     elif pre:
         ctx.trial = pre.group(1)
