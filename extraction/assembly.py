@@ -89,11 +89,14 @@ def note_other_trial(ctx: TrialContext, text: str, mentions: Sequence[Mention], 
     """``… the second trial randomised patients to X plus Z versus placebo plus Z``: a randomisation
     sentence defining two or more arms with an agent none of the trial's arms holds (another trial in a
     review, a second randomisation) is the frame of its own sentence and the two after it."""
-    if len(ctx.arms) < 2 or not _RANDOM_VERB.search(text):
+    if len(ctx.arms) < 2:
+        return
+    known = frozenset().union(*ctx.arms)
+    if not any(m[2] == "AGENT" and frozenset(m[3]) - known - CONTROLS - _NON_DRUG for m in mentions) \
+            or not _RANDOM_VERB.search(text):
         return
     seg = _definition_segment(text, 0, len(text))
     arms = parse_arms(text[seg:], [(a - seg, b - seg, lab, ids) for a, b, lab, ids in mentions if a >= seg])
-    known = frozenset().union(*ctx.arms)
     if len(arms) >= 2 and any(a - known - CONTROLS - _NON_DRUG for a in arms):
         state.other_trial = (state.sentence_index,
                              Frame(arms, comparator_index(arms), list(range(len(arms))), local=True))
@@ -171,7 +174,7 @@ def _subgroup_grammar() -> dict[str, Any]:
     rows = [json.loads(ln) for ln in (resources.files("extraction") / "patterns" / "subgroups.jsonl")
             .read_text(encoding="utf-8").splitlines() if ln.strip()]
     one = {r["kind"]: re.compile(r["regex"], re.I) for r in rows if r["kind"] not in ("before", "class")}
-    return {**one, "before": [re.compile(r["regex"], re.I) for r in rows if r["kind"] == "before"],
+    return {**one, "before": [(tuple(r["needs"]), re.compile(r["regex"], re.I)) for r in rows if r["kind"] == "before"],
             "class": [(r["subgroup"], re.compile(r["regex"], re.I)) for r in rows if r["kind"] == "class"]}
 
 
@@ -188,7 +191,12 @@ def note_factor_levels(seg: str, ms: Sequence[Mention], state: State) -> None:
     """A factor's levels listed with their sizes (``(<50 years, n = 253; 50-59 years, n = 289; …)``), for
     the sentences after it."""
     if "=" in seg and ";" in seg:
-        levels = [m.group("label").strip() for m in _subgroup_grammar()["factor_levels"].finditer(seg)]
+        levels = []
+        for m in _subgroup_grammar()["factor_levels"].finditer(seg):
+            lo = max(seg.rfind(";", 0, m.start()), seg.rfind("(", 0, m.start())) + 1
+            label = seg[lo:m.start()].strip().rstrip(",").strip()
+            if 2 <= len(label) <= 30:
+                levels.append(label)
         if len(levels) >= 2 and not any(m[2] == "AGENT" for m in ms):
             state.factor_levels = levels
 
@@ -206,7 +214,10 @@ def _subgroups(seg: str, stats: list[Stat], ms: Sequence[Mention], state: State)
         return
     hist = [(m[0], m[1]) for m in ms if m[2] == "HISTOTYPE"]
     named = []
-    for rx in g["before"]:
+    low = seg.lower()
+    for needs, rx in g["before"]:
+        if not any(w in low for w in needs):
+            continue
         for m in rx.finditer(seg):
             a, b = m.span("label")
             label = re.sub(r"^with\s+", "", m.group("label").strip())
@@ -220,10 +231,10 @@ def _subgroups(seg: str, stats: list[Stat], ms: Sequence[Mention], state: State)
         if before:
             label = before[-1][1]
             st.extra["subgroup"] = (subgroup_kind(label), label)
-    f = g["factor_values"].search(seg)
     levels = state.factor_levels
+    f = g["factor_values"].search(seg) if levels else None
     if f and levels:
-        factor = (f.group("factor") or f.group("factor2") or "").strip()
+        factor = " ".join(re.findall(r"[\w-]+", seg[max(0, f.start() - 40):f.start()])[-3:])
         kind = subgroup_kind(factor) if subgroup_kind(factor) != "population" else subgroup_kind(" ".join(levels))
         after = [st for st in stats if st.start >= f.end()]
         runs: list[list[Stat]] = []

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from importlib import resources
 
 from evidence.vocabulary import VOCAB
+from extraction.gates import may_match
 
 Mention = tuple[int, int, str, tuple[str, ...]]
 _RANDOM = re.compile(r"\brandomi[sz]|\brandomly\b|\bassigned\b|\ballocated\b", re.I)
@@ -90,7 +91,7 @@ def _candidates(text: str) -> list[tuple[int, int, str]]:
             continue
         out.append((m.start(), m.end(), m.group().lower()))
     named = _rows().get("class_name")
-    if named and "(" in text:
+    if named and "(" in text and may_match(_class_name(named["regex"]), text):
         names = {m.group("name") for m in _class_name(named["regex"]).finditer(text) if not _known(m.group("name"))}
         for name in names:  # the name wherever it is written, as for a stem-shaped name
             out.extend((m.start(), m.end(), name.lower()) for m in re.finditer(rf"\b{re.escape(name)}\b", text))

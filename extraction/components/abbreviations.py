@@ -19,6 +19,7 @@ from spacy.util import filter_spans
 from evidence.vocabulary import VOCAB
 from extraction.components.mentions import read_mentions, write_spans
 from extraction.components.tokenizer import doc_text
+from extraction.gates import may_match
 from extraction.unlisted import unlisted_agent_mentions
 
 #: ``(GD)``, ``(arm A: …)`` and a short form followed by its arm's size: ``(HT; n = 70)``, ``(HT, n=70)``
@@ -165,6 +166,8 @@ def find_label_definitions(text: str, agent_spans: list[tuple[int, int, str]]) -
     {'Group 1': 'alphamab', 'Group 2': 'alphamab+betacin'}
     """
     out: dict[str, str] = {}
+    if not may_match(_LABEL_DEFINITION, text):
+        return out
     for m in _LABEL_DEFINITION.finditer(text):
         short = m.group("short")
         key = short[0].upper() + short[1:]
