@@ -126,7 +126,8 @@ _QUALIFIER = re.compile(r"\b(?:who\s+(?:had|achieved|experienced|showed)|with|wi
 
 
 #: ``with a median OS of 46 months``: an endpoint followed by its value is a result, not a population
-_VALUE_NEXT = re.compile(r"\s*(?:\([^()]{0,12}\)\s*)?(?:of|was|were|:)\s*\d")
+_VALUE_NEXT = re.compile(r"\s*(?:\([^()]{0,12}\)\s*)?(?:of|was|were|:)\s*\d"
+                         r"(?![\d.,]*\s*(?:months?|weeks?|years?|days?)?\s*or\s+(?:more|longer|greater|above|less|shorter))")
 
 
 def population_qualifiers(seg: str, cues: list[Mention]) -> list[Mention]:

@@ -541,8 +541,9 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
     ctx.arms = define_arms(text, sentences, mentions)
     labelled = labelled_arms(text, mentions)
     if labelled and (len(ctx.arms) < len(labelled) or (len(ctx.arms) == len(labelled)
-                                                         and set(ctx.arms) != set(labelled))):
-        ctx.arms = labelled  # each label's own definition is richer than a list naming them once
+                                                         and set(ctx.arms) != set(labelled))) \
+            and frozenset().union(*ctx.arms) <= frozenset().union(*labelled):
+        ctx.arms = labelled  # each label's own definition (covering every agent) is richer than a list
     dosed = dose_arms(text, sentences, mentions) if len(ctx.arms) < 2 else None
     if dosed:
         ctx.arms, dose_comparator, ctx.extra_mentions = dosed
