@@ -29,8 +29,8 @@ def _arms(recs, measure="median"):
 
 
 def test_abbreviation_followed_by_its_arm_size_and_title_order(nlp):
-    # "(AI; n = 60)" defines AI; the methods list the control first, the title says which arm is experimental
-    recs = _recs(nlp, "Trabectedin versus doxorubicin plus ifosfamide in advanced liposarcoma: a randomised phase 2 trial",
+    # "(AI; n = 61)" defines AI; the methods list the control first, the title says which arm is experimental
+    recs = _recs(nlp, "Trabectedin versus doxorubicin plus ifosfamide in advanced liposarcoma: a randomised trial",
                  "Patients were randomly assigned to doxorubicin plus ifosfamide (AI; n = 61) or trabectedin (n = 59). "
                  "Median PFS was 5.1 months with AI and 7.4 months with trabectedin (HR 0.71; 95% CI 0.50-0.99).")
     assert _arms(recs) == {("PFS", "comparator", 5.1), ("PFS", "intervention", 7.4)}
