@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from meta import bayes_pool
+from meta.bayes import _posterior
 
 PUBLISHED = json.loads((Path(__file__).parent / "reference" / "bayesmeta_published.json").read_text())["examples"]
 
@@ -75,6 +77,10 @@ def test_shortest_interval_is_shorter_than_central_with_equal_density_at_its_end
     yi, vi = _data("crins")
     s, c = _fit("crins", "shortest"), _fit("crins", "central")
     assert s.ci_high - s.ci_low <= c.ci_high - c.ci_low + 1e-9
+    post = _posterior(yi[None, :], vi[None, :], "halfnormal", 0.5, 0.0, 1 / 4**2)
+    pdf = lambda x: float((post.p * stats.norm.pdf(x, post.mu, np.sqrt(post.s2))).sum())  # noqa: E731
+    assert pdf(s.ci_low) == pytest.approx(pdf(s.ci_high), rel=1e-4)  # highest-density interval of μ
+    assert pdf(c.ci_low) != pytest.approx(pdf(c.ci_high), rel=1e-2)  # the central one is not
     assert s.tau_ci_low == 0.0 < c.tau_ci_low  # the τ posterior is highest near 0: the interval starts there
     assert s.tau_ci_high - s.tau_ci_low < c.tau_ci_high - c.tau_ci_low
     # central and shortest agree on the point summaries
