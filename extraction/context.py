@@ -28,8 +28,12 @@ _RANDOM_VERB = re.compile(r"\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)
 _COUNT_BEFORE = re.compile(
     r"(?P<n>\d(?<![:\d.,/\w]\d)(?:\d{0,2}(?:,\d{3})+|\d*))\s*(?:patients?|women|men|participants)?\s*"
     r"(?:\(\s*\d+(?:\.\d+)?\s*%\s*\)\s*)?(?:(?:were|was)\s+)?(?:(?:randomi[sz]ed|assigned|allocated|received|"
-    r"placed|given)\s+)?(?:to|on|in)?\s*(?:the\s+|receive\s+|receiving\s+)?$")
+    r"placed|given|enrolled|included|treated)\s+)?(?:to|on|in)?\s*(?:the\s+|receive\s+|receiving\s+)?$")
 _N_AFTER = re.compile(r"\s*\(\s*n\s*=\s*(?P<n>\d[\d,]*)\s*\)")
+#: ``recurrence or death occurred in 103 patients (61 standard arm, 42 experimental arm)``: counts in a
+#: bracket after a count of events split that count by arm; they are not arm sizes
+_EVENT_BREAKDOWN = re.compile(r"\b(?:occurred|died|deaths?|events?|progressed|progressions?|relapsed|relapses?|"
+                              r"recurrences?|recurred)\b[^.;()]{0,40}?\b\d+\s+(?:patients\s+)?\($", re.I)
 
 
 @functools.lru_cache(maxsize=1)
@@ -40,7 +44,7 @@ def _count_grammar() -> dict[str, Any]:
             .read_text(encoding="utf-8").splitlines() if ln.strip()]
     words = next(r["words"] for r in rows if r["kind"] == "number_word")
     rx = {k: [re.compile(r["regex"], re.I) for r in rows if r["kind"] == k]
-          for k in ("total", "evaluable", "arm_size_after", "dose_arms", "dose_mention")}
+          for k in ("total", "evaluable", "arm_size_after", "dose_arms", "dose_mention", "composition", "pooled")}
     tens = "|".join(w for w, v in words.items() if v >= 20)
     units = "|".join(w for w, v in words.items() if v < 10)
     word_rx = re.compile(rf"\b(?:(?:{tens})(?:[- ](?:{units}))?|{'|'.join(w for w, v in words.items() if v < 20)})\b"
@@ -65,7 +69,8 @@ def digits_for_number_words(seg: str) -> str:
         d = str(total)
         return d + " " * (len(m.group()) - len(d))
     return g["word_rx"].sub(sub, seg)
-_PER_GROUP = re.compile(r"(?<![\w.])(?=\d)(?P<n>\d+)\s+(?:patients\s+)?(?:per|to\s+each|in\s+each)\s+(?:group|arm)")
+_PER_GROUP = re.compile(r"(?<![\w.])(?=\d)(?P<n>\d+)\s+(?:evaluable\s+|eligible\s+)?(?:patients\s+)?"
+                        r"(?:per|to\s+each|in\s+each)\s+(?P<unit>group|arm|cohort)")
 # Each total pattern with words one of which it needs (lower case; no other letter folds to these under
 # re.I), tested first because most sentences hold none of them.
 _TOTALS = [(words, re.compile(p, re.I)) for words, p in (
@@ -77,7 +82,9 @@ _TOTALS = [(words, re.compile(p, re.I)) for words, p in (
      r"(?:randomi[sz]ed|randomly\s+assigned|randomly\s+allocated|enrolled)"),
     (("pat", "wom", "part"),
      r"\bof\s+(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:randomi[sz]ed\s+|enrolled\s+)?(?:patients|women|participants)"
-     r"(?:\s+(?:randomi[sz]ed|enrolled))?\b(?!\s+(?:with|who))"),
+     r"(?:\s+(?:randomi[sz]ed|enrolled))?\b(?!\s+(?:with|who))"
+     # ``14 of 22 patients randomly assigned to X``, ``28 women and 12 men``: an arm's count, a composition
+     r"(?!\s+(?:\w+ly\s+)?(?:randomly\s+)?(?:randomi[sz]ed|assigned|allocated)\s+to\b)(?!\s+and\s+\d)"),
     (("random",),
      r"\bwe\s+randomi[sz]ed\s+(?P<n>\d[\d,]*)"),
     (("random",),
@@ -111,6 +118,8 @@ class TrialContext:
     total: int | None = None
     total_randomised: bool = False
     evaluable_response: int | None = None
+    cohort_n: int | None = None
+    pooled_n: dict[int, int] = field(default_factory=dict)
     population: list[str] = field(default_factory=list)
     subgroup_n: dict[str, int] = field(default_factory=dict)
     title: str = ""
@@ -288,7 +297,7 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
     if with_digit is None:
         with_digit = digit_spans(norm, sentences)
     word_rx = _count_grammar()["word_rx"]
-    for (s, e), digit in zip(sentences, with_digit, strict=True):
+    for idx, ((s, e), digit) in enumerate(zip(sentences, with_digit, strict=True)):
         if not digit and not word_rx.search(norm, s, e):
             continue
         seg = digits_for_number_words(norm[s:e])
@@ -298,6 +307,15 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
             if m is None:
                 m = next((m for words, rx in _TOTALS if any(w in low for w in words) for m in [rx.search(seg)] if m),
                          None)
+            if m and any(rx.search(seg) for rx in _count_grammar()["pooled"]):
+                # a count over several studies (a review's pooled patients) is not this study's
+                ctx.pooled_n[idx] = int(parse_number(m.group("n")) or 0)
+                m = None
+            if m is None and ctx.total is None:
+                comp = next((c for rx in _count_grammar()["composition"] for c in [rx.search(seg)] if c), None)
+                if comp and (comp.group("pa").lower() in ("women", "females", "girls")) != (
+                        comp.group("pb").lower() in ("women", "females", "girls")):
+                    ctx.total = int(parse_number(comp.group("a")) or 0) + int(parse_number(comp.group("b")) or 0)
             randomised = bool(m and re.search(r"randomi|assigned|allocated", m.group(), re.I))
             if m and (ctx.total is None or randomised):  # a randomised total outranks an enrolled one
                 ctx.total = int(parse_number(m.group("n")) or 0) or None
@@ -309,10 +327,14 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
             per = _PER_GROUP.search(seg)
             if per and len(ctx.arms) >= 2:
                 found = dict.fromkeys(range(len(ctx.arms)), int(per.group("n")))
+            elif per and per.group("unit") == "cohort" and ctx.cohort_n is None:
+                ctx.cohort_n = int(per.group("n"))  # one treatment given to cohorts of one size
             mapped = [(a, b, map_mention(ids, ctx.arms, combination=comb, comparator=ctx.comparator))
                       for a, b, ids, comb in group_mentions(text, ms, ctx.arms)]
             for a, b, i in mapped:
                 if i is None or i in found:
+                    continue
+                if _EVENT_BREAKDOWN.search(norm, max(s, a - 90), a):
                     continue
                 n = _count_before(norm, a)
                 after = _N_AFTER.match(norm, b) or next(
@@ -331,9 +353,11 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
         for m in ms:
             if m[2] == "HISTOTYPE":
                 c = _SUBGROUP_COUNT.search(norm, max(0, m[0] - 30), m[0])
-                if c and c.end() == m[0]:
+                after = _N_AFTER.match(norm, m[1])  # ``For LMS (n = 41), …``
+                if (c and c.end() == m[0]) or after:
+                    k = int(c.group("n")) if c and c.end() == m[0] else int(parse_number(after.group("n")) or 0)
                     for h in histotype_ids(text, m):
-                        ctx.subgroup_n.setdefault(h, int(c.group("n")))
+                        ctx.subgroup_n.setdefault(h, k)
         if ctx.evaluable_response is None and "able" in seg.lower():  # the pattern ends in -able
             ev = _EVALUABLE.search(seg) or next(
                 (m for rx in _count_grammar()["evaluable"] for m in [rx.search(seg)] if m), None)
@@ -349,6 +373,8 @@ def _population_of_count(ctx: TrialContext, text: str, s: int, m: re.Match[str],
         return
     g = groups[0]
     between = text[s + m.start():g[0]]
+    if re.search(r"\d|\b(?:including|comprising|of\s+whom|among\s+(?:them|whom))\b", text[s + m.end("n"):g[0]]):
+        return  # ``49 enrolled, including 17 with liposarcoma``: a part of the population, not all of it
     if re.search(r"\bwith\b", between) and not re.search(r"[.;]", between):
         ids = most_specific(g[2])
         if ids and "soft_tissue_sarcoma" not in ids:
