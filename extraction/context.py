@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -517,6 +518,32 @@ def _treatment_of_cohort(text: str, sentences: Sequence[tuple[int, int]], mentio
     return []
 
 
+#: ``treated with a combination of A (20 mg/m(2)/d x 5) and B (100 mg/m2)``: agents joined by ``and`` inside a
+#: combination, each perhaps followed by its dose in brackets (one level of nesting)
+_COMBINATION_OF = quick(re.compile(r"\b(?:combinations?\s+of|combined\s+regimen\s+of|doublet\s+of)\s+", re.I))
+_DOSE_BRACKET = r"(?:\s*\((?:[^()]|\([^()]*\))*\))?"
+_COMBINATION_GAP = re.compile(_DOSE_BRACKET + r"\s*(?:,\s*(?:and\s+)?|and|plus|with|\+)\s*")
+
+
+def _combination_treatment(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
+                           ) -> frozenset[str] | None:
+    """The agents of the first ``a combination of A (dose) and B (dose)`` in the opening sentences."""
+    for s, e in sentences[1:12]:
+        for m in _COMBINATION_OF.finditer(text, s, e):
+            agents = [x for x in in_range(mentions, m.end(), e) if x[2] == "AGENT"]
+            if not agents or agents[0][0] != m.end():
+                continue
+            ids = set(agents[0][3])
+            for a, b in itertools.pairwise(agents):
+                if not _COMBINATION_GAP.fullmatch(text, a[1], b[0]):
+                    break
+                ids |= set(b[3])
+            ids -= CONTROLS | {"chemotherapy", "surgery", "radiotherapy"}
+            if len(ids) >= 2:
+                return frozenset(ids)
+    return None
+
+
 _PRIOR = re.compile(r"\b(?:after|following|previous(?:ly)?|prior|pretreated\s+with|refractory\s+to|failure\s+of|"
                     r"progress\w*\s+on|naive|resistant\s+to)\b[^.;]*$", re.I)
 
@@ -536,6 +563,11 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
     labels = {m[2] for m in mentions}
     if not ctx.arms and ctx.design in _ONE_POPULATION and sentences:
         ctx.arms = _treatment_of_cohort(text, sentences, mentions)
+    if len(ctx.arms) == 1 and not dosed:
+        # a one-treatment study whose title names part of its regimen: the combination its methods give
+        combo = _combination_treatment(text, sentences, mentions)
+        if combo and ctx.arms[0] < combo:
+            ctx.arms = [combo]
     if len(ctx.arms) == 1:
         if ctx.adjuvant and not ctx.arms[0] & CONTROLS:
             ctx.arms.append(frozenset({"observation"}))
