@@ -465,7 +465,8 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
         interv = str(st.extra.get("intervention") or join(frame.arms[exp_arm]))
         return [{**base, "arm": "contrast", "unit": "ratio", "intervention": interv, "comparator": comp,
                  "n": n, "confidence": round(min(0.99, score + 0.1), 2)}]
-    n = st.n_of or (None if subgroup else frame.sizes.get(st.arm))
+    n = st.n_of or (None if subgroup else frame.sizes.get(st.arm) or (
+        None if frame.local or st.arm is None else ctx.stated_sizes.get(st.arm)))
     unit = st.unit if st.kind == "median" else "proportion"
     value = st.value / 100.0 if st.kind == "rate" else st.value
     rec = {**base, "value": value, "unit": unit, "n": n, "confidence": round(score, 2)}

@@ -45,7 +45,8 @@ def _count_grammar() -> dict[str, Any]:
             .read_text(encoding="utf-8").splitlines() if ln.strip()]
     words = next(r["words"] for r in rows if r["kind"] == "number_word")
     rx = {k: [re.compile(r["regex"], re.I) for r in rows if r["kind"] == k]
-          for k in ("total", "evaluable", "arm_size_after", "dose_arms", "dose_mention", "composition", "pooled")}
+          for k in ("total", "evaluable", "arm_size_after", "arm_size_before", "dose_arms", "dose_mention",
+                    "composition", "pooled")}
     tens = "|".join(w for w, v in words.items() if v >= 20)
     units = "|".join(w for w, v in words.items() if v < 10)
     word_rx = re.compile(rf"\b(?:(?:{tens})(?:[- ](?:{units}))?|{'|'.join(w for w, v in words.items() if v < 20)})\b"
@@ -120,6 +121,7 @@ class TrialContext:
     total_randomised: bool = False
     evaluable_response: int | None = None
     cohort_n: int | None = None
+    stated_sizes: dict[int, int] = field(default_factory=dict)
     pooled_n: dict[int, int] = field(default_factory=dict)
     population: list[str] = field(default_factory=list)
     subgroup_n: dict[str, int] = field(default_factory=dict)
@@ -338,6 +340,10 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                 if _EVENT_BREAKDOWN.search(norm, max(s, a - 90), a):
                     continue
                 n = _count_before(norm, a)
+                before = next((m for rx in _count_grammar()["arm_size_before"]
+                               for m in [rx.search(norm, max(s, a - 90), a)] if m and m.end() == a), None)
+                if before:  # ``… of 22 patients randomly assigned to X``: X's size, whatever the other arm's
+                    ctx.stated_sizes.setdefault(i, int(parse_number(before.group("n")) or 0))
                 after = _N_AFTER.match(norm, b) or next(
                     (m for rx in _count_grammar()["arm_size_after"] for m in [rx.match(norm, b)] if m), None)
                 if n is None and after:

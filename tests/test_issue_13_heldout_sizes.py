@@ -68,6 +68,8 @@ def test_of_n_randomly_assigned_to_an_arm_is_not_the_trial_s_total(nlp):
                  "27 patients initially randomly assigned to sunitinib had grade 3 events.")
     hr = [r for r in recs if r["measure"] == "HR"]
     assert hr and hr[0]["n"] == 54
+    assert _by(recs, "PFS", 4.1)["n"] == 27  # the arm's size, stated in the side clause
+    assert _by(recs, "PFS", 1.9)["n"] is None  # the other arm's is not stated
 
 
 def test_event_counts_by_named_arm_are_not_arm_sizes(nlp):
