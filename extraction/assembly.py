@@ -325,7 +325,7 @@ def _labelled_sizes(seg: str, stats: list[Stat], ms: Sequence[Mention]) -> None:
     """The size printed with a subgroup's label, in the value's clause: the first label after the value
     (``58%, 4.1 and 11 months for UPS (n = 19);``), else the last before it (``For LMS (n = 41), …``).
     A label naming an arm (``anlotinib (n = 158)``) gives an arm size, not a subgroup's: skipped."""
-    if "n" not in seg and "N" not in seg:
+    if "=" not in seg:  # every label size is ``(n = N)``
         return
     agents = [(m[0], m[1]) for m in ms if m[2] == "AGENT"]
     labels = [m for m in _LABEL_N.finditer(seg)

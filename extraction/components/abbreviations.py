@@ -126,16 +126,18 @@ def find_histotype_definitions(text: str, histotype_spans: list[tuple[int, int, 
     out: dict[str, tuple[int, str]] = {}
     ends = {e: (s, kb) for s, e, kb in histotype_spans}
     for m in _SHORT.finditer(text):
+        end = m.start()
+        while end > 0 and text[end - 1] == " ":
+            end -= 1
+        hit = ends.get(end)  # most brackets follow no histotype: that test first
+        if hit is None or "|" in hit[1]:
+            continue
         short = m.group("short")
         if short in out or short in STOP or not short.isupper() or len(short) > 6:
             continue
         if VOCAB.normalize_histotype(short) or VOCAB.normalize_endpoint(short) or VOCAB.normalize_agent(short):
             continue
-        end = m.start()
-        while end > 0 and text[end - 1] == " ":
-            end -= 1
-        hit = ends.get(end)
-        if hit is None or "|" in hit[1] or not _initials_fit(short, text[hit[0]:end]):
+        if not _initials_fit(short, text[hit[0]:end]):
             continue
         out[short] = (m.end(), hit[1])
     return out
