@@ -106,6 +106,31 @@ def pooled_table(table: Any, by: list[str], title: str) -> Table:
     return t
 
 
+#: Columns ``pool_table(studies=True)`` adds for each contribution (dropped again before output).
+STUDY_COLUMNS = ("yi", "vi", "study_n", "study_record_ids")
+
+
+def bayes_table(table: Any, by: list[str]) -> Table:
+    """The Bayesian pool of the few-study cells (``--bayes``): posterior median [95% CrI] and PI on the
+    reporting scale, and the posterior median of τ."""
+    t = Table(title="Bayesian random effects beside the few-study default (half-normal(0.5) prior on τ, flat "
+                    "prior on μ; meta.bayes_pool)")
+    for col in (*by, "k", "median [CrI]", "PI", "τ median"):
+        t.add_column(col, justify="right" if col in ("k", "τ median") else "left")
+    cells = table[table["bayes_model"].fillna("") != ""] if len(table) else table
+    for _, r in cells.iterrows():
+        if r["bayes_estimate"] == r["bayes_estimate"]:
+            est = f"{_fmt(r['bayes_estimate_exp'])} [{_fmt(r['bayes_ci_low_exp'])}, {_fmt(r['bayes_ci_high_exp'])}]"
+            pi = f"{_fmt(r['bayes_pi_low_exp'])}, {_fmt(r['bayes_pi_high_exp'])}"
+            tau = _fmt(r["bayes_tau_median"], ".3f")
+        else:
+            est, pi, tau = str(r["bayes_model"]), "", ""
+        t.add_row(*(str(r[k]) for k in by), str(r["k"]), est, pi, tau)
+    n = int(cells["bayes_estimate"].notna().sum()) if len(cells) else 0
+    t.caption = f"{n} cells of k = 2–4 on the log-ratio scale"
+    return t
+
+
 def print_exclusions(table: Any, console: Console, limit: int = 50) -> None:
     """Each record left out with its reason (the first ``limit``), and the published syntheses."""
     excluded = table.attrs.get("excluded", [])
@@ -190,6 +215,9 @@ def pool_command(
     = "combine",
     by_agent: Annotated[bool, typer.Option("--by-agent", help="pool each agent on its own, without the comparison "
                                            "classes (evidence/vocab/comparison_classes.json)")] = False,
+    bayes: Annotated[bool, typer.Option("--bayes", help="also pool each cell of k = 2-4 on the log-ratio scale "
+                                        "with Bayesian random effects (half-normal(0.5) prior on tau, "
+                                        "meta.bayes_pool), beside the few-study default")] = False,
     subgroup: Annotated[str | None, typer.Option("--subgroup", help="also test for subgroup differences by KEY "
                                                  "within each cell (meta.subgroup_test)")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="write the table to FILE (default: print it)")]
@@ -243,7 +271,11 @@ def pool_command(
                                "parents": VOCAB.parents if rollup else None, "statuses": chosen}
     plan = {"include_flagged": include_flagged, "multi_arm": multi_arm, "classes": not by_agent}
     try:
-        table = pool_records(frame, **options, **plan)
+        table = pool_records(frame, **options, **plan, **({"studies": True} if bayes else {}))
+        if bayes:
+            from meta.bayes_cells import bayes_cells
+
+            table = bayes_cells(table).drop(columns=list(STUDY_COLUMNS), errors="ignore")
         tests = subgroup_tests(frame, subgroup, keys, {**options, **plan}) if subgroup else None
     except ValueError as exc:
         fail(str(exc))
@@ -254,6 +286,8 @@ def pool_command(
                   f"from {len(frame)} records of {source} to {out_file}", markup=False)
     else:
         out.print(pooled_table(table, keys, f"Pooled estimates ({model}, {level * 100:g}% CI) — {source}"))
+        if bayes:
+            out.print(bayes_table(table, keys))
         members = class_members(table, keys)
         if members:
             out.print("Comparison classes (evidence/vocab/comparison_classes.json; --by-agent pools each agent "
@@ -279,6 +313,7 @@ def register(app: typer.Typer) -> None:
     app.command("pool")(pool_command)
 
 
-__all__ = ["POOL_DEFAULT_BY", "POOL_KEYS", "POOL_STATUSES", "class_members", "pool_command", "pool_records",
+__all__ = ["POOL_DEFAULT_BY", "POOL_KEYS", "POOL_STATUSES", "STUDY_COLUMNS", "bayes_table", "class_members",
+           "pool_command", "pool_records",
            "pooled_table",
            "print_exclusions", "register", "subgroup_tests", "trial_aliases"]

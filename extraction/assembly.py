@@ -148,7 +148,9 @@ def _cue_endpoint(st: Stat, cues: list[Mention]) -> tuple[str | None, bool]:
     return None, bool(after)
 
 
-_POST_GAP = re.compile(r"[\s,;)\]]*(?:in|for|among)\s+(?:the\s+)?(?:patients\s+with\s+|those\s+with\s+)?"
+_POST_GAP = re.compile(r"[\s,;)\]]*(?:(?:in|for|among)\s+(?:the\s+)?(?:patients\s+with\s+|those\s+with\s+)?|"
+                       # ``2 of 10 (20%) patients with liposarcoma``, ``1 of 22 patients (5%) with osteosarcoma``
+                       r"(?:patients\s+|those\s+)?with\s+)"
                        r"(?:\w+\s+)?$", re.I)
 
 
@@ -434,6 +436,11 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     _spread_respectively(seg, keep, cues)
     _histotypes(seg, keep, histotype_groups(seg, ms))
     _subgroups(seg, keep, ms, state)
+    _labelled_sizes(seg, keep, ms)
+    pooled = ctx.pooled_n.get(state.sentence_index) or ctx.pooled_n.get(state.sentence_index - 1)
+    if pooled and frame.single:  # values of the studies a review pools, stated with (or right after) their count
+        for st in keep:
+            st.extra.setdefault("label_n", pooled)
     state.carry_endpoint(endpoints)
     arm_values = [s for s in keep if s.kind != "ratio"]
     if not _MEDIAN.search(seg):
@@ -445,6 +452,31 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     _attach_p(sorted(ratios + grouped, key=lambda s: s.start), ps, groups)
     return [r for s in sorted(ratios + grouped, key=lambda s: s.start) if s.kind != "nr"
             for r in _records(s, seg, ms, ctx, frame)]
+
+
+#: ``11 months for UPS (n = 19)``, ``For LMS (n = 41), the median PFS was …``: a label with its size
+_LABEL_N = re.compile(r"\b(?:for|in|among)\s+(?:the\s+)?(?:patients\s+with\s+|those\s+with\s+)?"
+                      r"(?P<label>[^\d;()]{1,40}?)\s*\(\s*n\s*=\s*(?P<n>\d[\d,]*)\s*\)", re.I)
+
+
+def _labelled_sizes(seg: str, stats: list[Stat], ms: Sequence[Mention]) -> None:
+    """The size printed with a subgroup's label, in the value's clause: the first label after the value
+    (``58%, 4.1 and 11 months for UPS (n = 19);``), else the last before it (``For LMS (n = 41), …``).
+    A label naming an arm (``anlotinib (n = 158)``) gives an arm size, not a subgroup's: skipped."""
+    if "=" not in seg:  # every label size is ``(n = N)``
+        return
+    agents = [(m[0], m[1]) for m in ms if m[2] == "AGENT"]
+    labels = [m for m in _LABEL_N.finditer(seg)
+              if not any(a < m.end("label") and m.start("label") < b for a, b in agents)]
+    if not labels:
+        return
+    for st in stats:
+        lo, hi = _clause_bounds(seg, st.start, st.tail)
+        post = [m for m in labels if st.tail <= m.start() and m.end() <= hi]
+        pre = [m for m in labels if lo <= m.start() and m.end() <= st.start]
+        hit = post[0] if post else pre[-1] if pre else None
+        if hit is not None:
+            st.extra["label_n"] = int(parse_number(hit.group("n")) or 0) or None
 
 
 def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:
@@ -562,9 +594,11 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
     join = VOCAB.join_agents
     comp = join(frame.arms[frame.comparator]) if frame.comparator is not None else None
     score = 0.55 + 0.15 * (st.ci is not None) + 0.1 * (st.p is not None)
+    label_n = st.extra.get("label_n")
     if frame.single:
-        n = (ctx.evaluable_response if st.endpoint == "ORR" and ctx.evaluable_response else ctx.total)
-        n = st.n_of or (None if subgroup else n)
+        n = (ctx.evaluable_response if st.endpoint == "ORR" and ctx.evaluable_response else
+             ctx.cohort_n or ctx.total)
+        n = st.n_of or label_n or (None if subgroup else n)
         if st.kind == "rate":
             base["value"] = st.value / 100.0
         return [{**base, "arm": "single", "unit": st.unit if st.kind == "median" else "proportion",
@@ -575,7 +609,8 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
         interv = str(st.extra.get("intervention") or join(frame.arms[exp_arm]))
         return [{**base, "arm": "contrast", "unit": "ratio", "intervention": interv, "comparator": comp,
                  "n": n, "confidence": round(min(0.99, score + 0.1), 2)}]
-    n = st.n_of or (None if subgroup else frame.sizes.get(st.arm))
+    n = st.n_of or (None if subgroup else frame.sizes.get(st.arm) or (
+        None if frame.local or st.arm is None else ctx.stated_sizes.get(st.arm)))
     unit = st.unit if st.kind == "median" else "proportion"
     value = st.value / 100.0 if st.kind == "rate" else st.value
     rec = {**base, "value": value, "unit": unit, "n": n, "confidence": round(score, 2)}
@@ -586,6 +621,8 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
 
 
 def _contrast_n(st: Stat, seg: str, frame: Frame, ctx: TrialContext, subgroup: bool) -> int | None:
+    if st.extra.get("label_n"):
+        return int(st.extra["label_n"])  # type: ignore[call-overload]
     lo = 0 if frame.local else max(0, st.start - 90)
     counts = [m for m in PATIENTS_RE.finditer(seg, lo, st.start)]
     if counts:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -28,8 +29,12 @@ _RANDOM_VERB = re.compile(r"\b(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)
 _COUNT_BEFORE = re.compile(
     r"(?P<n>\d(?<![:\d.,/\w]\d)(?:\d{0,2}(?:,\d{3})+|\d*))\s*(?:patients?|women|men|participants)?\s*"
     r"(?:\(\s*\d+(?:\.\d+)?\s*%\s*\)\s*)?(?:(?:were|was)\s+)?(?:(?:randomi[sz]ed|assigned|allocated|received|"
-    r"placed|given)\s+)?(?:to|on|in)?\s*(?:the\s+|receive\s+|receiving\s+)?$")
+    r"placed|given|enrolled|included|treated)\s+)?(?:to|on|in)?\s*(?:the\s+|receive\s+|receiving\s+)?$")
 _N_AFTER = re.compile(r"\s*\(\s*n\s*=\s*(?P<n>\d[\d,]*)\s*\)")
+#: ``recurrence or death occurred in 103 patients (61 standard arm, 42 experimental arm)``: counts in a
+#: bracket after a count of events split that count by arm; they are not arm sizes
+_EVENT_BREAKDOWN = re.compile(r"\b(?:occurred|died|deaths?|events?|progressed|progressions?|relapsed|relapses?|"
+                              r"recurrences?|recurred)\b[^.;()]{0,40}?\b\d+\s+(?:patients\s+)?\($", re.I)
 
 
 @functools.lru_cache(maxsize=1)
@@ -40,7 +45,8 @@ def _count_grammar() -> dict[str, Any]:
             .read_text(encoding="utf-8").splitlines() if ln.strip()]
     words = next(r["words"] for r in rows if r["kind"] == "number_word")
     rx = {k: [re.compile(r["regex"], re.I) for r in rows if r["kind"] == k]
-          for k in ("total", "evaluable", "arm_size_after", "dose_arms", "dose_mention")}
+          for k in ("total", "evaluable", "arm_size_after", "arm_size_before", "dose_arms", "dose_mention",
+                    "composition", "pooled")}
     tens = "|".join(w for w, v in words.items() if v >= 20)
     units = "|".join(w for w, v in words.items() if v < 10)
     word_rx = re.compile(rf"\b(?:(?:{tens})(?:[- ](?:{units}))?|{'|'.join(w for w, v in words.items() if v < 20)})\b"
@@ -65,7 +71,8 @@ def digits_for_number_words(seg: str) -> str:
         d = str(total)
         return d + " " * (len(m.group()) - len(d))
     return g["word_rx"].sub(sub, seg)
-_PER_GROUP = re.compile(r"(?<![\w.])(?=\d)(?P<n>\d+)\s+(?:patients\s+)?(?:per|to\s+each|in\s+each)\s+(?:group|arm)")
+_PER_GROUP = re.compile(r"(?<![\w.])(?=\d)(?P<n>\d+)\s+(?:evaluable\s+|eligible\s+)?(?:patients\s+)?"
+                        r"(?:per|to\s+each|in\s+each)\s+(?P<unit>group|arm|cohort)")
 # Each total pattern with words one of which it needs (lower case; no other letter folds to these under
 # re.I), tested first because most sentences hold none of them.
 _TOTALS = [(words, re.compile(p, re.I)) for words, p in (
@@ -77,7 +84,9 @@ _TOTALS = [(words, re.compile(p, re.I)) for words, p in (
      r"(?:randomi[sz]ed|randomly\s+assigned|randomly\s+allocated|enrolled)"),
     (("pat", "wom", "part"),
      r"\bof\s+(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?:randomi[sz]ed\s+|enrolled\s+)?(?:patients|women|participants)"
-     r"(?:\s+(?:randomi[sz]ed|enrolled))?\b(?!\s+(?:with|who))"),
+     r"(?:\s+(?:randomi[sz]ed|enrolled))?\b(?!\s+(?:with|who))"
+     # ``14 of 22 patients randomly assigned to X``, ``28 women and 12 men``: an arm's count, a composition
+     r"(?!\s+(?:\w+ly\s+)?(?:randomly\s+)?(?:randomi[sz]ed|assigned|allocated)\s+to\b)(?!\s+and\s+\d)"),
     (("random",),
      r"\bwe\s+randomi[sz]ed\s+(?P<n>\d[\d,]*)"),
     (("random",),
@@ -111,6 +120,9 @@ class TrialContext:
     total: int | None = None
     total_randomised: bool = False
     evaluable_response: int | None = None
+    cohort_n: int | None = None
+    stated_sizes: dict[int, int] = field(default_factory=dict)
+    pooled_n: dict[int, int] = field(default_factory=dict)
     population: list[str] = field(default_factory=list)
     subgroup_n: dict[str, int] = field(default_factory=dict)
     title: str = ""
@@ -325,7 +337,7 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
     if with_digit is None:
         with_digit = digit_spans(norm, sentences)
     word_rx = _count_grammar()["word_rx"]
-    for (s, e), digit in zip(sentences, with_digit, strict=True):
+    for idx, ((s, e), digit) in enumerate(zip(sentences, with_digit, strict=True)):
         if not digit and not word_rx.search(norm, s, e):
             continue
         seg = digits_for_number_words(norm[s:e])
@@ -335,6 +347,15 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
             if m is None:
                 m = next((m for words, rx in _TOTALS if any(w in low for w in words) for m in [rx.search(seg)] if m),
                          None)
+            if m and any(rx.search(seg) for rx in _count_grammar()["pooled"]):
+                # a count over several studies (a review's pooled patients) is not this study's
+                ctx.pooled_n[idx] = int(parse_number(m.group("n")) or 0)
+                m = None
+            if m is None and ctx.total is None:
+                comp = next((c for rx in _count_grammar()["composition"] for c in [rx.search(seg)] if c), None)
+                if comp and (comp.group("pa").lower() in ("women", "females", "girls")) != (
+                        comp.group("pb").lower() in ("women", "females", "girls")):
+                    ctx.total = int(parse_number(comp.group("a")) or 0) + int(parse_number(comp.group("b")) or 0)
             randomised = bool(m and re.search(r"randomi|assigned|allocated", m.group(), re.I))
             if m and (ctx.total is None or randomised):  # a randomised total outranks an enrolled one
                 ctx.total = int(parse_number(m.group("n")) or 0) or None
@@ -346,12 +367,20 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
             per = _PER_GROUP.search(seg)
             if per and len(ctx.arms) >= 2:
                 found = dict.fromkeys(range(len(ctx.arms)), int(per.group("n")))
+            elif per and per.group("unit") == "cohort" and ctx.cohort_n is None:
+                ctx.cohort_n = int(per.group("n"))  # one treatment given to cohorts of one size
             mapped = [(a, b, map_mention(ids, ctx.arms, combination=comb, comparator=ctx.comparator))
                       for a, b, ids, comb in group_mentions(text, ms, ctx.arms)]
             for a, b, i in mapped:
                 if i is None or i in found:
                     continue
+                if _EVENT_BREAKDOWN.search(norm, max(s, a - 90), a):
+                    continue
                 n = _count_before(norm, a)
+                before = next((m for rx in _count_grammar()["arm_size_before"]
+                               for m in [rx.search(norm, max(s, a - 90), a)] if m and m.end() == a), None)
+                if before:  # ``… of 22 patients randomly assigned to X``: X's size, whatever the other arm's
+                    ctx.stated_sizes.setdefault(i, int(parse_number(before.group("n")) or 0))
                 after = _N_AFTER.match(norm, b) or next(
                     (m for rx in _count_grammar()["arm_size_after"] for m in [rx.match(norm, b)] if m), None)
                 if n is None and after:
@@ -368,9 +397,11 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
         for m in ms:
             if m[2] == "HISTOTYPE":
                 c = _SUBGROUP_COUNT.search(norm, max(0, m[0] - 30), m[0])
-                if c and c.end() == m[0]:
+                after = _N_AFTER.match(norm, m[1])  # ``For LMS (n = 41), …``
+                if (c and c.end() == m[0]) or after:
+                    k = int(c.group("n")) if c and c.end() == m[0] else int(parse_number(after.group("n")) or 0)
                     for h in histotype_ids(text, m):
-                        ctx.subgroup_n.setdefault(h, int(c.group("n")))
+                        ctx.subgroup_n.setdefault(h, k)
         if ctx.evaluable_response is None and "able" in seg.lower():  # the pattern ends in -able
             ev = _EVALUABLE.search(seg) or next(
                 (m for rx in _count_grammar()["evaluable"] for m in [rx.search(seg)] if m), None)
@@ -386,6 +417,8 @@ def _population_of_count(ctx: TrialContext, text: str, s: int, m: re.Match[str],
         return
     g = groups[0]
     between = text[s + m.start():g[0]]
+    if re.search(r"\d|\b(?:including|comprising|of\s+whom|among\s+(?:them|whom))\b", text[s + m.end("n"):g[0]]):
+        return  # ``49 enrolled, including 17 with liposarcoma``: a part of the population, not all of it
     if re.search(r"\bwith\b", between) and not re.search(r"[.;]", between):
         ids = most_specific(g[2])
         if ids and "soft_tissue_sarcoma" not in ids:
@@ -528,6 +561,32 @@ def _treatment_of_cohort(text: str, sentences: Sequence[tuple[int, int]], mentio
     return []
 
 
+#: ``treated with a combination of A (20 mg/m(2)/d x 5) and B (100 mg/m2)``: agents joined by ``and`` inside a
+#: combination, each perhaps followed by its dose in brackets (one level of nesting)
+_COMBINATION_OF = quick(re.compile(r"\b(?:combinations?\s+of|combined\s+regimen\s+of|doublet\s+of)\s+", re.I))
+_DOSE_BRACKET = r"(?:\s*\((?:[^()]|\([^()]*\))*\))?"
+_COMBINATION_GAP = re.compile(_DOSE_BRACKET + r"\s*(?:,\s*(?:and\s+)?|and|plus|with|\+)\s*")
+
+
+def _combination_treatment(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
+                           ) -> frozenset[str] | None:
+    """The agents of the first ``a combination of A (dose) and B (dose)`` in the opening sentences."""
+    for s, e in sentences[1:12]:
+        for m in _COMBINATION_OF.finditer(text, s, e):
+            agents = [x for x in in_range(mentions, m.end(), e) if x[2] == "AGENT"]
+            if not agents or agents[0][0] != m.end():
+                continue
+            ids = set(agents[0][3])
+            for a, b in itertools.pairwise(agents):
+                if not _COMBINATION_GAP.fullmatch(text, a[1], b[0]):
+                    break
+                ids |= set(b[3])
+            ids -= CONTROLS | {"chemotherapy", "surgery", "radiotherapy"}
+            if len(ids) >= 2:
+                return frozenset(ids)
+    return None
+
+
 _PRIOR = re.compile(r"\b(?:after|following|previous(?:ly)?|prior|pretreated\s+with|refractory\s+to|failure\s+of|"
                     r"progress\w*\s+on|naive|resistant\s+to)\b[^.;]*$", re.I)
 
@@ -552,6 +611,11 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
     labels = {m[2] for m in mentions}
     if not ctx.arms and ctx.design in _ONE_POPULATION and sentences:
         ctx.arms = _treatment_of_cohort(text, sentences, mentions)
+    if len(ctx.arms) == 1 and not dosed:
+        # a one-treatment study whose title names part of its regimen: the combination its methods give
+        combo = _combination_treatment(text, sentences, mentions)
+        if combo and ctx.arms[0] < combo:
+            ctx.arms = [combo]
     if len(ctx.arms) == 1:
         if ctx.adjuvant and not ctx.arms[0] & CONTROLS:
             ctx.arms.append(frozenset({"observation"}))

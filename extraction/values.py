@@ -266,11 +266,18 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
     return out, ps, [(t.months, t.start, t.end) for t in tps]
 
 
+#: ``16% (8/49, 95% CI 7-30)``, ``23% (n = 14; 95% CI …)``: the count behind a rate, printed in the
+#: bracket before the rate's own CI
+_COUNT_GAP = re.compile(r"\s*[(\[]\s*(?:\d+\s*(?:/|of)\s*\d+|[nN]\s*=\s*\d+)(?:\s+patients)?\s*[,;]\s*")
+
+
 def _interval_for(seg: str, st: Stat, cis: list[Interval], *, ratio: bool) -> Interval | None:
     for c in cis:
         if c.start >= st.tail:
             gap = seg[st.tail:c.start]
             if len(gap) <= 22 and not _DIGIT.search(gap) and ";" not in gap.strip(" ;([,"):
+                return _fit(c, st)
+            if not ratio and c.labelled and _COUNT_GAP.fullmatch(gap):
                 return _fit(c, st)
             break
     iv = interval_after(seg, st.tail, allow_comma=ratio)

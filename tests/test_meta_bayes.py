@@ -22,7 +22,8 @@ FIELDS = {"estimate": "mu_median", "ci_low": "mu_lo", "ci_high": "mu_hi", "tau_m
 def test_bayes_pool_matches_r_quadrature(name: str) -> None:
     c = CASES[name]
     r = bayes_pool(np.atleast_1d(c["yi"]), np.atleast_1d(c["vi"]), tau_prior=c["tau_prior"],
-                   tau_scale=c["tau_scale"], level=c["level"])  # fmt: skip
+                   tau_scale=c["tau_scale"], level=c["level"], mu_prior_mean=c.get("mu_prior_mean", 0.0),
+                   mu_prior_sd=c.get("mu_prior_sd"))  # fmt: skip
     for ours, theirs in FIELDS.items():
         assert_close(getattr(r, ours), c[theirs], f"{name} {ours}")
     assert r.ci_low < r.estimate < r.ci_high and r.pi_low < r.ci_low and r.ci_high < r.pi_high

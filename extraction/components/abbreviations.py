@@ -95,6 +95,7 @@ def find_definitions(text: str, agent_spans: list[tuple[int, int, str]],
         if schedule:
             schedules[short] = "~" + re.sub(r"\s+", " ", schedule.group().lower())
     _tell_schedules_apart(out, schedules)
+    out.update(split_definitions(text, agent_spans, out))
     return out
 
 
@@ -181,6 +182,77 @@ def find_label_definitions(text: str, agent_spans: list[tuple[int, int, str]]) -
     return out
 
 
+#: ``irinotecan and temozolomide (IRN/TMZ)``: a combination's short form made of its agents' short forms
+_SLASHED = re.compile(r"\((?P<short>[A-Z][A-Za-z0-9]{1,7}(?:/[A-Z][A-Za-z0-9]{1,7})+)\)")
+
+
+def split_definitions(text: str, agent_spans: list[tuple[int, int, str]], known: dict[str, str]) -> dict[str, str]:
+    """Short forms of the parts of a slashed short form (``IRN/TMZ`` after ``irinotecan and temozolomide``),
+    each fitting the initials of the agent in its place, and the slashed form for their combination.
+
+    >>> t = "irinotecan and temozolomide (IRN/TMZ); IRN alone."
+    >>> sorted(split_definitions(t, [(0, 10, "irinotecan"), (15, 27, "temozolomide")], {}).items())
+    [('IRN', 'irinotecan'), ('IRN/TMZ', 'irinotecan+temozolomide')]
+    """
+    out: dict[str, str] = {}
+    for m in _SLASHED.finditer(text):
+        parts = m.group("short").split("/")
+        begin = long_form_window(text, m.start())
+        named = [(s, e, cid) for s, e, cid in agent_spans if s >= begin and e <= m.start()]
+        if len(named) != len(parts) or m.group("short") in known:
+            continue
+        if not all(_initials_fit(p, text[s:e]) for p, (s, e, _c) in zip(parts, named, strict=True)):
+            continue
+        out[m.group("short")] = VOCAB.join_agents([c for _s, _e, c in named])
+        for p, (_s, _e, cid) in zip(parts, named, strict=True):
+            if p not in known and p not in STOP and not VOCAB.normalize_agent(p):
+                out[p] = cid
+    return out
+
+
+def _initials_fit(short: str, long: str) -> bool:
+    """Schwartz & Hearst's test: the short form's letters appear in order in the long form, the first one
+    starting it (``SS`` in ``synovial sarcoma``, ``FS`` in ``fibrosarcoma``)."""
+    letters = [c.lower() for c in short if c.isalnum()]
+    low = long.lower()
+    if not letters or not low or letters[0] != low[0]:
+        return False
+    pos = 1
+    for c in letters[1:]:
+        pos = low.find(c, pos) + 1
+        if pos == 0:
+            return False
+    return True
+
+
+def find_histotype_definitions(text: str, histotype_spans: list[tuple[int, int, str]]) -> dict[str, tuple[int, str]]:
+    """Short form → (where its definition ends, histotype id) for a histotype the text abbreviates
+    itself (``synovial sarcoma (SS)``): a short form the vocabulary leaves out as ambiguous names that
+    histotype in this document only, after its definition.
+
+    >>> find_histotype_definitions("synovial sarcoma (SS) and SS.", [(0, 16, "synovial_sarcoma")])
+    {'SS': (21, 'synovial_sarcoma')}
+    """
+    out: dict[str, tuple[int, str]] = {}
+    ends = {e: (s, kb) for s, e, kb in histotype_spans}
+    for m in _SHORT.finditer(text):
+        end = m.start()
+        while end > 0 and text[end - 1] == " ":
+            end -= 1
+        hit = ends.get(end)  # most brackets follow no histotype: that test first
+        if hit is None or "|" in hit[1]:
+            continue
+        short = m.group("short")
+        if short in out or short in STOP or not short.isupper() or len(short) > 6:
+            continue
+        if VOCAB.normalize_histotype(short) or VOCAB.normalize_endpoint(short) or VOCAB.normalize_agent(short):
+            continue
+        if not _initials_fit(short, text[hit[0]:end]):
+            continue
+        out[short] = (m.end(), hit[1])
+    return out
+
+
 class AbbreviationDetector:
     """Add ``AGENT`` spans for arm abbreviations and labels defined in the document."""
 
@@ -202,6 +274,15 @@ class AbbreviationDetector:
             mentions = read_mentions(doc, self.span_key)
         if "(" not in text:
             return doc
+        hist = find_histotype_definitions(text, [(s, e, kb) for s, e, label, kb in mentions if label == "HISTOTYPE"])
+        if hist:
+            spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
+            extra = [sp for short, (after, kb) in hist.items()
+                     for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text) if m.start() >= after
+                     for sp in [doc.char_span(m.start(), m.end(), label="HISTOTYPE", kb_id=kb)] if sp is not None]
+            if extra:
+                write_spans(doc, self.span_key, filter_spans(extra + spans))
+                mentions = read_mentions(doc, self.span_key)
         agents = [(s, e, kb) for s, e, label, kb in mentions if label == "AGENT"]
         blockers = [s for s, _e, label, _kb in mentions if label in ("HISTOTYPE", "ENDPOINT")]
         defs = find_expansions(text, agents)
