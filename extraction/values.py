@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from extraction.gates import quick
 from extraction.numbers import (
     NOT_REACHED_RE,
+    UNIT,
     VALUE_RE,
     Interval,
     PValue,
@@ -56,6 +57,8 @@ _CONNECT = re.compile(r"\s*(?:,\s*)?(?:and|vs\.?|versus|v\.?|or|compared\s+with|
 #: "improved median PFS from 2.6 to 4.2 months": the bare number after "from" shares the unit after "to"
 _FROM = re.compile(r"\bfrom\s*$", re.I)
 _TO = re.compile(r"\s*to\s*")
+_OPEN_GAP = re.compile(r"\s*[(\[]?\s*")
+_UNIT_AFTER = re.compile(rf"\s*[)\]]\s*(?P<unit>{UNIT})")
 
 
 @dataclass
@@ -220,12 +223,31 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
             if not overlaps(m.start(), m.end()):
                 raw.append(Stat("nr", 0.0, m.start(), m.end(), m.end(), unit=None))
     raw.sort(key=lambda s: s.start)
-    # "4.6 vs 1.6 months", "19.8, 18.3 and 16.9 months": a bare number takes the unit of its partner
+    # "4.6 vs 1.6 months", "19.8, 18.3 and 16.9 months": a bare number takes the unit of its partner;
+    # "9.1 (95% CI 2.0-16.2) and 15.0 (…) months": the bare number's own CI may stand between them
+    # "15.0 (95% CI 1.8-28.2) months": a time whose unit is printed after its own CI
+    for a in raw:
+        if a.kind == "bare":
+            own = next((c for c in cis if a.end <= c.start and _OPEN_GAP.fullmatch(seg[a.end:c.start])), None)
+            u = _UNIT_AFTER.match(seg, own.end) if own is not None else None
+            if u and unit_of(u.group("unit")) not in (None, "percent"):
+                a.unit, a.kind = unit_of(u.group("unit")), "median"
     for i in range(len(raw) - 2, -1, -1):
         a, b = raw[i], raw[i + 1]
-        if a.kind == "bare" and b.unit and (_CONNECT.fullmatch(seg[a.end:b.start]) or (
+        gap_from = a.end
+        own = next((c for c in cis if a.end <= c.start <= b.start and c.end <= b.start
+                    and _OPEN_GAP.fullmatch(seg[a.end:c.start])), None) if a.kind == "bare" else None
+        if own is not None:
+            gap_from = own.end + len(seg[own.end:b.start]) - len(seg[own.end:b.start].lstrip(")] "))
+        if a.kind == "bare" and b.unit and (_CONNECT.fullmatch(seg[gap_from:b.start]) or (
                 _TO.fullmatch(seg[a.end:b.start]) and _FROM.search(seg[max(0, a.start - 12):a.start]))):
             a.unit, a.kind = b.unit, b.kind
+    # "21 and not reached" in a list of times: the bare time takes the unit of the list's nearest time
+    for i, a in enumerate(raw[:-1]):
+        if a.kind == "bare" and raw[i + 1].kind == "nr" and _CONNECT.fullmatch(seg[a.end:raw[i + 1].start]):
+            near = [r for r in raw[i + 2:] if r.kind == "median"][:1] or [r for r in raw[:i] if r.kind == "median"][-1:]
+            if near:
+                a.unit, a.kind = near[0].unit, "median"
     # ratios: the first bare number after a keyword, then bare numbers that carry their own CI
     low = seg.lower()
     # RATIO_RE's keywords: "...rat..."/"relative" in any case (no other letter folds to r, a, t, e, l), or HR/OR/RR
