@@ -19,6 +19,7 @@ For each sentence with a digit, :func:`assemble_sentence` attaches to every cand
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -97,13 +98,29 @@ def frame_for(ctx: TrialContext, text: str, mentions: Sequence[Mention], state: 
 _QUALIFIER = re.compile(r"\b(?:who\s+(?:had|achieved|experienced|showed)|with|without)\s+(?:an?\s+)?(?:\w+\s+)?$", re.I)
 
 
+#: ``with a clinical benefit rate of 78%``: a rate is a result, never a population qualifier
+_RATE_NOUN = re.compile(r"\brates?$", re.I)
+
+
 def population_qualifiers(seg: str, cues: list[Mention]) -> list[Mention]:
     """Cues without the endpoints that only narrow a population (``among patients who had a response``)."""
-    return [c for c in cues if not (c[2] == "ENDPOINT" and _QUALIFIER.search(seg[max(0, c[0] - 40):c[0]]))]
+    return [c for c in cues if not (c[2] == "ENDPOINT" and _QUALIFIER.search(seg[max(0, c[0] - 40):c[0]])
+                                    and not _RATE_NOUN.search(seg, c[0], c[1]))]
 
 
-def _cue_endpoint(st: Stat, cues: list[Mention]) -> tuple[str | None, bool]:
-    """(endpoint, blocked) from the nearest cue before the value, else the first after it."""
+#: ``44% (CI 31-58) for objective response and 66% (55-77) for disease control``: a value followed by
+#: ``for`` + an endpoint names that endpoint, whatever was named before it
+_FOR_ENDPOINT = re.compile(r"[\s,)\]]*(?:[(\[][^()\[\]]*[)\]]\s*)?(?:for|in\s+terms\s+of)\s+(?:the\s+)?(?:an?\s+)?$",
+                           re.I)
+
+
+def _cue_endpoint(st: Stat, cues: list[Mention], seg: str = "") -> tuple[str | None, bool]:
+    """(endpoint, blocked) from the endpoint named right after the value with ``for``, else the nearest
+    cue before the value, else the first after it."""
+    nxt = next((c for c in cues if c[0] >= st.tail), None)
+    if (seg and nxt is not None and nxt[2] == "ENDPOINT" and nxt[3] and nxt[0] - st.tail <= 40
+            and _FOR_ENDPOINT.fullmatch(seg[st.tail:nxt[0]])):
+        return nxt[3][0], False
     before = [c for c in cues if c[1] <= st.start]
     if before:
         c = before[-1]
@@ -270,10 +287,15 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     assert frame is not None
     design = [m for m in ms if m[2] == "DESIGN"]
     keep: list[Stat] = []
+    vcues = _without_definitions(seg, cues)
     for st in stats:
-        ep, blocked = _cue_endpoint(st, cues)
+        ep, blocked = _cue_endpoint(st, vcues, seg)
         if ep is None and inherit and not blocked:
             ep = inherit
+        st.endpoint = ep
+    _spread_respectively(seg, stats, vcues)
+    for st in stats:
+        ep = st.endpoint
         if ep is None or ep not in VOCAB.endpoints:
             continue
         st.endpoint = ep
@@ -294,7 +316,6 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
                 continue
         keep.append(st)
     _pair_timepoint_lists(seg, keep, tps)
-    _spread_respectively(seg, keep, cues)
     _histotypes(seg, keep, histotype_groups(seg, ms))
     state.carry_endpoint(endpoints)
     arm_values = [s for s in keep if s.kind != "ratio"]
@@ -333,23 +354,85 @@ def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:
                 s.timepoint = t[0]
 
 
-def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention]) -> None:
-    """``PFS and OS were 13.2 and 30.5 months, respectively`` / ``DFS, RFS and OS were 68%, 73% and 77% for
-    arm 1``: endpoints listed before the values, as many as the values (or a divisor of them), pair in order."""
-    if len(stats) < 2 or not _RESPECTIVELY.search(seg):
-        return
-    first = min(s.start for s in stats)
-    listed = [c for c in cues if c[2] == "ENDPOINT" and c[1] <= first and c[3]]
-    run: list[Mention] = []
-    for c in reversed(listed):  # the endpoints listed right before the values, joined by and/commas
-        if run and not re.fullmatch(r"\s*(?:,|and|,\s*and|or)\s*", seg[c[1]:run[0][0]]):
+#: what may join the endpoints of a list: ``median PFS and OS``, ``the PFR12 weeks, median PFS and OS``
+_LIST_JOIN = re.compile(r"\s*(?:,|and|,\s*and|or|&|as\s+well\s+as)?\s*(?:the\s+)?(?:median\s+|\d+(?:\.\d+)?-"
+                        r"(?:year|month|week|day)\s+)?", re.I)
+#: what links an endpoint list to its values without ``respectively``: ``… and OS were:``
+_LIST_LINK = re.compile(r"\s*(?:were|was|are|is|of)?\s*(?:,?\s*respectively\s*,?)?\s*:?\s*", re.I)
+#: an abbreviation printed in brackets after the name it shortens: ``progression-free survival (PFS)``
+_ABBR_BRACKET = re.compile(r"\s*[(\[]\s*$")
+
+
+def _endpoint_run(seg: str, cues: list[Mention], first: int) -> tuple[list[str], int]:
+    """The endpoints listed right before offset ``first`` (joined by commas and *and*; an abbreviation in
+    brackets after its name counted once; a phrase naming two, ``overall and event-free survival``, gives
+    both) and the offset where the list ends."""
+    listed: list[list[Any]] = []
+    for c in cues:
+        if c[1] > first:
+            break
+        if c[2] != "ENDPOINT" or not c[3]:
+            listed = []
+            continue
+        prev = listed[-1] if listed else None
+        if (prev is not None and tuple(c[3]) == prev[2] and _ABBR_BRACKET.fullmatch(seg[prev[1]:c[0]])
+                and seg[c[1]:c[1] + 2].lstrip()[:1] in (")", "]")):
+            prev[1] = seg.index(")" if ")" in seg[c[1]:c[1] + 2] else "]", c[1]) + 1
+            continue
+        listed.append([c[0], c[1], tuple(c[3])])
+    run: list[list[Any]] = []
+    for c in reversed(listed):  # the endpoints listed right before the values
+        if run and not _LIST_JOIN.fullmatch(seg[c[1]:run[0][0]]):
             break
         run.insert(0, c)
-    eps = [c[3][0] for c in run]
-    if len(set(eps)) < 2 or len(stats) % len(eps) or any(s.kind == "ratio" for s in stats):
+    return [e for c in run for e in c[2]], (run[-1][1] if run else first)
+
+
+def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention]) -> None:
+    """``PFS and OS were 13.2 and 30.5 months, respectively`` / ``DFS, RFS and OS were 68%, 73% and 77% for
+    arm 1``: endpoints listed before the values, as many as the values (or a divisor of them), pair in order.
+
+    Without *respectively*, the list must be linked to its values by a verb or a colon (``median PFS and OS
+    were 5 and 11 months``) and the values must be as many as the endpoints, in every clause between
+    semicolons (``…: 40%, 3.1 and 9 months for subgroup 1 (n = 20); 52%, 4.4 and 12 months for …``)."""
+    vals = [s for s in stats if s.endpoint is not None]
+    if len(vals) < 2 or any(s.kind == "ratio" for s in vals):
         return
-    for i, s in enumerate(sorted(stats, key=lambda x: x.start)):
+    first = min(s.start for s in vals)
+    eps, run_end = _endpoint_run(seg, cues, first)
+    if len(set(eps)) < 2:
+        return
+    nxt = min([c[0] for c in cues if c[0] >= first] + [len(seg)])
+    vals = sorted((s for s in vals if s.start < nxt), key=lambda x: x.start)
+    if _RESPECTIVELY.search(seg):
+        if len(vals) % len(eps):
+            return
+    else:
+        if not _LIST_LINK.fullmatch(seg[run_end:first]):
+            return
+        semis = [i for i in _top_semicolons(seg) if first <= i < nxt]
+        bounds = [first, *semis, nxt]
+        clauses = [[s for s in vals if a <= s.start < b] for a, b in itertools.pairwise(bounds)]
+        if any(len(c) != len(eps) for c in clauses if c):
+            return
+    for i, s in enumerate(vals):
         s.endpoint = eps[i % len(eps)]
+
+
+def _without_definitions(seg: str, cues: list[Mention]) -> list[Mention]:
+    """Cues without those inside the brackets that define an endpoint (``clinical benefit rate (PR + SD
+    > 12 weeks) of 78%``): what an endpoint is made of does not name the value after it."""
+    out: list[Mention] = []
+    skip_to = -1
+    for c in cues:
+        if c[0] < skip_to:
+            continue
+        out.append(c)
+        if c[2] == "ENDPOINT":
+            m = re.match(r"\s*\(([^()]{2,80})\)", seg[c[1]:])
+            if m and " " in m.group(1).strip():  # not an abbreviation, ``(PFS)``
+                skip_to = c[1] + m.end()
+    return out
 
 
 def _paired_only(values: list[Stat], seg: str) -> list[Stat]:
