@@ -59,6 +59,9 @@ _FROM = re.compile(r"\bfrom\s*$", re.I)
 _TO = re.compile(r"\s*to\s*")
 _OPEN_GAP = re.compile(r"\s*[(\[]?\s*")
 _UNIT_AFTER = re.compile(rf"\s*[)\]]\s*(?P<unit>{UNIT})")
+#: "5.5 (2-57) months": a time, its range in brackets, then its unit
+_RANGE_THEN_UNIT = re.compile(rf"\s*[(\[]\s*(?:range\s*[:,]?\s*)?\d+(?:\.\d+)?\s*(?:-|to)\s*\d+(?:\.\d+)?\s*[)\]]\s*"
+                              rf"(?P<unit>{UNIT})", re.I)
 
 
 @dataclass
@@ -169,6 +172,16 @@ _THRESHOLD = quick(re.compile(r"(?:[≤≥<>]\s*=?|\b(?:less|fewer|more|greater|
                         r"(?:%|months?|weeks?|years?)", re.I))
 
 
+#: ``median TTP ranged from 5.5 to 8.3 months`` (across studies): the spread of several values, not a value
+_SPREAD_OF = re.compile(r"\b(?:rang(?:ed|ing|es?)|var(?:ied|ying|ies))\s+(?:from\s+|between\s+)?\d+(?:\.\d+)?\s*"
+                        r"(?:%|months?|weeks?|years?|days?)?\s*(?:to|-|and)\s*\d+(?:\.\d+)?", re.I)
+
+
+#: ``None of the 12 patients with X had a response``: a rate of 0 of 12
+_NONE_OF = re.compile(r"\b(?:[Nn]one|[Nn]o\s+one)\s+of\s+(?:the\s+|these\s+|those\s+)?(?P<n>\d+)\s+"
+                      r"(?:\w+\s+)?(?:patients|participants|subjects|children|evaluable)\b")
+
+
 def bare_p_values(seg: str, ps: list[PValue], cis: list[Interval]) -> list[PValue]:
     """P values printed as ``; <.001)`` right after a CI, where no ``P`` names them."""
     if not cis:
@@ -200,6 +213,8 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
     masks += [(t.start, t.end) for t in tps]
     masks += extra_masks(seg)
     masks += [(m.start(), m.end()) for m in _THRESHOLD.finditer(seg)]
+    if "rang" in seg or "vari" in seg:
+        masks += [(m.start(), m.end()) for m in _SPREAD_OF.finditer(seg)]
     count_of = {start: n for n, start, _e in find_count_of(seg)}
     overlaps = _Cover(len(seg), masks).overlaps
     raw: list[Stat] = []
@@ -222,14 +237,21 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
         for m in NOT_REACHED_RE.finditer(seg):
             if not overlaps(m.start(), m.end()):
                 raw.append(Stat("nr", 0.0, m.start(), m.end(), m.end(), unit=None))
+    if "one of" in seg or "o one of" in seg:  # "None of the 12 patients with X had a response": 0 of 12
+        for m in _NONE_OF.finditer(seg):
+            n = int(m.group("n"))
+            if n > 0 and not overlaps(m.start("n"), m.end("n")):
+                raw = [r for r in raw if not m.start("n") <= r.start < m.end("n")]
+                raw.append(Stat("rate", 0.0, m.start(), m.end("n"), m.end(), unit="percent", n_of=n, events=0))
     raw.sort(key=lambda s: s.start)
     # "4.6 vs 1.6 months", "19.8, 18.3 and 16.9 months": a bare number takes the unit of its partner;
     # "9.1 (95% CI 2.0-16.2) and 15.0 (…) months": the bare number's own CI may stand between them
-    # "15.0 (95% CI 1.8-28.2) months": a time whose unit is printed after its own CI
+    # "15.0 (95% CI 1.8-28.2) months": a time whose unit is printed after its own CI (or its range)
     for a in raw:
         if a.kind == "bare":
             own = next((c for c in cis if a.end <= c.start and _OPEN_GAP.fullmatch(seg[a.end:c.start])), None)
             u = _UNIT_AFTER.match(seg, own.end) if own is not None else None
+            u = u or _RANGE_THEN_UNIT.match(seg, a.end)
             if u and unit_of(u.group("unit")) not in (None, "percent"):
                 a.unit, a.kind = unit_of(u.group("unit")), "median"
     for i in range(len(raw) - 2, -1, -1):
