@@ -359,6 +359,7 @@ _LIST_JOIN = re.compile(r"\s*(?:,|and|,\s*and|or|&|as\s+well\s+as)?\s*(?:the\s+)
                         r"(?:year|month|week|day)\s+)?", re.I)
 #: what links an endpoint list to its values without ``respectively``: ``… and OS were:``
 _LIST_LINK = re.compile(r"\s*(?:were|was|are|is|of)?\s*(?:,?\s*respectively\s*,?)?\s*:?\s*", re.I)
+_VERSUS_GAP = re.compile(r"[\s,]*(?:vs\.?|versus|v\.?|compared\s+with)\s*", re.I)
 #: an abbreviation printed in brackets after the name it shortens: ``progression-free survival (PFS)``
 _ABBR_BRACKET = re.compile(r"\s*[(\[]\s*$")
 
@@ -404,6 +405,18 @@ def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention]) -> No
         return
     nxt = min([c[0] for c in cues if c[0] >= first] + [len(seg)])
     vals = sorted((s for s in vals if s.start < nxt), key=lambda x: x.start)
+    chains = [[vals[0]]]
+    for s in vals[1:]:  # "6.0 versus 4.1 months and 15.2 versus 11.7 months": one comparison per endpoint
+        if _VERSUS_GAP.fullmatch(seg[chains[-1][-1].tail:s.start]):
+            chains[-1].append(s)
+        else:
+            chains.append([s])
+    if len(chains) == len(eps) and len({len(c) for c in chains}) == 1 and len(chains[0]) > 1:
+        if _RESPECTIVELY.search(seg) or _LIST_LINK.fullmatch(seg[run_end:first]):
+            for ep, chain in zip(eps, chains, strict=True):
+                for s in chain:
+                    s.endpoint = ep
+        return
     if _RESPECTIVELY.search(seg):
         if len(vals) % len(eps):
             return
