@@ -352,6 +352,9 @@ def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:
         if len(rates) == len(run):
             for s, t in zip(rates, run, strict=True):
                 s.timepoint = t[0]
+        elif rates and len(rates) % len(run) == 0:  # "… 88% and 77% in arm A compared with 64% and 58% in arm B"
+            for i, s in enumerate(rates):
+                s.timepoint = run[i % len(run)][0]
 
 
 #: what may join the endpoints of a list: ``median PFS and OS``, ``the PFR12 weeks, median PFS and OS``

@@ -157,3 +157,13 @@ def test_none_of_n_patients_responding_is_a_zero_rate_of_n(nlp):
                                  "None of the 9 patients died.")
     zero = sorted((r["endpoint"], r["value"], r["n"]) for r in recs)
     assert zero == [("ORR", 0.0, 8), ("ORR", 0.0, 11)]
+
+
+def test_landmark_list_repeats_over_the_arms_values(nlp):
+    recs = _recs(nlp, "Sixty patients were randomly assigned to cabozantinib (n = 30) or placebo (n = 30). With a "
+                      "median follow-up of 25.5 months, the 1- and 2-year disease-free survival rates were 84% and 71% "
+                      "in the cabozantinib group compared with 60% and 52% in the placebo group, respectively.",
+                 title=RCT)
+    want = {0.84: 12, 0.71: 24, 0.6: 12, 0.52: 24}
+    got = {r["value"]: r["timepoint_months"] for r in recs if r["endpoint"] == "DFS"}
+    assert len(got) >= 3 and all(want[v] == t for v, t in got.items())
