@@ -280,7 +280,8 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     frame = frame_for(ctx, seg, ms, state)
     inherit = state.last_endpoint if not endpoints and _CORRESPOND.search(seg) else None
     # a value needs an endpoint (named here, or inherited) and arms: without them skip the number scan
-    stats, ps, tps = scan_values(seg) if frame is not None and (endpoints or inherit) else ([], [], [])
+    stats, ps, tps = (scan_values(seg) if frame is not None and (endpoints or inherit or "responded" in seg)
+                      else ([], [], []))  # "None of the 9 patients responded" names its endpoint by the verb
     if not stats:
         state.carry_endpoint(endpoints)
         return []
@@ -290,6 +291,9 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     vcues = _without_definitions(seg, cues)
     for st in stats:
         ep, blocked = _cue_endpoint(st, vcues, seg)
+        if "none_of" in st.extra:  # "None of the 9 patients had an objective response": the endpoint right after
+            ep = str(st.extra["none_of"]) or next((c[3][0] for c in vcues if c[2] == "ENDPOINT" and c[3]
+                                                   and 0 <= c[0] - st.tail <= 2), None)
         if ep is None and inherit and not blocked:
             ep = inherit
         st.endpoint = ep

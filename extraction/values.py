@@ -178,8 +178,11 @@ _SPREAD_OF = re.compile(r"\b(?:rang(?:ed|ing|es?)|var(?:ied|ying|ies))\s+(?:from
 
 
 #: ``None of the 12 patients with X had a response``: a rate of 0 of 12
+#: (the endpoint is the one named right after the verb, or *responded*)
 _NONE_OF = re.compile(r"\b(?:[Nn]one|[Nn]o\s+one)\s+of\s+(?:the\s+|these\s+|those\s+)?(?P<n>\d+)\s+"
-                      r"(?:\w+\s+)?(?:patients|participants|subjects|children|evaluable)\b")
+                      r"(?:\w+\s+)?(?:patients|participants|subjects|children|evaluable)\b[^.;:,]{0,60}?\s"
+                      r"(?:(?P<resp>responded)\b|(?:achieved|had|experienced|showed|attained|obtained)\s+"
+                      r"(?:an?\s+|any\s+)?)")
 
 
 def bare_p_values(seg: str, ps: list[PValue], cis: list[Interval]) -> list[PValue]:
@@ -242,7 +245,9 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
             n = int(m.group("n"))
             if n > 0 and not overlaps(m.start("n"), m.end("n")):
                 raw = [r for r in raw if not m.start("n") <= r.start < m.end("n")]
-                raw.append(Stat("rate", 0.0, m.start(), m.end("n"), m.end(), unit="percent", n_of=n, events=0))
+                st = Stat("rate", 0.0, m.start(), m.end("n"), m.end(), unit="percent", n_of=n, events=0)
+                st.extra["none_of"] = "ORR" if m.group("resp") else ""
+                raw.append(st)
     raw.sort(key=lambda s: s.start)
     # "4.6 vs 1.6 months", "19.8, 18.3 and 16.9 months": a bare number takes the unit of its partner;
     # "9.1 (95% CI 2.0-16.2) and 15.0 (…) months": the bare number's own CI may stand between them

@@ -154,9 +154,11 @@ def test_a_headline_restating_the_result_is_one_statistic(nlp):
 def test_none_of_n_patients_responding_is_a_zero_rate_of_n(nlp):
     recs = _recs(nlp, PATIENTS + "None of the 8 patients with leiomyosarcoma achieved an objective response. "
                                  "None of the 11 patients with angiosarcoma experienced an objective response. "
-                                 "None of the 9 patients died.")
-    zero = sorted((r["endpoint"], r["value"], r["n"]) for r in recs)
-    assert zero == [("ORR", 0.0, 8), ("ORR", 0.0, 11)]
+                                 "None of the 9 patients died. None of the 6 patients with chondrosarcoma responded. "
+                                 "None of the 7 patients with myxoid liposarcoma progressed; the disease control rate "
+                                 "in that cohort was 100%.")
+    zero = sorted((r["endpoint"], r["value"], r["n"]) for r in recs if r["value"] == 0)
+    assert zero == [("ORR", 0.0, 6), ("ORR", 0.0, 8), ("ORR", 0.0, 11)]
 
 
 def test_landmark_list_repeats_over_the_arms_values(nlp):
