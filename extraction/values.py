@@ -58,6 +58,7 @@ _CONNECT = re.compile(r"\s*(?:,\s*)?(?:and|vs\.?|versus|v\.?|or|compared\s+with|
 _FROM = re.compile(r"\bfrom\s*$", re.I)
 _TO = re.compile(r"\s*to\s*")
 _OPEN_GAP = re.compile(r"\s*[(\[]?\s*")
+_COUNT_GAP = re.compile(r"\s*[(\[]\s*\d+\s*(?:/|of)\s*\d+\s*[,;]\s*")
 _UNIT_AFTER = re.compile(rf"\s*[)\]]\s*(?P<unit>{UNIT})")
 #: "5.5 (2-57) months": a time, its range in brackets, then its unit
 _RANGE_THEN_UNIT = re.compile(rf"\s*[(\[]\s*(?:range\s*[:,]?\s*)?\d+(?:\.\d+)?\s*(?:-|to)\s*\d+(?:\.\d+)?\s*[)\]]\s*"
@@ -256,7 +257,8 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
         if a.kind == "bare":
             own = next((c for c in cis if a.end <= c.start and _OPEN_GAP.fullmatch(seg[a.end:c.start])), None)
             u = _UNIT_AFTER.match(seg, own.end) if own is not None else None
-            u = u or _RANGE_THEN_UNIT.match(seg, a.end)
+            if u is None and (u := _RANGE_THEN_UNIT.match(seg, a.end)):
+                a.extra["range"] = True  # "5.5 (2-57) months": an unlabelled bracket before the unit is a range
             if u and unit_of(u.group("unit")) not in (None, "percent"):
                 a.unit, a.kind = unit_of(u.group("unit")), "median"
     for i in range(len(raw) - 2, -1, -1):
@@ -305,6 +307,8 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
             continue
         if st.kind in ("median", "rate"):
             st.ci = _interval_for(seg, st, cis, ratio=False)
+            if st.ci is not None and st.extra.get("range") and not st.ci.labelled:
+                st.ci = None
             if st.kind == "median" and _DURATION_BEFORE.search(seg[max(0, st.start - 14):st.start]):
                 continue
             if st.kind == "rate" and _CHANGE_AFTER.match(seg, st.tail):
@@ -320,6 +324,8 @@ def _interval_for(seg: str, st: Stat, cis: list[Interval], *, ratio: bool) -> In
         if c.start >= st.tail:
             gap = seg[st.tail:c.start]
             if len(gap) <= 22 and not _DIGIT.search(gap) and ";" not in gap.strip(" ;([,"):
+                return _fit(c, st)
+            if _COUNT_GAP.fullmatch(gap):  # "16% (8/49, 95% CI 7-30)": the counts, then the CI
                 return _fit(c, st)
             break
     iv = interval_after(seg, st.tail, allow_comma=ratio)

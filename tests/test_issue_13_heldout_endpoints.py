@@ -169,3 +169,16 @@ def test_landmark_list_repeats_over_the_arms_values(nlp):
     want = {0.84: 12, 0.71: 24, 0.6: 12, 0.52: 24}
     got = {r["value"]: r["timepoint_months"] for r in recs if r["endpoint"] == "DFS"}
     assert len(got) >= 3 and all(want[v] == t for v, t in got.items())
+
+
+def test_rates_listed_with_counts_then_ci_in_one_bracket(nlp):
+    recs = _recs(nlp, PATIENTS + "The best ORR and DCR were 21% (19/90, 95% CI 13-31) and 87% (78/90, 95% CI "
+                                 "78-93), respectively.")
+    orr, dcr = _one(recs, "ORR", "rate", 0.21), _one(recs, "DCR", "rate", 0.87)
+    assert (orr["ci_low"], orr["ci_high"], dcr["ci_low"], dcr["ci_high"]) == (0.13, 0.31, 0.78, 0.93)
+
+
+def test_a_median_with_an_unlabelled_bracket_before_its_unit_has_a_range_not_a_ci(nlp):
+    recs = _recs(nlp, PATIENTS + "Median time to progression was 4.5 (1-38) months.")
+    ttp = _one(recs, "TTP", "median", 4.5)
+    assert ttp["unit"] == "months" and ttp.get("ci_low") is None
