@@ -178,10 +178,30 @@ def _histotypes(seg: str, stats: list[Stat], groups: list[tuple[int, int, list[s
         post = [g for g in groups if st.tail <= g[0] < nxt and g[0] - st.tail <= 40
                 and _POST_GAP.fullmatch(seg[st.tail:g[0]])]
         pre = [g for g in groups if g[1] <= st.start]
-        g = post[0] if post else pre[-1] if pre else None
+        g = post[0] if post else _listed_before(seg, stats, i, groups) or (pre[-1] if pre else None)
         st.histotypes = most_specific(g[2]) if g else None
         if g:
             st.extra["histotype_label"] = seg[g[0]:g[1]]
+
+
+#: what joins the values of one list item: ``58%, 4.1 and 11 months for X``
+_LIST_JOIN = re.compile(r"\s*(?:%|months?|mo|weeks?|wk|years?|days?)?\s*(?:,\s*(?:and\s+)?|and\s+)", re.I)
+
+
+def _listed_before(seg: str, stats: list[Stat], i: int, groups: list[tuple[int, int, list[str]]]
+                   ) -> tuple[int, int, list[str]] | None:
+    """A value listed with others before the subgroup they are about (``58%, 4.1 and 11 months for X
+    (n = 19); …``): the histotype named right after the last value of the list, when only list joins
+    separate them."""
+    j = i
+    while j + 1 < len(stats) and _LIST_JOIN.fullmatch(seg[stats[j].tail:stats[j + 1].start]):
+        j += 1
+    if j == i:
+        return None
+    last = stats[j]
+    nxt = stats[j + 1].start if j + 1 < len(stats) else len(seg)
+    return next((g for g in groups if last.tail <= g[0] < nxt and g[0] - last.tail <= 40
+                 and _POST_GAP.fullmatch(seg[last.tail:g[0]])), None)
 
 
 @functools.lru_cache(maxsize=1)
