@@ -325,8 +325,37 @@ def _arm_order(seg: str, text: str, ms: Sequence[Mention], frame: Frame, lo: int
     return out
 
 
+def _landmarks_per_arm(seg: str, ms: Sequence[Mention], frame: Frame, values: list[Stat]) -> list[list[Stat]] | None:
+    """``the 1- and 2-year rates were a and b in the X group compared with c and d in the Y group``: the
+    landmarks listed over each arm's values in turn (arm-major). Two arms, one endpoint, the second half's
+    landmarks those of the first, and exactly one arm named between the halves (the first half's)."""
+    m = len(values) // 2
+    if (frame.single or len(frame.arms) != 2 or m < 2 or len(values) != 2 * m
+            or len({(st.endpoint, st.kind) for st in values}) != 1):
+        return None
+    first, second = values[:m], values[m:]
+    tps = [st.timepoint for st in first]
+    if None in tps or len(set(tps)) != m or [st.timepoint for st in second] != tps:
+        return None
+    named = _arm_order(seg, seg, ms, frame, first[-1].tail, second[0].start)
+    if len(named) != 1:
+        return None
+    a = named[0]
+    after = _arm_order(seg, seg, ms, frame, second[-1].tail, len(seg))
+    if after and after[0] != 1 - a:
+        return None
+    for st in first:
+        st.arm = a
+    for st in second:
+        st.arm = 1 - a
+    return [[x, y] for x, y in zip(first, second, strict=True)]
+
+
 def _assign_groups(seg: str, ms: Sequence[Mention], frame: Frame, values: list[Stat]) -> list[list[Stat]]:
     """Group arm values and set ``st.arm``; values that cannot be attributed are dropped."""
+    per_arm = _landmarks_per_arm(seg, ms, frame, values)
+    if per_arm is not None:
+        return per_arm
     groups: list[list[Stat]] = []
     cap = max(2, len(frame.arms))
     for st in values:

@@ -37,3 +37,13 @@ def test_a_value_for_the_whole_population_before_a_subgroup_value_keeps_its_own(
     got = {r["value"]: r["histotypes"] for r in recs if r["endpoint"] == "ORR"}
     assert got[0.20] == ["leiomyosarcoma"]
     assert got[0.12] != ["leiomyosarcoma"]
+
+
+def test_landmarks_listed_over_each_arm_in_turn_go_to_that_arm(nlp):
+    recs = _recs(nlp, "Adjuvant examatinib versus placebo after resection of high-risk sarcoma: a randomised trial",
+                 "Patients were randomly assigned to examatinib (n = 60) or placebo (n = 61). The 1- and 3-year "
+                 "recurrence-free survival rates were 91% and 70% in the examatinib group compared with 75% and "
+                 "52% in the placebo group, respectively.")
+    got = {(r["arm"], r["timepoint_months"]): r["value"] for r in recs if r["measure"] == "rate"}
+    assert got == {("intervention", 12.0): 0.91, ("intervention", 36.0): 0.70,
+                   ("comparator", 12.0): 0.75, ("comparator", 36.0): 0.52}
