@@ -299,9 +299,9 @@ def pool_table(
         if not wanted.all():
             df = df[wanted]
     df = df.reset_index(drop=True)
-    for col in set(_OPTIONAL) | set(by) - {"histotype"}:
-        if col not in df.columns:
-            df[col] = None
+    absent = sorted((set(_OPTIONAL) | set(by) - {"histotype"}) - set(df.columns))
+    if absent:  # every optional field the records lack, as a column of None (added in one step)
+        df = pd.concat([df, pd.DataFrame({c: np.full(len(df), None, dtype=object) for c in absent})], axis=1)
     if classes is not None:
         return _with_classes(df, classes, by=by, method=method, test=test, level=level, rollup=rollup,
                              statuses=statuses, parents=parents, pi=pi, stepadj=stepadj, maxiter=maxiter,
@@ -336,7 +336,8 @@ def pool_table(
     ratio = is_ratio[keep]
     turned = _invert(col, keys, hcodes, yi, ratio)
     turned |= _invert_levels(col, keys, hcodes, yi, ratio)
-    tcode, tlabel = trial_codes(kept["source_id"], kept["trial"], kept["registry_ids"], trial_aliases)
+    registry = None if "registry_ids" in absent else kept["registry_ids"]  # an absent column states no id
+    tcode, tlabel = trial_codes(kept["source_id"], kept["trial"], registry, trial_aliases)
     sub, sublabel = _Codes.of(kept["subgroup"]), _Codes.of(kept["subgroup_label"])
     rows = pd.DataFrame({
         "_rid": keep, "_row": np.arange(m), "_trial": tcode, "_yi": yi, "_vi": vi,
