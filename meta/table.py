@@ -300,8 +300,8 @@ def pool_table(
             df = df[wanted]
     df = df.reset_index(drop=True)
     absent = sorted((set(_OPTIONAL) | set(by) - {"histotype"}) - set(df.columns))
-    if absent:  # every optional field the records lack, as a column of None (added in one step)
-        df = pd.concat([df, pd.DataFrame({c: np.full(len(df), None, dtype=object) for c in absent})], axis=1)
+    for col in absent:  # every optional field the records lack, as a column of None
+        df[col] = None
     if classes is not None:
         return _with_classes(df, classes, by=by, method=method, test=test, level=level, rollup=rollup,
                              statuses=statuses, parents=parents, pi=pi, stepadj=stepadj, maxiter=maxiter,
@@ -317,13 +317,15 @@ def pool_table(
     keep = np.flatnonzero(reasons.kept)
     kept = df.iloc[keep] if gone.size else df
     keys = [*by, "scale", *(() if "timepoint_months" in by else ("timepoint_months",))]
+    m = len(keep)
     col: dict[str, _Codes] = {}
     for key in keys:
-        if key not in ("histotype", "scale", "intervention", "comparator", "arm"):
+        if key in absent:  # a field no record states: one blank value
+            col[key] = _Codes(np.zeros(m, dtype=np.int64), np.array([""], dtype=object))
+        elif key not in ("histotype", "scale", "intervention", "comparator", "arm"):
             col[key] = _Codes.of(kept[key])
     col["scale"] = _Codes(scales[keep], np.array(SCALE_NAMES, dtype=object))
     agents = _Codes.of(pd.concat([kept["intervention"], kept["comparator"]], ignore_index=True))
-    m = len(keep)
     col["intervention"] = _Codes(agents.codes[:m].copy(), agents.vocab)
     col["comparator"] = _Codes(agents.codes[m:].copy(), agents.vocab)
     col["arm"] = _Codes.of(kept["arm"], extra=("intervention", "comparator"))
@@ -338,7 +340,8 @@ def pool_table(
     turned |= _invert_levels(col, keys, hcodes, yi, ratio)
     registry = None if "registry_ids" in absent else kept["registry_ids"]  # an absent column states no id
     tcode, tlabel = trial_codes(kept["source_id"], kept["trial"], registry, trial_aliases)
-    sub, sublabel = _Codes.of(kept["subgroup"]), _Codes.of(kept["subgroup_label"])
+    sub, sublabel = (_Codes(np.zeros(m, dtype=np.int64), np.array([""], dtype=object)) if c in absent
+                     else _Codes.of(kept[c]) for c in ("subgroup", "subgroup_label"))
     rows = pd.DataFrame({
         "_rid": keep, "_row": np.arange(m), "_trial": tcode, "_yi": yi, "_vi": vi,
         "_year": pd.to_numeric(kept["year"], errors="coerce").fillna(-np.inf).to_numpy(dtype=float),
