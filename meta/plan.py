@@ -198,8 +198,10 @@ def contributions(rows: pd.DataFrame, labels: dict[str, np.ndarray], multi_arm: 
     out = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]} if len(parts) > 1 else parts[0]
     # cells in order, contributions in input order within a cell (rows arrive in input order; the
     # resolved trials are appended, so a full sort is needed only then)
-    order = (np.argsort(out["_cell"], kind="stable") if not dup.any() else
-             np.lexsort((out["order"], out["_cell"])))
-    out = {c: v[order] for c, v in out.items()}
+    in_order = not dup.any() and bool((np.diff(out["_cell"]) >= 0).all())  # records already grouped by cell
+    if not in_order:
+        order = (np.argsort(out["_cell"], kind="stable") if not dup.any() else
+                 np.lexsort((out["order"], out["_cell"])))
+        out = {c: v[order] for c, v in out.items()}
     out["all_single"] = not dup.any()
     return out, excluded

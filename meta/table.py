@@ -537,7 +537,11 @@ def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: d
         out = pd.DataFrame(columns=[*keys, "rollup", "k", "n_total", *RESULT_FIELDS])
         out.attrs.update(attrs)
         return out
-    first_row = np.unique(rows["_cell"].to_numpy(), return_index=True)[1]
+    cells_of_rows = rows["_cell"].to_numpy()
+    if (np.diff(cells_of_rows) >= 0).all():  # rows grouped by cell: each cell's first row where its code starts
+        first_row = np.flatnonzero(np.diff(cells_of_rows, prepend=-1) != 0)
+    else:
+        first_row = np.unique(cells_of_rows, return_index=True)[1]
     n_cells = first_row.size
     cols: dict[str, Any] = {}
     for key, p in zip(keys, parts, strict=True):
