@@ -537,17 +537,16 @@ def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: d
         out = pd.DataFrame(columns=[*keys, "rollup", "k", "n_total", *RESULT_FIELDS])
         out.attrs.update(attrs)
         return out
+    # one row standing for each cell (any will do: a cell's rows share its keys and rollup); codes are dense
     cells_of_rows = rows["_cell"].to_numpy()
-    if (np.diff(cells_of_rows) >= 0).all():  # rows grouped by cell: each cell's first row where its code starts
-        first_row = np.flatnonzero(np.diff(cells_of_rows, prepend=-1) != 0)
-    else:
-        first_row = np.unique(cells_of_rows, return_index=True)[1]
-    n_cells = first_row.size
+    n_cells = int(cells_of_rows.max()) + 1
+    rep_row = np.empty(n_cells, dtype=np.int64)
+    rep_row[cells_of_rows] = np.arange(cells_of_rows.size)
     cols: dict[str, Any] = {}
     for key, p in zip(keys, parts, strict=True):
-        v = vals[key][p[first_row]]
+        v = vals[key][p[rep_row]]
         cols[key] = v if key == "timepoint_months" else pd.Series(v, dtype=object).infer_objects()
-    cols["rollup"] = rows["rollup"].to_numpy(dtype=bool)[first_row]
+    cols["rollup"] = rows["rollup"].to_numpy(dtype=bool)[rep_row]
     k = np.bincount(cell, minlength=n_cells)
     cols["k"] = k
     nn = contrib["n"].astype(float)
@@ -574,7 +573,7 @@ def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: d
     for rid, c in zip(*inverted, strict=True):
         inv.setdefault(int(c), []).append(rid)
     notes: dict[int, list[str]] = {}
-    has_note = contrib["note"] != ""
+    has_note = np.zeros(len(cell), dtype=bool) if contrib["all_single"] else contrib["note"] != ""  # one record: none
     for c, note in zip(cell[has_note].tolist(), contrib["note"][has_note].tolist(), strict=True):
         notes.setdefault(c, []).append(note)
     cols["inverted"] = [inv.get(i, []) for i in range(n_cells)]
@@ -584,7 +583,7 @@ def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: d
     Y, V = np.zeros((n_cells, kmax)), np.ones((n_cells, kmax))
     M = np.zeros((n_cells, kmax), dtype=bool)
     Y[cell, pos], V[cell, pos], M[cell, pos] = contrib["yi"].astype(float), contrib["vi"].astype(float), True
-    pool_cells(cols, k, Y, V, M, vals["scale"][parts[keys.index("scale")][first_row]], method, test, pi, level,
+    pool_cells(cols, k, Y, V, M, vals["scale"][parts[keys.index("scale")][rep_row]], method, test, pi, level,
                stepadj, maxiter)
     order = [*keys, "rollup", "k", "n_total"]
     out = pd.DataFrame({c: cols[c] for c in [*order, *(c for c in cols if c not in order)]})
