@@ -92,13 +92,15 @@ def q_stat(Y: Array, V: Array, M: Mask, tau2: Array) -> Array:
 
 
 def solve_q(
-    Y: Array, V: Array, M: Mask, target: Array, upper: Array, *, maxiter: int = 200
+    Y: Array, V: Array, M: Mask, target: Array, upper: Array, *, maxiter: int = 200,
+    q_lo: Array | None = None, q_hi: Array | None = None,
 ) -> tuple[Array, NDArray[np.bool_]]:
     """Solve ``Q(τ²) = target`` for every cell on ``[0, upper]`` (safeguarded Newton, vectorised).
 
     Q(τ²) is strictly decreasing in τ². Cells with ``Q(0) < target`` get 0, cells with
     ``Q(upper) > target`` get ``upper`` (as metafor's ``confint`` truncation); the flag is False
-    only where the iteration did not meet the tolerance in ``maxiter`` steps.
+    only where the iteration did not meet the tolerance in ``maxiter`` steps. ``q_lo`` and ``q_hi``,
+    when given, are ``q_stat`` at 0 and at ``upper`` already computed (the caller's, not redone).
 
     Examples
     --------
@@ -108,8 +110,8 @@ def solve_q(
     2.0
     """
     hi = upper.astype(np.float64).copy()
-    f_lo = q_stat(Y, V, M, np.zeros_like(target)) - target
-    f_hi = q_stat(Y, V, M, hi) - target
+    f_lo = (q_stat(Y, V, M, np.zeros_like(target)) if q_lo is None else q_lo) - target
+    f_hi = (q_stat(Y, V, M, hi) if q_hi is None else q_hi) - target
     root = np.where(f_lo <= 0, 0.0, hi)
     conv = np.ones(target.shape, dtype=bool)
     idx = np.flatnonzero((f_lo > 0) & (f_hi < 0))  # working set; compacted when a fifth is done (rows are independent)

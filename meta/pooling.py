@@ -265,7 +265,8 @@ def pool_many(
     # Heterogeneity (metafor "Conducting heterogeneity test"): Q with fixed-effect weights w = 1/v.
     W0 = np.where(Mc, 1.0 / Vc, 0.0)
     sw0 = W0.sum(axis=1)
-    q = np.where(multi, np.maximum(0.0, q_stat(Yc, Vc, Mc, np.zeros(n))), np.nan)
+    q0 = q_stat(Yc, Vc, Mc, np.zeros(n))  # Cochran's Q as computed, reused by the τ² CI
+    q = np.where(multi, np.maximum(0.0, q0), np.nan)
     q_p = np.where(multi, stats.chi2.sf(q, np.where(multi, df, 1.0)), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "FE":
@@ -283,7 +284,7 @@ def pool_many(
         t_lo, t_hi, ci_conv = nan.copy(), nan.copy(), np.ones(n, bool)
         lo_sign = hi_sign = np.full(n, "", dtype="<U1")
     else:
-        t_lo, t_hi, ci_conv, lo_sign, hi_sign = _tau2_qprofile(Yc, Vc, Mc, tau2, df, alpha, multi)
+        t_lo, t_hi, ci_conv, lo_sign, hi_sign = _tau2_qprofile(Yc, Vc, Mc, tau2, df, alpha, multi, q0)
     weights = np.where(Mc, 100.0 * W / sw[:, None], np.nan)
 
     conv = est.converged & ci_conv
@@ -323,13 +324,15 @@ def _prediction(
 
 
 def _tau2_qprofile(
-    Y: Array, V: Array, M: NDArray[np.bool_], tau2: Array, df: Array, alpha: float, multi: NDArray[np.bool_]
+    Y: Array, V: Array, M: NDArray[np.bool_], tau2: Array, df: Array, alpha: float, multi: NDArray[np.bool_],
+    q_zero: Array,
 ) -> tuple[Array, Array, NDArray[np.bool_], NDArray[np.str_], NDArray[np.str_]]:
     """Q-profile CI for τ² (Viechtbauer 2007, Stat Med 26:37) exactly as metafor confint.rma.uni:
     the lower bound solves Q(τ²) = χ²_{1−α/2}, the upper Q(τ²) = χ²_{α/2}, on [0, max(100, 10τ̂²)].
     metafor's bound markers are returned too: when even the upper bound's Q(0) is below its target,
     both bounds are 0 and marked "<" (the CI is the empty set); a bound beyond the search interval is
-    its end, marked ">"; a lower bound at 0 is unmarked (0 is the range's end, not a censored value)."""
+    its end, marked ">"; a lower bound at 0 is unmarked (0 is the range's end, not a censored value).
+    ``q_zero`` is Q(0) of every cell (each row's Q is computed once: rows are independent)."""
     lo = np.full(tau2.shape, np.nan)
     hi = np.full(tau2.shape, np.nan)
     lo_sign = np.full(tau2.shape, "", dtype="<U1")
@@ -343,14 +346,14 @@ def _tau2_qprofile(
     ys, vs, ms = Y[sel], V[sel], M[sel]
     both = np.concatenate
     crit_u, crit_l = stats.chi2.isf(alpha / 2, d), stats.chi2.ppf(alpha / 2, d)
+    q0, qmax = q_zero[sel], q_stat(ys, vs, ms, upper)  # Q at both ends of the search, shared by both bounds
     roots, ok = solve_q(
         both([ys, ys]), both([vs, vs]), both([ms, ms]), both([crit_u, crit_l]), both([upper, upper]),
+        q_lo=both([q0, q0]), q_hi=both([qmax, qmax]),
     )  # fmt: skip
     m = sel.size
     lo[sel], hi[sel] = roots[:m], roots[m:]
     conv[sel] = ok[:m] & ok[m:]
-    q0 = q_stat(ys, vs, ms, np.zeros(m))
-    qmax = q_stat(ys, vs, ms, upper)
     below = q0 < crit_l
     beyond_hi = qmax > crit_l
     beyond_lo = qmax > crit_u
