@@ -184,26 +184,28 @@ def _registry_tokens(reg: pd.Series) -> dict[int, tuple[str, ...]]:
     return out
 
 
-def _value_ids(uniq: pd.Index | np.ndarray) -> np.ndarray:
-    """The registry id stated in each distinct value of a text column (object array, ``""`` where none)."""
+def _value_ids(uniq: pd.Index | np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Which distinct values of a text column state a registry id (their positions) and that id."""
     text = _strings(pd.Series(uniq)).reset_index(drop=True)
-    out = np.full(len(text), "", dtype=object)
     # a regex test per distinct value (Arrow), then the id extracted from the few that hold one
     hit = np.flatnonzero(text.str.contains(_REG_ANY, regex=True).fillna(False).to_numpy(dtype=bool))
-    if hit.size:
-        ids = text.iloc[hit].str.extract(_REG, expand=False).dropna()
-        out[ids.index.to_numpy()] = [_norm_id(x) for x in ids.tolist()]
-    return out
+    if not hit.size:
+        return hit, []
+    ids = text.iloc[hit].str.extract(_REG, expand=False).dropna()
+    return ids.index.to_numpy(dtype=np.int64), [_norm_id(x) for x in ids.tolist()]
 
 
 def _id_tokens(codes: np.ndarray, uniq: pd.Index | np.ndarray) -> dict[int, str]:
     """Row → the registry id stated in that cell of a text column, from its factorised ``codes`` and ``uniq``."""
     if not len(uniq):
         return {}
-    ids_u = _value_ids(uniq)
-    has = np.append(ids_u != "", False)[codes]  # per row (code -1, missing, → False)
-    rows = np.flatnonzero(has)
-    return dict(zip(rows.tolist(), ids_u[codes[rows]].tolist(), strict=True))
+    where, found = _value_ids(uniq)
+    if not where.size:
+        return {}
+    tok = np.full(len(uniq) + 1, None, dtype=object)  # per distinct value (last: missing, code -1)
+    tok[where] = found
+    rows = np.flatnonzero(np.isin(codes, where))
+    return dict(zip(rows.tolist(), tok[codes[rows]].tolist(), strict=True))
 
 
 def trial_codes(source_id: pd.Series, trial: pd.Series, registry_ids: pd.Series | None = None,
