@@ -105,7 +105,10 @@ def _combine(parts: Sequence[np.ndarray], cards: Sequence[int]) -> np.ndarray:
     if size <= 4 * n + (1 << 20):  # order-preserving compaction without a sort
         present = np.zeros(size, dtype=bool)
         present[code] = True
-        return (np.cumsum(present) - 1)[code]
+        rank = np.zeros(size, dtype=np.int64)  # each present code's rank among the present ones
+        where = np.flatnonzero(present)
+        rank[where] = np.arange(where.size, dtype=np.int64)
+        return rank[code]
     return np.unique(code, return_inverse=True)[1].astype(np.int64)
 
 
