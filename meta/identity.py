@@ -218,11 +218,11 @@ def trial_codes(source_id: pd.Series, trial: pd.Series, registry_ids: pd.Series 
     aliases = aliases or {}
     src, tri = source_id.reset_index(drop=True), trial.reset_index(drop=True)
     n = len(src)
-    # each column factorised once: ids and names are read once per distinct value
-    src_codes, src_uniq = pd.factorize(src, use_na_sentinel=True)
+    # trial names are factorised once (ids and names read once per distinct name); sources are read row by
+    # row (most are distinct) and factorised only where no token names the trial, at the end
     t_codes, t_uniq = pd.factorize(tri, use_na_sentinel=True)
     ids: dict[int, list[str]] = {}
-    for found in (_id_tokens(src_codes, src_uniq), _id_tokens(t_codes, t_uniq)):
+    for found in (_id_tokens(np.arange(n), src), _id_tokens(t_codes, t_uniq)):
         for r, tok in found.items():
             ids.setdefault(r, []).append(tok)
     if registry_ids is not None:
@@ -246,12 +246,14 @@ def trial_codes(source_id: pd.Series, trial: pd.Series, registry_ids: pd.Series 
     codes = name_code[t_codes]
     codes[id_rows] = v_codes[int(has.sum()):]
     vocab = np.asarray(vocab, dtype=object)
+    none = np.flatnonzero(codes < 0)  # rule 4: a record with no token is its source
+    src_codes, src_uniq = pd.factorize(src.iloc[none] if none.size < n else src, use_na_sentinel=True)
+    src_uniq = np.asarray(src_uniq, dtype=object)
     if (src_codes < 0).any():
-        src_uniq = np.append(np.asarray(src_uniq, dtype=object), "")
+        src_uniq = np.append(src_uniq, "")
         src_codes = np.where(src_codes < 0, len(src_uniq) - 1, src_codes)
-    none = codes < 0
-    codes[none] = len(vocab) + src_codes[none]
-    labels = np.concatenate([vocab, np.add("source:", np.asarray(src_uniq, dtype=object))])
+    codes[none] = len(vocab) + src_codes
+    labels = np.concatenate([vocab, np.add("source:", src_uniq)])
     assert codes.size == n
     return codes, labels
 
