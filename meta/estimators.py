@@ -70,7 +70,8 @@ def weighted_parts(Y: Array, V: Array, M: Mask, tau2: Array) -> tuple[Array, Arr
     >>> mu
     array([2.])
     """
-    W = M / (V + tau2[:, None])
+    W = V + tau2[:, None]
+    np.divide(M, W, out=W)  # M / (V + τ²) in one buffer (no second large temporary)
     sw = W.sum(axis=1)
     mu = _rowdot(W, Y) / sw
     R = Y - mu[:, None]
@@ -88,7 +89,8 @@ def q_stat(Y: Array, V: Array, M: Mask, tau2: Array) -> Array:
     array([2.])
     """
     W, _, _, R = weighted_parts(Y, V, M, tau2)
-    return _rowdot(W * R, R)
+    W *= R  # W·R in W's own buffer (W is not needed after)
+    return _rowdot(W, R)
 
 
 def solve_q(
@@ -123,7 +125,8 @@ def solve_q(
         if not live.any():
             break
         W, _, _, R = weighted_parts(Ya, Va, Ma, x)
-        WR2 = W * R * R
+        WR2 = W * R
+        WR2 *= R  # W·R·R, one temporary fewer
         f = WR2.sum(axis=1) - ta
         df = -_rowdot(WR2, W)  # dQ/dτ² (the dμ̂/dτ² term vanishes: μ̂ minimises Q)
         pos = f > 0
@@ -189,7 +192,9 @@ def _reml_ll(Y: Array, V: Array, M: Mask, tau2: Array, k: Array, reml: bool) -> 
     # Viechtbauer 2005, J Educ Behav Stat 30:261, eqs. 6 and 9 (intercept-only ML / REML log-likelihood).
     W, sw, _, R = weighted_parts(Y, V, M, tau2)
     logv = np.where(M, np.log(V + tau2[:, None]), 0.0).sum(axis=1)
-    rss = (W * R * R).sum(axis=1)
+    W *= R
+    W *= R  # W·R·R in W's buffer
+    rss = W.sum(axis=1)
     if reml:
         return -0.5 * (k - 1.0) * np.log(2 * np.pi) - 0.5 * logv - 0.5 * np.log(sw) - 0.5 * rss
     return -0.5 * k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * rss
