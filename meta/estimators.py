@@ -303,13 +303,13 @@ def _bound_block(vs: Array, ys: Array, upper: Array, reml: bool, eps: float) -> 
     m = float(vs.shape[1])
     g = upper[:, None] * PROFILE_GRID[None, :]
     D = vs[:, :, None] + g[:, None, :]
-    W = 1.0 / D
+    prod = D.prod(axis=1)
+    W = np.divide(1.0, D, out=D)  # D is not needed after its product: the weights take its buffer
     sw = W.sum(axis=1)
     WY = W * ys[:, :, None]
     s1 = WY.sum(axis=1)
     WY *= ys[:, :, None]
     s2 = WY.sum(axis=1)
-    prod = D.prod(axis=1)
     logv, lsw = np.log(prod), np.log(sw)
     rss = s2 - s1 * s1 / sw
     const = -0.5 * ((m - 1.0) if reml else m) * np.log(2 * np.pi)
