@@ -28,7 +28,9 @@ _SHORT = re.compile(r"\((?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2}|
 #: Short forms that are statistics or study words, never an arm.
 STOP = frozenset({"HR", "HRs", "OR", "ORs", "RR", "CI", "IQR", "NR", "NE", "NA", "ITT", "AE", "AEs", "SD", "PR",
                   "CR", "PD", "SAE", "SAEs", "TRAE", "TRAEs", "QOL", "QoL", "ECOG", "RECIST", "IV", "PO", "SC"})
-_DELIM = re.compile(r"(?:\b(?:to|or|versus|vs\.?|v\.?|either|with)\s+(?=[A-Za-z])|[;(]|(?<![vs])\.\s+(?=[A-Z]))")
+#: (a blank line ends a title or heading: a short form just after it is defined by the text after it)
+_DELIM = re.compile(r"(?:\b(?:to|or|versus|vs\.?|v\.?|either|with)\s+(?=[A-Za-z])|[;(]|(?<![vs])\.\s+(?=[A-Z])|"
+                    r"\n\s*\n)")
 
 
 def _closing(text: str, start: int, end: int) -> int:
