@@ -58,6 +58,8 @@ def _connector(text: str, compare_ctx: bool) -> str:
         return "join"
     if re.search(r"\b(?:plus|combined\s+with|combination\s+with|added\s+to|together\s+with)\b|[+]", t):
         return "join"
+    if re.search(r"\b(?:followed\s+by|then)\b", t) and not _SEP.search(t):
+        return "join"  # ``X combined with Y followed by X maintenance``: the phases of one regimen
     if _SEP.search(t):
         return "sep"
     if compare_ctx and re.search(r"\b(?:with|and)\b", t):
