@@ -287,7 +287,8 @@ class AbbreviationDetector:
                                           _ENDPOINT_SHORT)
         if hist or ends:
             spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
-            extra = [sp for found, lab in ((hist, "HISTOTYPE"), (ends, "ENDPOINT")) for short, (after, kb) in found.items()
+            extra = [sp for found, lab in ((hist, "HISTOTYPE"), (ends, "ENDPOINT"))
+                     for short, (after, kb) in found.items()
                      for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text) if m.start() >= after
                      for sp in [doc.char_span(m.start(), m.end(), label=lab, kb_id=kb)] if sp is not None]
             if extra:
