@@ -128,9 +128,8 @@ def extract(paths: Annotated[list[Path], typer.Argument(help="documents or folde
     from evidence.safe_text import escaped, one_line
 
     files = expand_paths(paths, follow_links)
-    missing = [f for f in files if not f.exists()]
-    if not files or len(missing) == len(files):
-        fail("no input file: " + (", ".join(map(escaped, missing)) or "none given"))
+    if not files or not any(f.exists() for f in files):
+        fail("no input file: " + (", ".join(map(escaped, files)) or "none given"))
     failed: list[str] = []
 
     def on_error(path: object, exc: BaseException) -> None:

@@ -19,6 +19,7 @@ For each sentence with a digit, :func:`assemble_sentence` attaches to every cand
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -133,16 +134,29 @@ _QUALIFIER = re.compile(r"\b(?:who\s+(?:had|achieved|experienced|showed)|with|wi
 #: ``with a median OS of 46 months``: an endpoint followed by its value is a result, not a population
 _VALUE_NEXT = re.compile(r"\s*(?:\([^()]{0,12}\)\s*)?(?:of|was|were|:)\s*\d"
                          r"(?![\d.,]*\s*(?:months?|weeks?|years?|days?)?\s*or\s+(?:more|longer|greater|above|less|shorter))")
+#: ``with a clinical benefit rate of 78%``: a rate is a result, never a population qualifier
+_RATE_NOUN = re.compile(r"\brates?$", re.I)
 
 
 def population_qualifiers(seg: str, cues: list[Mention]) -> list[Mention]:
     """Cues without the endpoints that only narrow a population (``among patients who had a response``)."""
     return [c for c in cues if not (c[2] == "ENDPOINT" and _QUALIFIER.search(seg[max(0, c[0] - 40):c[0]])
-                                    and not _VALUE_NEXT.match(seg, c[1]))]
+                                    and not _VALUE_NEXT.match(seg, c[1]) and not _RATE_NOUN.search(seg, c[0], c[1]))]
 
 
-def _cue_endpoint(st: Stat, cues: list[Mention]) -> tuple[str | None, bool]:
-    """(endpoint, blocked) from the nearest cue before the value, else the first after it."""
+#: ``44% (CI 31-58) for objective response and 66% (55-77) for disease control``: a value followed by
+#: ``for`` + an endpoint names that endpoint, whatever was named before it
+_FOR_ENDPOINT = re.compile(r"[\s,)\]]*(?:[(\[][^()\[\]]*[)\]]\s*)?(?:for|in\s+terms\s+of)\s+(?:the\s+)?(?:an?\s+)?$",
+                           re.I)
+
+
+def _cue_endpoint(st: Stat, cues: list[Mention], seg: str = "") -> tuple[str | None, bool]:
+    """(endpoint, blocked) from the endpoint named right after the value with ``for``, else the nearest
+    cue before the value, else the first after it."""
+    nxt = next((c for c in cues if c[0] >= st.tail), None)
+    if (seg and nxt is not None and nxt[2] == "ENDPOINT" and nxt[3] and nxt[0] - st.tail <= 40
+            and _FOR_ENDPOINT.fullmatch(seg[st.tail:nxt[0]])):
+        return nxt[3][0], False
     before = [c for c in cues if c[1] <= st.start]
     if before:
         c = before[-1]
@@ -169,10 +183,30 @@ def _histotypes(seg: str, stats: list[Stat], groups: list[tuple[int, int, list[s
         post = [g for g in groups if st.tail <= g[0] < nxt and g[0] - st.tail <= 40
                 and _POST_GAP.fullmatch(seg[st.tail:g[0]])]
         pre = [g for g in groups if g[1] <= st.start]
-        g = post[0] if post else pre[-1] if pre else None
+        g = post[0] if post else _listed_before(seg, stats, i, groups) or (pre[-1] if pre else None)
         st.histotypes = most_specific(g[2]) if g else None
         if g:
             st.extra["histotype_label"] = seg[g[0]:g[1]]
+
+
+#: what joins the values of one list item: ``58%, 4.1 and 11 months for X``
+_LIST_JOIN = re.compile(r"\s*(?:%|months?|mo|weeks?|wk|years?|days?)?\s*(?:,\s*(?:and\s+)?|and\s+)", re.I)
+
+
+def _listed_before(seg: str, stats: list[Stat], i: int, groups: list[tuple[int, int, list[str]]]
+                   ) -> tuple[int, int, list[str]] | None:
+    """A value listed with others before the subgroup they are about (``58%, 4.1 and 11 months for X
+    (n = 19); …``): the histotype named right after the last value of the list, when only list joins
+    separate them."""
+    j = i
+    while j + 1 < len(stats) and _LIST_JOIN.fullmatch(seg[stats[j].tail:stats[j + 1].start]):
+        j += 1
+    if j == i:
+        return None
+    last = stats[j]
+    nxt = stats[j + 1].start if j + 1 < len(stats) else len(seg)
+    return next((g for g in groups if last.tail <= g[0] < nxt and g[0] - last.tail <= 40
+                 and _POST_GAP.fullmatch(seg[last.tail:g[0]])), None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -296,8 +330,37 @@ def _arm_order(seg: str, text: str, ms: Sequence[Mention], frame: Frame, lo: int
     return out
 
 
+def _landmarks_per_arm(seg: str, ms: Sequence[Mention], frame: Frame, values: list[Stat]) -> list[list[Stat]] | None:
+    """``the 1- and 2-year rates were a and b in the X group compared with c and d in the Y group``: the
+    landmarks listed over each arm's values in turn (arm-major). Two arms, one endpoint, the second half's
+    landmarks those of the first, and exactly one arm named between the halves (the first half's)."""
+    m = len(values) // 2
+    if (frame.single or len(frame.arms) != 2 or m < 2 or len(values) != 2 * m
+            or len({(st.endpoint, st.kind) for st in values}) != 1):
+        return None
+    first, second = values[:m], values[m:]
+    tps = [st.timepoint for st in first]
+    if None in tps or len(set(tps)) != m or [st.timepoint for st in second] != tps:
+        return None
+    named = _arm_order(seg, seg, ms, frame, first[-1].tail, second[0].start)
+    if len(named) != 1:
+        return None
+    a = named[0]
+    after = _arm_order(seg, seg, ms, frame, second[-1].tail, len(seg))
+    if after and after[0] != 1 - a:
+        return None
+    for st in first:
+        st.arm = a
+    for st in second:
+        st.arm = 1 - a
+    return [[x, y] for x, y in zip(first, second, strict=True)]
+
+
 def _assign_groups(seg: str, ms: Sequence[Mention], frame: Frame, values: list[Stat]) -> list[list[Stat]]:
     """Group arm values and set ``st.arm``; values that cannot be attributed are dropped."""
+    per_arm = _landmarks_per_arm(seg, ms, frame, values)
+    if per_arm is not None:
+        return per_arm
     groups: list[list[Stat]] = []
     cap = max(2, len(frame.arms))
     for st in values:
@@ -407,17 +470,26 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     frame = frame_for(ctx, seg, ms, state)
     inherit = state.last_endpoint if not endpoints and _CORRESPOND.search(seg) else None
     # a value needs an endpoint (named here, or inherited) and arms: without them skip the number scan
-    stats, ps, tps = scan_values(seg) if frame is not None and (endpoints or inherit) else ([], [], [])
+    stats, ps, tps = (scan_values(seg) if frame is not None and (endpoints or inherit or "responded" in seg)
+                      else ([], [], []))  # "None of the 9 patients responded" names its endpoint by the verb
     if not stats:
         state.carry_endpoint(endpoints)
         return []
     assert frame is not None
     design = [m for m in ms if m[2] == "DESIGN"]
     keep: list[Stat] = []
+    vcues = _without_definitions(seg, cues)
     for st in stats:
-        ep, blocked = _cue_endpoint(st, cues)
+        ep, blocked = _cue_endpoint(st, vcues, seg)
+        if "none_of" in st.extra:  # "None of the 9 patients had an objective response": the endpoint right after
+            ep = str(st.extra["none_of"]) or next((c[3][0] for c in vcues if c[2] == "ENDPOINT" and c[3]
+                                                   and 0 <= c[0] - st.tail <= 2), None)
         if ep is None and inherit and not blocked:
             ep = inherit
+        st.endpoint = ep
+    _spread_respectively(seg, stats, vcues)
+    for st in stats:
+        ep = st.endpoint
         if ep is None or ep not in VOCAB.endpoints:
             continue
         st.endpoint = ep
@@ -438,7 +510,6 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
                 continue
         keep.append(st)
     _pair_timepoint_lists(seg, keep, tps)
-    _spread_respectively(seg, keep, cues)
     _histotypes(seg, keep, histotype_groups(seg, ms))
     _subgroups(seg, keep, ms, state)
     _labelled_sizes(seg, keep, ms)
@@ -510,25 +581,103 @@ def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:
         if len(rates) == len(run):
             for s, t in zip(rates, run, strict=True):
                 s.timepoint = t[0]
+        elif rates and len(rates) % len(run) == 0:  # "… 88% and 77% in arm A compared with 64% and 58% in arm B"
+            for i, s in enumerate(rates):
+                s.timepoint = run[i % len(run)][0]
+
+
+#: what may join the endpoints of a list: ``median PFS and OS``, ``the PFR12 weeks, median PFS and OS``
+_LIST_JOIN = re.compile(r"\s*(?:,|and|,\s*and|or|&|as\s+well\s+as)?\s*(?:the\s+)?(?:median\s+|\d+(?:\.\d+)?-"
+                        r"(?:year|month|week|day)\s+)?", re.I)
+#: what links an endpoint list to its values without ``respectively``: ``… and OS were:``
+_LIST_LINK = re.compile(r"\s*(?:were|was|are|is|of)?\s*(?:,?\s*respectively\s*,?)?\s*:?\s*", re.I)
+_VERSUS_GAP = re.compile(r"[\s,]*(?:vs\.?|versus|v\.?|compared\s+with)\s*", re.I)
+#: an abbreviation printed in brackets after the name it shortens: ``progression-free survival (PFS)``
+_ABBR_BRACKET = re.compile(r"\s*[(\[]\s*$")
+
+
+def _endpoint_run(seg: str, cues: list[Mention], first: int) -> tuple[list[str], int]:
+    """The endpoints listed right before offset ``first`` (joined by commas and *and*; an abbreviation in
+    brackets after its name counted once; a phrase naming two, ``overall and event-free survival``, gives
+    both) and the offset where the list ends."""
+    listed: list[list[Any]] = []
+    for c in cues:
+        if c[1] > first:
+            break
+        if c[2] != "ENDPOINT" or not c[3]:
+            listed = []
+            continue
+        prev = listed[-1] if listed else None
+        if (prev is not None and tuple(c[3]) == prev[2] and _ABBR_BRACKET.fullmatch(seg[prev[1]:c[0]])
+                and seg[c[1]:c[1] + 2].lstrip()[:1] in (")", "]")):
+            prev[1] = seg.index(")" if ")" in seg[c[1]:c[1] + 2] else "]", c[1]) + 1
+            continue
+        listed.append([c[0], c[1], tuple(c[3])])
+    run: list[list[Any]] = []
+    for c in reversed(listed):  # the endpoints listed right before the values
+        if run and not _LIST_JOIN.fullmatch(seg[c[1]:run[0][0]]):
+            break
+        run.insert(0, c)
+    return [e for c in run for e in c[2]], (run[-1][1] if run else first)
 
 
 def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention]) -> None:
     """``PFS and OS were 13.2 and 30.5 months, respectively`` / ``DFS, RFS and OS were 68%, 73% and 77% for
-    arm 1``: endpoints listed before the values, as many as the values (or a divisor of them), pair in order."""
-    if len(stats) < 2 or not _RESPECTIVELY.search(seg):
+    arm 1``: endpoints listed before the values, as many as the values (or a divisor of them), pair in order.
+
+    Without *respectively*, the list must be linked to its values by a verb or a colon (``median PFS and OS
+    were 5 and 11 months``) and the values must be as many as the endpoints, in every clause between
+    semicolons (``…: 40%, 3.1 and 9 months for subgroup 1 (n = 20); 52%, 4.4 and 12 months for …``)."""
+    vals = [s for s in stats if s.endpoint is not None]
+    if len(vals) < 2 or any(s.kind == "ratio" for s in vals):
         return
-    first = min(s.start for s in stats)
-    listed = [c for c in cues if c[2] == "ENDPOINT" and c[1] <= first and c[3]]
-    run: list[Mention] = []
-    for c in reversed(listed):  # the endpoints listed right before the values, joined by and/commas
-        if run and not re.fullmatch(r"\s*(?:,|and|,\s*and|or)\s*", seg[c[1]:run[0][0]]):
-            break
-        run.insert(0, c)
-    eps = [c[3][0] for c in run]
-    if len(set(eps)) < 2 or len(stats) % len(eps) or any(s.kind == "ratio" for s in stats):
+    first = min(s.start for s in vals)
+    eps, run_end = _endpoint_run(seg, cues, first)
+    if len(set(eps)) < 2:
         return
-    for i, s in enumerate(sorted(stats, key=lambda x: x.start)):
+    nxt = min([c[0] for c in cues if c[0] >= first] + [len(seg)])
+    vals = sorted((s for s in vals if s.start < nxt), key=lambda x: x.start)
+    chains = [[vals[0]]]
+    for s in vals[1:]:  # "6.0 versus 4.1 months and 15.2 versus 11.7 months": one comparison per endpoint
+        if _VERSUS_GAP.fullmatch(seg[chains[-1][-1].tail:s.start]):
+            chains[-1].append(s)
+        else:
+            chains.append([s])
+    if len(chains) == len(eps) and len({len(c) for c in chains}) == 1 and len(chains[0]) > 1:
+        if _RESPECTIVELY.search(seg) or _LIST_LINK.fullmatch(seg[run_end:first]):
+            for ep, chain in zip(eps, chains, strict=True):
+                for s in chain:
+                    s.endpoint = ep
+        return
+    if _RESPECTIVELY.search(seg):
+        if len(vals) % len(eps):
+            return
+    else:
+        if not _LIST_LINK.fullmatch(seg[run_end:first]):
+            return
+        semis = [i for i in _top_semicolons(seg) if first <= i < nxt]
+        bounds = [first, *semis, nxt]
+        clauses = [[s for s in vals if a <= s.start < b] for a, b in itertools.pairwise(bounds)]
+        if any(len(c) != len(eps) for c in clauses if c):
+            return
+    for i, s in enumerate(vals):
         s.endpoint = eps[i % len(eps)]
+
+
+def _without_definitions(seg: str, cues: list[Mention]) -> list[Mention]:
+    """Cues without those inside the brackets that define an endpoint (``clinical benefit rate (PR + SD
+    > 12 weeks) of 78%``): what an endpoint is made of does not name the value after it."""
+    out: list[Mention] = []
+    skip_to = -1
+    for c in cues:
+        if c[0] < skip_to:
+            continue
+        out.append(c)
+        if c[2] == "ENDPOINT":
+            m = re.match(r"\s*\(([^()]{2,80})\)", seg[c[1]:])
+            if m and " " in m.group(1).strip():  # not an abbreviation, ``(PFS)``
+                skip_to = c[1] + m.end()
+    return out
 
 
 def _paired_only(values: list[Stat], seg: str) -> list[Stat]:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -322,7 +323,8 @@ def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, bat
 
     Tasks are ``batch_size`` paths. A task goes to the workers while fewer than two per worker are
     running there; otherwise this process does it itself, so no core waits while a worker starts
-    (:func:`start_method`) and the records made here are never pickled. Finished tasks are
+    (:func:`start_method`) and the records made here are never pickled; when all the paths make one
+    task, no worker is started. Finished tasks are
     handed on in input order; at most ``_AHEAD`` tasks wait for an earlier one, so a long list of
     files is never read ahead whole. When a worker dies (killed, out of memory), the workers' tasks
     not yet handed on, and all later ones, are done here: nothing is lost and nothing hangs.
@@ -335,6 +337,12 @@ def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, bat
 
         nlp = build_pipeline()
     local = nlp
+    batches = _batches(paths, batch_size)
+    head = list(itertools.islice(batches, 2))
+    if len(head) < 2:  # one task (or none): done here, without starting a worker
+        for path in itertools.chain.from_iterable(head):
+            yield extract_path_events(local, path, transform)
+        return
     # a forked worker inherits this process's pipeline; a spawned one builds (or unpickles) its own
     pool = ProcessPoolExecutor(n_workers, mp_context=mp.get_context(method), initializer=_init_worker,
                                initargs=(nlp if method == "fork" else given,))
@@ -358,7 +366,7 @@ def _pool_events(paths: Iterable[str], nlp: Language | None, n_process: int, bat
             return [extract_path_events(local, path, transform) for path in batch]
 
     try:
-        for batch in _batches(paths, batch_size):
+        for batch in itertools.chain(head, batches):
             submitted = False
             if not broken and sum(1 for item in pending if not ready(item)) < 2 * n_workers:
                 try:

@@ -308,6 +308,9 @@ class Timepoint:
     end: int
 
 
+#: a landmark glued to the abbreviation it qualifies (``PFR12 weeks``: the progression-free rate at 12 weeks)
+_GLUED_TP = re.compile(r"\b(?:PFR|PFS|OS|EFS|DFS|RFS)(?P<num>\d+(?:\.\d+)?)\s*-?\s*"
+                       r"(?P<unit>years?|months?|weeks?|days?)\b")
 # ``at 3 and 6 months``, ``at 1, 2 and 5 years``, ``3- and 6-month``: one landmark per number
 _TP_LIST = re.compile(r"\b(?:at\s+)?(?P<nums>\d+(?:\.\d+)?-?(?:\s*(?:,|and|or)\s*\d+(?:\.\d+)?-?)+)\s*-?\s*"
                       r"(?P<unit>months?|years?|weeks?)\b", re.I)
@@ -333,6 +336,10 @@ def find_timepoints(norm: str) -> list[Timepoint]:
         mo = timepoint_months(m.group("num"), m.group("unit"))
         if mo is not None:
             out.append(Timepoint(mo, m.start(), m.end()))
+    for m in _GLUED_TP.finditer(norm):
+        mo = timepoint_months(m.group("num"), m.group("unit"))
+        if mo is not None:
+            out.append(Timepoint(mo, m.start("num"), m.end()))
     for m in _TP_LIST.finditer(norm):
         if not (m.group().lower().startswith("at") or "-" in m.group("nums")):
             continue

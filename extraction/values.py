@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from extraction.gates import quick
 from extraction.numbers import (
     NOT_REACHED_RE,
+    UNIT,
     VALUE_RE,
     Interval,
     PValue,
@@ -58,6 +59,11 @@ _THRESHOLD_AFTER = re.compile(r"\s*or\s+(?:longer|more|greater|shorter|less|abov
 #: "improved median PFS from 2.6 to 4.2 months": the bare number after "from" shares the unit after "to"
 _FROM = re.compile(r"\bfrom\s*$", re.I)
 _TO = re.compile(r"\s*to\s*")
+_OPEN_GAP = re.compile(r"\s*[(\[]?\s*")
+_UNIT_AFTER = re.compile(rf"\s*[)\]]\s*(?P<unit>{UNIT})")
+#: "5.5 (2-57) months": a time, its range in brackets, then its unit
+_RANGE_THEN_UNIT = re.compile(rf"\s*[(\[]\s*(?:range\s*[:,]?\s*)?\d+(?:\.\d+)?\s*(?:-|to)\s*\d+(?:\.\d+)?\s*[)\]]\s*"
+                              rf"(?P<unit>{UNIT})", re.I)
 
 
 @dataclass
@@ -168,6 +174,19 @@ _THRESHOLD = quick(re.compile(r"(?:[≤≥<>]\s*=?|\b(?:less|fewer|more|greater|
                         r"(?:%|months?|weeks?|years?)", re.I))
 
 
+#: ``median TTP ranged from 5.5 to 8.3 months`` (across studies): the spread of several values, not a value
+_SPREAD_OF = re.compile(r"\b(?:rang(?:ed|ing|es?)|var(?:ied|ying|ies))\s+(?:from\s+|between\s+)?\d+(?:\.\d+)?\s*"
+                        r"(?:%|months?|weeks?|years?|days?)?\s*(?:to|-|and)\s*\d+(?:\.\d+)?", re.I)
+
+
+#: ``None of the 12 patients with X had a response``: a rate of 0 of 12
+#: (the endpoint is the one named right after the verb, or *responded*)
+_NONE_OF = re.compile(r"\b(?:[Nn]one|[Nn]o\s+one)\s+of\s+(?:the\s+|these\s+|those\s+)?(?P<n>\d+)\s+"
+                      r"(?:\w+\s+)?(?:patients|participants|subjects|children|evaluable)\b[^.;:,]{0,60}?\s"
+                      r"(?:(?P<resp>responded)\b|(?:achieved|had|experienced|showed|attained|obtained)\s+"
+                      r"(?:an?\s+|any\s+)?)")
+
+
 def bare_p_values(seg: str, ps: list[PValue], cis: list[Interval]) -> list[PValue]:
     """P values printed as ``; <.001)`` right after a CI, where no ``P`` names them."""
     if not cis:
@@ -199,6 +218,8 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
     masks += [(t.start, t.end) for t in tps]
     masks += extra_masks(seg)
     masks += [(m.start(), m.end()) for m in _THRESHOLD.finditer(seg)]
+    if "rang" in seg or "vari" in seg:
+        masks += [(m.start(), m.end()) for m in _SPREAD_OF.finditer(seg)]
     count_of = {start: n for n, start, _e in find_count_of(seg)}
     overlaps = _Cover(len(seg), masks).overlaps
     raw: list[Stat] = []
@@ -221,13 +242,42 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
         for m in NOT_REACHED_RE.finditer(seg):
             if not overlaps(m.start(), m.end()):
                 raw.append(Stat("nr", 0.0, m.start(), m.end(), m.end(), unit=None))
+    if "one of" in seg or "o one of" in seg:  # "None of the 12 patients with X had a response": 0 of 12
+        for m in _NONE_OF.finditer(seg):
+            n = int(m.group("n"))
+            if n > 0 and not overlaps(m.start("n"), m.end("n")):
+                raw = [r for r in raw if not m.start("n") <= r.start < m.end("n")]
+                st = Stat("rate", 0.0, m.start(), m.end("n"), m.end(), unit="percent", n_of=n, events=0)
+                st.extra["none_of"] = "ORR" if m.group("resp") else ""
+                raw.append(st)
     raw.sort(key=lambda s: s.start)
-    # "4.6 vs 1.6 months", "19.8, 18.3 and 16.9 months": a bare number takes the unit of its partner
+    # "4.6 vs 1.6 months", "19.8, 18.3 and 16.9 months": a bare number takes the unit of its partner;
+    # "9.1 (95% CI 2.0-16.2) and 15.0 (…) months": the bare number's own CI may stand between them
+    # "15.0 (95% CI 1.8-28.2) months": a time whose unit is printed after its own CI (or its range)
+    for a in raw:
+        if a.kind == "bare":
+            own = next((c for c in cis if a.end <= c.start and _OPEN_GAP.fullmatch(seg[a.end:c.start])), None)
+            u = _UNIT_AFTER.match(seg, own.end) if own is not None else None
+            if u is None and (u := _RANGE_THEN_UNIT.match(seg, a.end)):
+                a.extra["range"] = True  # "5.5 (2-57) months": an unlabelled bracket before the unit is a range
+            if u and unit_of(u.group("unit")) not in (None, "percent"):
+                a.unit, a.kind = unit_of(u.group("unit")), "median"
     for i in range(len(raw) - 2, -1, -1):
         a, b = raw[i], raw[i + 1]
-        if a.kind == "bare" and b.unit and (_CONNECT.fullmatch(seg[a.end:b.start]) or (
+        gap_from = a.end
+        own = next((c for c in cis if a.end <= c.start <= b.start and c.end <= b.start
+                    and _OPEN_GAP.fullmatch(seg[a.end:c.start])), None) if a.kind == "bare" else None
+        if own is not None:
+            gap_from = own.end + len(seg[own.end:b.start]) - len(seg[own.end:b.start].lstrip(")] "))
+        if a.kind == "bare" and b.unit and (_CONNECT.fullmatch(seg[gap_from:b.start]) or (
                 _TO.fullmatch(seg[a.end:b.start]) and _FROM.search(seg[max(0, a.start - 12):a.start]))):
             a.unit, a.kind = b.unit, b.kind
+    # "21 and not reached" in a list of times: the bare time takes the unit of the list's nearest time
+    for i, a in enumerate(raw[:-1]):
+        if a.kind == "bare" and raw[i + 1].kind == "nr" and _CONNECT.fullmatch(seg[a.end:raw[i + 1].start]):
+            near = [r for r in raw[i + 2:] if r.kind == "median"][:1] or [r for r in raw[:i] if r.kind == "median"][-1:]
+            if near:
+                a.unit, a.kind = near[0].unit, "median"
     # ratios: the first bare number after a keyword, then bare numbers that carry their own CI
     low = seg.lower()
     # RATIO_RE's keywords: "...rat..."/"relative" in any case (no other letter folds to r, a, t, e, l), or HR/OR/RR
@@ -258,6 +308,8 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
             continue
         if st.kind in ("median", "rate"):
             st.ci = _interval_for(seg, st, cis, ratio=False)
+            if st.ci is not None and st.extra.get("range") and not st.ci.labelled:
+                st.ci = None
             if st.kind == "median" and (_DURATION_BEFORE.search(seg[max(0, st.start - 14):st.start])
                                         or _THRESHOLD_AFTER.match(seg, st.tail)):
                 continue
@@ -280,7 +332,7 @@ def _interval_for(seg: str, st: Stat, cis: list[Interval], *, ratio: bool) -> In
             gap = seg[st.tail:c.start]
             if len(gap) <= 22 and not _DIGIT.search(gap) and ";" not in gap.strip(" ;([,"):
                 return _fit(c, st)
-            if not ratio and c.labelled and _COUNT_GAP.fullmatch(gap):
+            if not ratio and c.labelled and _COUNT_GAP.fullmatch(gap):  # the counts, then the CI
                 return _fit(c, st)
             break
     iv = interval_after(seg, st.tail, allow_comma=ratio)

@@ -120,8 +120,9 @@ def pool_cells(cells: dict[str, Any], k: np.ndarray, Y: np.ndarray, V: np.ndarra
         labels = [rules[kk].label for kk in k[multi].tolist()]
     else:
         models = [(method or "REML", test or "z", pi or "t")] * multi.size
-        labels = [f"{method or 'REML'}, test {test or 'z'}, PI {pi or 't'} (as requested; k = {kk})"
-                  for kk in k[multi].tolist()]
+        by_k = {kk: f"{method or 'REML'}, test {test or 'z'}, PI {pi or 't'} (as requested; k = {kk})"
+                for kk in np.unique(k[multi]).tolist()}  # one label per distinct k
+        labels = [by_k[kk] for kk in k[multi].tolist()]
     label[multi] = labels
     for mdl in sorted(set(models)):
         sel = multi[[m == mdl for m in models]]
@@ -133,16 +134,20 @@ def pool_cells(cells: dict[str, Any], k: np.ndarray, Y: np.ndarray, V: np.ndarra
             res[f][sel] = getattr(pooled, f)
         conv[sel] = pooled.converged
         steps[sel] = st
-        wl = pooled.weights.tolist()
-        for i, j in enumerate(sel.tolist()):
-            weights[j] = wl[i][: k[j]]
+        # each cell's first k weights: the padded rows' leading entries flattened at once, then sliced per cell
+        ks = k[sel]
+        flat = pooled.weights[np.arange(kmax)[None, :] < ks[:, None]].tolist()
+        ends = np.cumsum(ks).tolist()
+        for j, a, b in zip(sel.tolist(), [0, *ends[:-1]], ends, strict=True):
+            weights[j] = flat[a:b]
         meth[sel], tst[sel], pis[sel] = mth, tt, pp
         for name, arr in signs.items():
             got = getattr(pooled, name, None)
             if got is not None:
                 arr[sel] = got.astype(object)
-        for i in _noted(pooled):
-            notes[int(sel[i])] = list(pooled.notes(int(i)))
+        noted = _noted(pooled)  # the cells with a note, found column-wise; their notes rule by rule
+        for j, cell_notes in zip(sel[noted].tolist(), pooled.notes_many(noted), strict=True):
+            notes[j] = cell_notes
     for f in RESULT_FIELDS:
         cells[f] = res[f]
     for f in EXP_FIELDS:

@@ -70,7 +70,8 @@ def weighted_parts(Y: Array, V: Array, M: Mask, tau2: Array) -> tuple[Array, Arr
     >>> mu
     array([2.])
     """
-    W = M / (V + tau2[:, None])
+    W = V + tau2[:, None]
+    np.divide(M, W, out=W)  # M / (V + τ²) in one buffer (no second large temporary)
     sw = W.sum(axis=1)
     mu = _rowdot(W, Y) / sw
     R = Y - mu[:, None]
@@ -88,17 +89,20 @@ def q_stat(Y: Array, V: Array, M: Mask, tau2: Array) -> Array:
     array([2.])
     """
     W, _, _, R = weighted_parts(Y, V, M, tau2)
-    return _rowdot(W * R, R)
+    W *= R  # W·R in W's own buffer (W is not needed after)
+    return _rowdot(W, R)
 
 
 def solve_q(
-    Y: Array, V: Array, M: Mask, target: Array, upper: Array, *, maxiter: int = 200
+    Y: Array, V: Array, M: Mask, target: Array, upper: Array, *, maxiter: int = 200,
+    q_lo: Array | None = None, q_hi: Array | None = None,
 ) -> tuple[Array, NDArray[np.bool_]]:
     """Solve ``Q(τ²) = target`` for every cell on ``[0, upper]`` (safeguarded Newton, vectorised).
 
     Q(τ²) is strictly decreasing in τ². Cells with ``Q(0) < target`` get 0, cells with
     ``Q(upper) > target`` get ``upper`` (as metafor's ``confint`` truncation); the flag is False
-    only where the iteration did not meet the tolerance in ``maxiter`` steps.
+    only where the iteration did not meet the tolerance in ``maxiter`` steps. ``q_lo`` and ``q_hi``,
+    when given, are ``q_stat`` at 0 and at ``upper`` already computed (the caller's, not redone).
 
     Examples
     --------
@@ -108,8 +112,8 @@ def solve_q(
     2.0
     """
     hi = upper.astype(np.float64).copy()
-    f_lo = q_stat(Y, V, M, np.zeros_like(target)) - target
-    f_hi = q_stat(Y, V, M, hi) - target
+    f_lo = (q_stat(Y, V, M, np.zeros_like(target)) if q_lo is None else q_lo) - target
+    f_hi = (q_stat(Y, V, M, hi) if q_hi is None else q_hi) - target
     root = np.where(f_lo <= 0, 0.0, hi)
     conv = np.ones(target.shape, dtype=bool)
     idx = np.flatnonzero((f_lo > 0) & (f_hi < 0))  # working set; compacted when a fifth is done (rows are independent)
@@ -121,7 +125,8 @@ def solve_q(
         if not live.any():
             break
         W, _, _, R = weighted_parts(Ya, Va, Ma, x)
-        WR2 = W * R * R
+        WR2 = W * R
+        WR2 *= R  # W·R·R, one temporary fewer
         f = WR2.sum(axis=1) - ta
         df = -_rowdot(WR2, W)  # dQ/dτ² (the dμ̂/dτ² term vanishes: μ̂ minimises Q)
         pos = f > 0
@@ -187,7 +192,9 @@ def _reml_ll(Y: Array, V: Array, M: Mask, tau2: Array, k: Array, reml: bool) -> 
     # Viechtbauer 2005, J Educ Behav Stat 30:261, eqs. 6 and 9 (intercept-only ML / REML log-likelihood).
     W, sw, _, R = weighted_parts(Y, V, M, tau2)
     logv = np.where(M, np.log(V + tau2[:, None]), 0.0).sum(axis=1)
-    rss = (W * R * R).sum(axis=1)
+    W *= R
+    W *= R  # W·R·R in W's buffer
+    rss = W.sum(axis=1)
     if reml:
         return -0.5 * (k - 1.0) * np.log(2 * np.pi) - 0.5 * logv - 0.5 * np.log(sw) - 0.5 * rss
     return -0.5 * k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * rss
@@ -296,13 +303,13 @@ def _bound_block(vs: Array, ys: Array, upper: Array, reml: bool, eps: float) -> 
     m = float(vs.shape[1])
     g = upper[:, None] * PROFILE_GRID[None, :]
     D = vs[:, :, None] + g[:, None, :]
-    W = 1.0 / D
+    prod = D.prod(axis=1)
+    W = np.divide(1.0, D, out=D)  # D is not needed after its product: the weights take its buffer
     sw = W.sum(axis=1)
     WY = W * ys[:, :, None]
     s1 = WY.sum(axis=1)
     WY *= ys[:, :, None]
     s2 = WY.sum(axis=1)
-    prod = D.prod(axis=1)
     logv, lsw = np.log(prod), np.log(sw)
     rss = s2 - s1 * s1 / sw
     const = -0.5 * ((m - 1.0) if reml else m) * np.log(2 * np.pi)

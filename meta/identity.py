@@ -147,9 +147,11 @@ def _label(tokens: list[str]) -> str:
 _CLEAN = rf"(?i)(?:{_REG_BODY})|{_STOP}|{_NONALNUM}"
 
 
-def _name_tokens(uniq: np.ndarray) -> np.ndarray:
+def _name_tokens(uniq: pd.Index | np.ndarray) -> np.ndarray:
     """Name token of each distinct trial name (object array, ``""`` when nothing is left)."""
-    names = pd.Series(uniq, dtype="string").str.lower().str.replace(_CLEAN, "", regex=True)
+    # one Arrow pass each: lower case, then drop ids, stop words and non-alphanumerics (the uniques of a
+    # string column are already Arrow strings: no conversion)
+    names = _strings(pd.Series(uniq)).str.lower().str.replace(_CLEAN, "", regex=True)
     text = names.to_numpy(dtype=object, na_value="")
     return np.where(text != "", np.add("trial:", text.astype(object)), "").astype(object)
 
@@ -182,14 +184,28 @@ def _registry_tokens(reg: pd.Series) -> dict[int, tuple[str, ...]]:
     return out
 
 
-def _id_tokens(col: pd.Series) -> dict[int, str]:
-    """Row → the registry id stated in that cell of a text column."""
-    text = _strings(col).reset_index(drop=True)
+def _value_ids(uniq: pd.Index | np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Which distinct values of a text column state a registry id (their positions) and that id."""
+    text = _strings(pd.Series(uniq)).reset_index(drop=True)
+    # a regex test per distinct value (Arrow), then the id extracted from the few that hold one
     hit = np.flatnonzero(text.str.contains(_REG_ANY, regex=True).fillna(False).to_numpy(dtype=bool))
     if not hit.size:
-        return {}
+        return hit, []
     ids = text.iloc[hit].str.extract(_REG, expand=False).dropna()
-    return {int(i): _norm_id(x) for i, x in zip(ids.index, ids.tolist(), strict=True)}
+    return ids.index.to_numpy(dtype=np.int64), [_norm_id(x) for x in ids.tolist()]
+
+
+def _id_tokens(codes: np.ndarray, uniq: pd.Index | np.ndarray) -> dict[int, str]:
+    """Row → the registry id stated in that cell of a text column, from its factorised ``codes`` and ``uniq``."""
+    if not len(uniq):
+        return {}
+    where, found = _value_ids(uniq)
+    if not where.size:
+        return {}
+    tok = np.full(len(uniq) + 1, None, dtype=object)  # per distinct value (last: missing, code -1)
+    tok[where] = found
+    rows = np.flatnonzero(np.isin(codes, where))
+    return dict(zip(rows.tolist(), tok[codes[rows]].tolist(), strict=True))
 
 
 def trial_codes(source_id: pd.Series, trial: pd.Series, registry_ids: pd.Series | None = None,
@@ -202,15 +218,17 @@ def trial_codes(source_id: pd.Series, trial: pd.Series, registry_ids: pd.Series 
     aliases = aliases or {}
     src, tri = source_id.reset_index(drop=True), trial.reset_index(drop=True)
     n = len(src)
+    # trial names are factorised once (ids and names read once per distinct name); sources are read row by
+    # row (most are distinct) and factorised only where no token names the trial, at the end
+    t_codes, t_uniq = pd.factorize(tri, use_na_sentinel=True)
     ids: dict[int, list[str]] = {}
-    for found in (_id_tokens(src), _id_tokens(tri)):
+    for found in (_id_tokens(np.arange(n), src), _id_tokens(t_codes, t_uniq)):
         for r, tok in found.items():
             ids.setdefault(r, []).append(tok)
     if registry_ids is not None:
         for r, toks in _registry_tokens(registry_ids.reset_index(drop=True)).items():
             ids.setdefault(r, []).extend(toks)
-    t_codes, t_uniq = pd.factorize(tri, use_na_sentinel=True)
-    name_u = _name_tokens(np.asarray(t_uniq, dtype=object)) if len(t_uniq) else np.array([], dtype=object)
+    name_u = _name_tokens(t_uniq) if len(t_uniq) else np.array([], dtype=object)
     name_u = np.append(name_u, "")  # index -1: no name stated
     alias = lambda t: aliases.get(t, t)  # noqa: E731
     # rows stating two tokens or more (ids, or ids and a name) join them (rules 2 and 3)
@@ -228,13 +246,14 @@ def trial_codes(source_id: pd.Series, trial: pd.Series, registry_ids: pd.Series 
     codes = name_code[t_codes]
     codes[id_rows] = v_codes[int(has.sum()):]
     vocab = np.asarray(vocab, dtype=object)
-    src_codes, src_uniq = pd.factorize(src, use_na_sentinel=True)
+    none = np.flatnonzero(codes < 0)  # rule 4: a record with no token is its source
+    src_codes, src_uniq = pd.factorize(src.iloc[none] if none.size < n else src, use_na_sentinel=True)
+    src_uniq = np.asarray(src_uniq, dtype=object)
     if (src_codes < 0).any():
-        src_uniq = np.append(np.asarray(src_uniq, dtype=object), "")
+        src_uniq = np.append(src_uniq, "")
         src_codes = np.where(src_codes < 0, len(src_uniq) - 1, src_codes)
-    none = codes < 0
-    codes[none] = len(vocab) + src_codes[none]
-    labels = np.concatenate([vocab, np.add("source:", np.asarray(src_uniq, dtype=object))])
+    codes[none] = len(vocab) + src_codes
+    labels = np.concatenate([vocab, np.add("source:", src_uniq)])
     assert codes.size == n
     return codes, labels
 

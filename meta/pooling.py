@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
@@ -88,34 +89,52 @@ class PoolArrays:
 
     def notes(self, i: int) -> tuple[str, ...]:
         """Plain-words notes for cell ``i`` (empty when nothing departs from the plain recipe)."""
-        out: list[str] = []
-        k = int(self.k[i])
+        return tuple(self.notes_many(np.array([i]))[0])
+
+    def notes_many(self, cells: NDArray[np.int64]) -> list[list[str]]:
+        """:meth:`notes` of each cell in ``cells``, found rule by rule on whole columns (one list per cell)."""
+        idx = np.asarray(cells, dtype=np.int64)
+        out: list[list[str]] = [[] for _ in range(idx.size)]
+        none = np.zeros(idx.size, dtype=bool)
+
+        def col(arr: NDArray | None) -> NDArray:  # a per-cell flag column at ``cells`` (all False when absent)
+            return none if arr is None else np.asarray(arr)[idx]
+
+        def add(mask: NDArray[np.bool_], text: str | Callable[[int], str]) -> None:  # append where mask holds
+            for p in np.flatnonzero(mask).tolist():
+                out[p].append(text if isinstance(text, str) else text(p))
+
         if self.method == "FE":
-            out.append("common-effect model: τ² fixed at 0, no prediction interval")
+            add(~none, "common-effect model: τ² fixed at 0, no prediction interval")
             if self.test != "z":
-                out.append("knha/adhoc with a common-effect model (metafor warns it is not meant for FE)")
-        if self.z_fallback is not None and self.z_fallback[i]:
-            out.append(f"k = 1: test = {self.test} falls back to z (as metafor)")
-        if self.hksj_s2 is not None and not np.isnan(self.hksj_s2[i]):
-            s2 = float(self.hksj_s2[i])
-            if self.hksj_zero is not None and self.hksj_zero[i]:
-                out.append("identical estimates: the HKSJ scale s² is 0 and knha's SE would be 0; "
-                           "the ad hoc floor s² = 1 is used instead (Knapp & Hartung 2003)")
-            elif self.test == "adhoc" and s2 < 1:
-                out.append(f"ad hoc floor applied: HKSJ s² = {s2:.4g} < 1 (Q(τ̂²) < k − 1) raised to 1, so the "
-                           "CI is no narrower than the z-based one (Knapp & Hartung 2003; Röver et al. 2015)")
-            elif self.test == "knha" and s2 < 1:
-                out.append(f"HKSJ s² = {s2:.4g} < 1 (Q(τ̂²) < k − 1): this knha CI is narrower than the z-based "
-                           "one; test='adhoc' floors s² at 1 (Knapp & Hartung 2003)")
-        if self.pi == "t" and self.method != "FE" and k < 3:
-            out.append("no prediction interval for k < 3 (t with k − 2 df; Higgins et al. 2009)")
-        if self.retried is not None and self.retried[i]:
-            state = "converged" if self.converged[i] else "still did not converge"
-            out.append(f"τ² {state} on a retry with stepadj = 0.5 and a larger maxiter (metafor's remedies)")
-        if self.profile_moved is not None and self.profile_moved[i] and self.tau2_local is not None:
-            out.append(f"{self.method} likelihood profile: Fisher scoring stopped at a local maximum "
-                       f"(τ² = {self.tau2_local[i]:.6g}); the global maximum τ² = {self.tau2[i]:.6g} is reported")
-        return tuple(out)
+                add(~none, "knha/adhoc with a common-effect model (metafor warns it is not meant for FE)")
+        add(col(self.z_fallback), f"k = 1: test = {self.test} falls back to z (as metafor)")
+        if self.hksj_s2 is not None:
+            s2 = np.asarray(self.hksj_s2, dtype=float)[idx]
+            s2s = s2.tolist()
+            has = ~np.isnan(s2)
+            zero = has & col(self.hksj_zero)
+            low = has & ~zero & (s2 < 1)  # the first rule that applies, as in the scalar form
+            add(zero, "identical estimates: the HKSJ scale s² is 0 and knha's SE would be 0; "
+                      "the ad hoc floor s² = 1 is used instead (Knapp & Hartung 2003)")
+            if self.test == "adhoc":
+                add(low, lambda p: f"ad hoc floor applied: HKSJ s² = {s2s[p]:.4g} < 1 (Q(τ̂²) < k − 1) raised to 1, "
+                                   "so the CI is no narrower than the z-based one (Knapp & Hartung 2003; Röver et al. "
+                                   "2015)")
+            elif self.test == "knha":
+                add(low, lambda p: f"HKSJ s² = {s2s[p]:.4g} < 1 (Q(τ̂²) < k − 1): this knha CI is narrower than the "
+                                   "z-based one; test='adhoc' floors s² at 1 (Knapp & Hartung 2003)")
+        if self.pi == "t" and self.method != "FE":
+            add(np.asarray(self.k)[idx] < 3, "no prediction interval for k < 3 (t with k − 2 df; Higgins et al. 2009)")
+        conv = np.asarray(self.converged)[idx].tolist()
+        add(col(self.retried), lambda p: f"τ² {'converged' if conv[p] else 'still did not converge'} on a retry "
+                                         "with stepadj = 0.5 and a larger maxiter (metafor's remedies)")
+        if self.tau2_local is not None:
+            local, tau2 = np.asarray(self.tau2_local)[idx].tolist(), np.asarray(self.tau2)[idx].tolist()
+            add(col(self.profile_moved), lambda p: f"{self.method} likelihood profile: Fisher scoring stopped at a "
+                                                   f"local maximum (τ² = {local[p]:.6g}); the global maximum τ² = "
+                                                   f"{tau2[p]:.6g} is reported")
+        return out
 
 
 def pool_many(
@@ -246,7 +265,8 @@ def pool_many(
     # Heterogeneity (metafor "Conducting heterogeneity test"): Q with fixed-effect weights w = 1/v.
     W0 = np.where(Mc, 1.0 / Vc, 0.0)
     sw0 = W0.sum(axis=1)
-    q = np.where(multi, np.maximum(0.0, q_stat(Yc, Vc, Mc, np.zeros(n))), np.nan)
+    q0 = q_stat(Yc, Vc, Mc, np.zeros(n))  # Cochran's Q as computed, reused by the τ² CI
+    q = np.where(multi, np.maximum(0.0, q0), np.nan)
     q_p = np.where(multi, stats.chi2.sf(q, np.where(multi, df, 1.0)), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         if method == "FE":
@@ -264,7 +284,7 @@ def pool_many(
         t_lo, t_hi, ci_conv = nan.copy(), nan.copy(), np.ones(n, bool)
         lo_sign = hi_sign = np.full(n, "", dtype="<U1")
     else:
-        t_lo, t_hi, ci_conv, lo_sign, hi_sign = _tau2_qprofile(Yc, Vc, Mc, tau2, df, alpha, multi)
+        t_lo, t_hi, ci_conv, lo_sign, hi_sign = _tau2_qprofile(Yc, Vc, Mc, tau2, df, alpha, multi, q0)
     weights = np.where(Mc, 100.0 * W / sw[:, None], np.nan)
 
     conv = est.converged & ci_conv
@@ -304,13 +324,15 @@ def _prediction(
 
 
 def _tau2_qprofile(
-    Y: Array, V: Array, M: NDArray[np.bool_], tau2: Array, df: Array, alpha: float, multi: NDArray[np.bool_]
+    Y: Array, V: Array, M: NDArray[np.bool_], tau2: Array, df: Array, alpha: float, multi: NDArray[np.bool_],
+    q_zero: Array,
 ) -> tuple[Array, Array, NDArray[np.bool_], NDArray[np.str_], NDArray[np.str_]]:
     """Q-profile CI for τ² (Viechtbauer 2007, Stat Med 26:37) exactly as metafor confint.rma.uni:
     the lower bound solves Q(τ²) = χ²_{1−α/2}, the upper Q(τ²) = χ²_{α/2}, on [0, max(100, 10τ̂²)].
     metafor's bound markers are returned too: when even the upper bound's Q(0) is below its target,
     both bounds are 0 and marked "<" (the CI is the empty set); a bound beyond the search interval is
-    its end, marked ">"; a lower bound at 0 is unmarked (0 is the range's end, not a censored value)."""
+    its end, marked ">"; a lower bound at 0 is unmarked (0 is the range's end, not a censored value).
+    ``q_zero`` is Q(0) of every cell (each row's Q is computed once: rows are independent)."""
     lo = np.full(tau2.shape, np.nan)
     hi = np.full(tau2.shape, np.nan)
     lo_sign = np.full(tau2.shape, "", dtype="<U1")
@@ -324,14 +346,14 @@ def _tau2_qprofile(
     ys, vs, ms = Y[sel], V[sel], M[sel]
     both = np.concatenate
     crit_u, crit_l = stats.chi2.isf(alpha / 2, d), stats.chi2.ppf(alpha / 2, d)
+    q0, qmax = q_zero[sel], q_stat(ys, vs, ms, upper)  # Q at both ends of the search, shared by both bounds
     roots, ok = solve_q(
         both([ys, ys]), both([vs, vs]), both([ms, ms]), both([crit_u, crit_l]), both([upper, upper]),
+        q_lo=both([q0, q0]), q_hi=both([qmax, qmax]),
     )  # fmt: skip
     m = sel.size
     lo[sel], hi[sel] = roots[:m], roots[m:]
     conv[sel] = ok[:m] & ok[m:]
-    q0 = q_stat(ys, vs, ms, np.zeros(m))
-    qmax = q_stat(ys, vs, ms, upper)
     below = q0 < crit_l
     beyond_hi = qmax > crit_l
     beyond_lo = qmax > crit_u

@@ -105,7 +105,10 @@ def _combine(parts: Sequence[np.ndarray], cards: Sequence[int]) -> np.ndarray:
     if size <= 4 * n + (1 << 20):  # order-preserving compaction without a sort
         present = np.zeros(size, dtype=bool)
         present[code] = True
-        return (np.cumsum(present) - 1)[code]
+        rank = np.zeros(size, dtype=np.int64)  # each present code's rank among the present ones
+        where = np.flatnonzero(present)
+        rank[where] = np.arange(where.size, dtype=np.int64)
+        return rank[code]
     return np.unique(code, return_inverse=True)[1].astype(np.int64)
 
 
@@ -299,9 +302,9 @@ def pool_table(
         if not wanted.all():
             df = df[wanted]
     df = df.reset_index(drop=True)
-    for col in set(_OPTIONAL) | set(by) - {"histotype"}:
-        if col not in df.columns:
-            df[col] = None
+    absent = sorted((set(_OPTIONAL) | set(by) - {"histotype"}) - set(df.columns))
+    for col in absent:  # every optional field the records lack, as a column of None
+        df[col] = None
     if classes is not None:
         return _with_classes(df, classes, by=by, method=method, test=test, level=level, rollup=rollup,
                              statuses=statuses, parents=parents, pi=pi, stepadj=stepadj, maxiter=maxiter,
@@ -317,13 +320,15 @@ def pool_table(
     keep = np.flatnonzero(reasons.kept)
     kept = df.iloc[keep] if gone.size else df
     keys = [*by, "scale", *(() if "timepoint_months" in by else ("timepoint_months",))]
+    m = len(keep)
     col: dict[str, _Codes] = {}
     for key in keys:
-        if key not in ("histotype", "scale", "intervention", "comparator", "arm"):
+        if key in absent:  # a field no record states: one blank value
+            col[key] = _Codes(np.zeros(m, dtype=np.int64), np.array([""], dtype=object))
+        elif key not in ("histotype", "scale", "intervention", "comparator", "arm"):
             col[key] = _Codes.of(kept[key])
     col["scale"] = _Codes(scales[keep], np.array(SCALE_NAMES, dtype=object))
     agents = _Codes.of(pd.concat([kept["intervention"], kept["comparator"]], ignore_index=True))
-    m = len(keep)
     col["intervention"] = _Codes(agents.codes[:m].copy(), agents.vocab)
     col["comparator"] = _Codes(agents.codes[m:].copy(), agents.vocab)
     col["arm"] = _Codes.of(kept["arm"], extra=("intervention", "comparator"))
@@ -336,8 +341,10 @@ def pool_table(
     ratio = is_ratio[keep]
     turned = _invert(col, keys, hcodes, yi, ratio)
     turned |= _invert_levels(col, keys, hcodes, yi, ratio)
-    tcode, tlabel = trial_codes(kept["source_id"], kept["trial"], kept["registry_ids"], trial_aliases)
-    sub, sublabel = _Codes.of(kept["subgroup"]), _Codes.of(kept["subgroup_label"])
+    registry = None if "registry_ids" in absent else kept["registry_ids"]  # an absent column states no id
+    tcode, tlabel = trial_codes(kept["source_id"], kept["trial"], registry, trial_aliases)
+    sub, sublabel = (_Codes(np.zeros(m, dtype=np.int64), np.array([""], dtype=object)) if c in absent
+                     else _Codes.of(kept[c]) for c in ("subgroup", "subgroup_label"))
     rows = pd.DataFrame({
         "_rid": keep, "_row": np.arange(m), "_trial": tcode, "_yi": yi, "_vi": vi,
         "_year": pd.to_numeric(kept["year"], errors="coerce").fillna(-np.inf).to_numpy(dtype=float),
@@ -533,13 +540,16 @@ def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: d
         out = pd.DataFrame(columns=[*keys, "rollup", "k", "n_total", *RESULT_FIELDS])
         out.attrs.update(attrs)
         return out
-    first_row = np.unique(rows["_cell"].to_numpy(), return_index=True)[1]
-    n_cells = first_row.size
+    # one row standing for each cell (any will do: a cell's rows share its keys and rollup); codes are dense
+    cells_of_rows = rows["_cell"].to_numpy()
+    n_cells = int(cells_of_rows.max()) + 1
+    rep_row = np.empty(n_cells, dtype=np.int64)
+    rep_row[cells_of_rows] = np.arange(cells_of_rows.size)
     cols: dict[str, Any] = {}
     for key, p in zip(keys, parts, strict=True):
-        v = vals[key][p[first_row]]
+        v = vals[key][p[rep_row]]
         cols[key] = v if key == "timepoint_months" else pd.Series(v, dtype=object).infer_objects()
-    cols["rollup"] = rows["rollup"].to_numpy(dtype=bool)[first_row]
+    cols["rollup"] = rows["rollup"].to_numpy(dtype=bool)[rep_row]
     k = np.bincount(cell, minlength=n_cells)
     cols["k"] = k
     nn = contrib["n"].astype(float)
@@ -566,7 +576,7 @@ def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: d
     for rid, c in zip(*inverted, strict=True):
         inv.setdefault(int(c), []).append(rid)
     notes: dict[int, list[str]] = {}
-    has_note = contrib["note"] != ""
+    has_note = np.zeros(len(cell), dtype=bool) if contrib["all_single"] else contrib["note"] != ""  # one record: none
     for c, note in zip(cell[has_note].tolist(), contrib["note"][has_note].tolist(), strict=True):
         notes.setdefault(c, []).append(note)
     cols["inverted"] = [inv.get(i, []) for i in range(n_cells)]
@@ -576,7 +586,7 @@ def _table(rows: pd.DataFrame, keys: list[str], parts: list[np.ndarray], vals: d
     Y, V = np.zeros((n_cells, kmax)), np.ones((n_cells, kmax))
     M = np.zeros((n_cells, kmax), dtype=bool)
     Y[cell, pos], V[cell, pos], M[cell, pos] = contrib["yi"].astype(float), contrib["vi"].astype(float), True
-    pool_cells(cols, k, Y, V, M, vals["scale"][parts[keys.index("scale")][first_row]], method, test, pi, level,
+    pool_cells(cols, k, Y, V, M, vals["scale"][parts[keys.index("scale")][rep_row]], method, test, pi, level,
                stepadj, maxiter)
     order = [*keys, "rollup", "k", "n_total"]
     out = pd.DataFrame({c: cols[c] for c in [*order, *(c for c in cols if c not in order)]})

@@ -75,17 +75,41 @@ _SAME = ("endpoint", "measure", "arm", "value", "ci_low", "ci_high", "interventi
 
 def drop_restated(stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A between-arm ratio printed again later (``… (HR, 0.75; 95% CI, 0.61–0.94)`` in the results and
-    again in the next sentence) is one statistic: keep its first statement."""
+    again in the next sentence) is one statistic: keep its first statement.
+
+    So is an arm's median or rate restated (a headline, a "major finding" line, then the results: ``… in
+    18% of patients`` and ``9 of 50 (18%) patients``) unless the counts printed with them differ: the
+    statement that prints the most (counts, CI, p) is kept, in the place of the first."""
     seen: set[tuple[Any, ...]] = set()
-    out = []
+    arm_seen: dict[tuple[Any, ...], list[int]] = {}
+    out: list[dict[str, Any]] = []
     for rec in stats:
+        key = (*(rec.get(k) for k in _SAME), tuple(rec.get("histotypes") or ()))
         if rec.get("measure") in ("HR", "OR", "RR") and rec.get("ci_low") is not None:
-            key = (*(rec.get(k) for k in _SAME), tuple(rec.get("histotypes") or ()))
             if key in seen:
                 continue
             seen.add(key)
+        elif rec.get("measure") in ("median", "rate"):
+            same = [i for i in arm_seen.get(key, []) if _compatible(out[i], rec)
+                    and out[i].get("char_start") != rec.get("char_start")]  # one sentence states two values
+            if same:
+                if _stated(rec) > _stated(out[same[0]]):
+                    out[same[0]] = rec
+                continue
+            arm_seen.setdefault(key, []).append(len(out))
         out.append(rec)
     return out
+
+
+def _compatible(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two statements of one value that do not print different patient counts or p values."""
+    if a.get("events") is not None and b.get("events") is not None and a.get("n") != b.get("n"):
+        return False  # 0 of 10 and 0 of 13: two statistics
+    return all(a.get(k) is None or b.get(k) is None or a.get(k) == b.get(k) for k in ("events", "p_value"))
+
+
+def _stated(rec: dict[str, Any]) -> int:
+    return sum(rec.get(k) is not None for k in ("events", "ci_low", "p_value"))
 
 
 class StatisticAssembler:

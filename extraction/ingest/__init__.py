@@ -19,18 +19,19 @@ Every reader raises :class:`IngestError` (one line, naming the file) for input i
 nothing else; a streamed PubMed file yields the articles before a break and then raises. Input past
 the size limits of :mod:`~extraction.ingest.limits` (50 MB of text per document, 1 GB per file after
 decompression, by default) is refused the same way.
+
+The PDF, PubMed and ClinicalTrials.gov readers (pypdf, lxml) are imported on first use, so that a run
+over text files does not load them.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
-from extraction.ingest.ctgov import read_ctgov, records_from_study
 from extraction.ingest.document import Document, IngestError, page_of
 from extraction.ingest.limits import check_document, check_file, limits_from
-from extraction.ingest.pdf import read_pdf
-from extraction.ingest.pubmed import iter_articles
 from extraction.ingest.text import read_text, text_document
 
 __all__ = ["SUPPORTED", "Document", "IngestError", "iter_articles", "page_of", "read_documents", "read_text",
@@ -45,6 +46,16 @@ SUPPORTED: dict[str, str] = {
 }
 
 _HEAD = 4096
+#: Names this package offers from the readers imported on first use.
+_LAZY = {"iter_articles": "pubmed", "records_from_study": "ctgov"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"extraction.ingest.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def sniff_format(path: str | os.PathLike[str]) -> str:
@@ -120,10 +131,16 @@ def read_documents(path: str | os.PathLike[str]) -> Iterator[Document]:
     """
     fmt, data = _sniff(path, keep_text=True)
     if fmt == "pdf":
+        from extraction.ingest.pdf import read_pdf
+
         yield read_pdf(path)
     elif fmt == "pubmed":
+        from extraction.ingest.pubmed import iter_articles
+
         yield from iter_articles(path)
     elif fmt == "ctgov":
+        from extraction.ingest.ctgov import read_ctgov
+
         yield from read_ctgov(path)
     else:
         yield text_document(path, data)
