@@ -79,9 +79,9 @@ def test_a_meta_analysis_naming_no_agent_compares_treatment_with_control(nlp):
 def test_supportive_care_given_to_both_arms_beside_a_placebo_is_no_backbone(nlp):
     recs = _recs(nlp, "Pazopanib in leiomyosarcoma after failure of doxorubicin and ifosfamide: a phase III trial",
                  "Background Pazopanib (PAZ) was studied after failure of doxorubicin and ifosfamide. Methods "
-                 "Patients were randomized (2:1) to best supportive care plus either PAZ 800 mg or placebo (PBO) "
-                 "once daily. Results We randomized 174 pts (PAZ: 116, PBO: 58). Median PFS was 5.3 mo for PAZ "
-                 "vs. 1.4 mo for PBO.")
+                 "Eligible patients were randomized to best supportive care plus either PAZ 800 mg daily or "
+                 "placebo (PBO), two to one. Results We randomized 174 pts (PAZ: 116, PBO: 58). Median PFS was "
+                 "5.3 mo for PAZ vs. 1.4 mo for PBO.")
     assert _rows(recs) == {("PFS", "median", "intervention", 5.3), ("PFS", "median", "comparator", 1.4)}
     assert {(r["intervention"], r["comparator"]) for r in recs} == {("pazopanib", "placebo")}
     assert {(r["arm"], r["n"]) for r in recs} == {("intervention", 116), ("comparator", 58)}  # sizes after a colon
