@@ -27,6 +27,7 @@ from collections.abc import Sequence
 Mention = tuple[int, int, str, tuple[str, ...]]
 CONTROLS = frozenset({"placebo", "best_supportive_care", "observation"})
 GENERIC = frozenset({"chemotherapy", "surgery"})
+_BACKGROUND = "best_supportive_care"
 
 _DASHES = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"})
 _JOIN_GAP = re.compile(r"(?:plus|\+|-|/|with|combined with|in combination with|and|or placebo)")
@@ -57,6 +58,8 @@ def _connector(text: str, compare_ctx: bool) -> str:
         return "join"
     if re.search(r"\b(?:plus|combined\s+with|combination\s+with|added\s+to|together\s+with)\b|[+]", t):
         return "join"
+    if re.search(r"\b(?:followed\s+by|then)\b", t) and not _SEP.search(t):
+        return "join"  # ``X combined with Y followed by X maintenance``: the phases of one regimen
     if _SEP.search(t):
         return "sep"
     if compare_ctx and re.search(r"\b(?:with|and)\b", t):
@@ -83,8 +86,8 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
         if temporal and not re.search(r"\b(?:versus|vs|or|to)\b", before[temporal[-1].end():]):
             prior = i
             continue
-        if prior == i - 1 >= 0 and _connector(before, False) == "join":
-            prior = i  # ``after six cycles of X plus Y``: Y is part of the previous treatment too
+        if prior == i - 1 >= 0 and _connector(before, False) in ("join", "and"):
+            prior = i  # ``after six cycles of X plus Y``, ``after failure of X and Y``: Y is previous too
             continue
         kept.append(m)
     if not kept:
@@ -122,6 +125,10 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
         backbone = arms[1] - CONTROLS
         if backbone and not arms[0] & backbone:
             arms[0] = arms[0] | backbone
+    if len(arms) >= 2 and all(_BACKGROUND in a for a in arms) and any("placebo" in a for a in arms):
+        # ``best supportive care plus either X or placebo``: care every arm gets beside a placebo is the
+        # background of a placebo-controlled trial, not a backbone (the arms are X and placebo)
+        arms = [(a - {_BACKGROUND}) or a for a in arms]
     out: list[frozenset[str]] = []
     if sum(1 for a in arms if a - GENERIC) >= 2:
         arms = [a for a in arms if a - GENERIC]

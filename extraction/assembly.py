@@ -61,6 +61,7 @@ class Frame:
     single: bool = False
     sizes: dict[int, int] = field(default_factory=dict)
     local: bool = False
+    unnamed: bool = False  # a synthesis naming no agent: the pooled treatments against their controls
 
     def experimental(self) -> list[int]:
         return [i for i in self.order if i != self.comparator]
@@ -120,6 +121,10 @@ def frame_for(ctx: TrialContext, text: str, mentions: Sequence[Mention], state: 
     for idx, f in reversed(state.local_frames):
         if state.sentence_index - idx <= 2:
             return f
+    if ctx.design == "meta_analysis":
+        # ``second-line therapy reduced the risk of progression (HR = 0.51)``: a meta-analysis whose pooled
+        # treatments have no agent of their own compares treatment with control, neither named
+        return Frame([frozenset(), frozenset()], 1, [0, 1], local=True, unnamed=True)
     return None
 
 
@@ -521,8 +526,12 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     ratios = [s for s in keep if s.kind == "ratio"] if not frame.single else []
     _assign_contrasts(seg, ms, frame, ratios)
     _attach_p(sorted(ratios + grouped, key=lambda s: s.start), ps, groups)
-    return [r for s in sorted(ratios + grouped, key=lambda s: s.start) if s.kind != "nr"
-            for r in _records(s, seg, ms, ctx, frame)]
+    out = [r for s in sorted(ratios + grouped, key=lambda s: s.start) if s.kind != "nr"
+           for r in _records(s, seg, ms, ctx, frame)]
+    if frame.unnamed:
+        for r in out:
+            r["intervention"] = r["comparator"] = None
+    return out
 
 
 #: ``11 months for UPS (n = 19)``, ``For LMS (n = 41), the median PFS was …``: a label with its size

@@ -18,6 +18,7 @@ from typing import Any
 
 from evidence.vocabulary import VOCAB
 from extraction.arms import _TEMPORAL, CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
+from extraction.components.abbreviations import long_form_window
 from extraction.gates import may_match, quick
 from extraction.numbers import digit_spans, normalize, parse_number
 from extraction.study import planned_study, study_facts
@@ -218,12 +219,35 @@ _ROLE_DEFINITION = quick(re.compile(
     r"was\s+treated\s+with|were\s+treated\s+with|consisted\s+of|:)\s*", re.I))
 
 
+#: ``randomly assigned to stop treatment (standard arm) or receive X plus Y (dose; experimental arm)``: a role
+#: named in brackets after the arm it labels (an arm of no agent that stops or withholds treatment: observation)
+_ROLE_AFTER = quick(re.compile(r"\((?:[^()]{0,40};\s*)?(?P<role>experimental|investigational|intervention|test|"
+                               r"control|standard|reference)\s+(?:group|arm)\)", re.I))
+_WITHHOLD = re.compile(r"\b(?:discontinu\w*|stop\w*|no\s+(?:further|additional|maintenance|adjuvant)\b|"
+                       r"observ\w*|not\s+receive)", re.I)
+
+
+def _roles_after_arms(text: str, s: int, e: int, mentions: Sequence[Mention], found: dict[str, frozenset[str]]) -> None:
+    """Arms labelled by a bracketed role after their description (see ``_ROLE_AFTER``), into ``found``."""
+    for m in _ROLE_AFTER.finditer(text, s, e):
+        begin = max(s, long_form_window(text, m.start()))
+        groups = group_mentions(text, in_range(mentions, begin, m.start()))
+        ids = frozenset().union(*(g[2] for g in groups if g[2])) if groups else frozenset()
+        role = "control" if m.group("role").lower() in ("control", "standard", "reference") else "exp"
+        if not ids and role == "control" and _WITHHOLD.search(text, begin, m.start()):
+            ids = frozenset({"observation"})
+        if ids and role not in found:
+            found[role] = ids
+
+
 def role_defined_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
                       ) -> list[frozenset[str]]:
     """``Patients in the test group received X combined with Y ... the control group received Y``: arms
     defined by what each role's group received (experimental first, control last)."""
     found: dict[str, frozenset[str]] = {}
     for s, e in sentences[1:16]:
+        if may_match(_ROLE_AFTER, text) and _RANDOM_VERB.search(text, s, e):
+            _roles_after_arms(text, s, e, mentions, found)
         for m in _ROLE_DEFINITION.finditer(text, s, e):
             stop = re.compile(r"[;.]|\b(?:and|while|whereas)\s+(?:patients\s+in\s+)?the\s+\w+\s+(?:group|arm)").search(
                 text, m.end(), e)

@@ -60,7 +60,8 @@ P_RE = re.compile(
     r"|(?<=s)tratified\s+log[- ]rank\s+[Pp]|(?<=[Pp]))"
     r"(?:[- ]?values?)?(?P<mid>\s*(?:for|of)\s+(?P<what>interaction|trend|heterogeneity|difference)"
     r"|\s*\(?interaction\)?)?"
-    r"\s*(?P<rel><=|>=|=|<|>|≤|≥|\bof\b|\bwas\b|:)\s*(?P<num>\d*\.\d+|\d+(?:\.\d+)?)(?:\s*[x×]\s*10\s*-?\s*(?P<exp>\d+))?")
+    # ``P 5 .025``: a PDF's rendering of ``=``, read only before a decimal below 1 printed from its point
+    r"\s*(?P<rel><=|>=|=|<|>|≤|≥|\bof\b|\bwas\b|:|(?<=\s)5(?=\s+\.\d))\s*(?P<num>\d*\.\d+|\d+(?:\.\d+)?)(?:\s*[x×]\s*10\s*-?\s*(?P<exp>\d+))?")
 # VALUE_RE and TIMEPOINT_RE consume their first character first (one class), then check the characters before
 # it with lookbehinds one longer and dispatch on it with (?<=…): the regex engine then skips straight to the
 # candidate characters. ``tests/test_numbers.py`` checks both against their plain forms:
@@ -274,7 +275,7 @@ def find_p_values(norm: str) -> list[PValue]:
         if m.group("exp"):
             v = v * 10.0 ** -int(m.group("exp"))
         rel = m.group("rel")
-        rel = {"≤": "<=", "≥": ">=", "of": "=", "was": "=", ":": "="}.get(rel, rel)
+        rel = {"≤": "<=", "≥": ">=", "of": "=", "was": "=", ":": "=", "5": "="}.get(rel, rel)
         if not 0 < v <= 1:
             continue
         qual = (m.group("what") or ("interaction" if m.group("mid") else "")).lower()

@@ -54,6 +54,8 @@ _CHANGE_AFTER = re.compile(r"\s*(?:lower|higher|reduction|decrease|increase|impr
                            r"greater|reduced|increased|gain|benefit|longer|shorter|of\s+the\s+hazard|or\s+more|or\s+higher|"
                            r"or\s+greater|power|confidence)\b", re.I)
 _CONNECT = re.compile(r"\s*(?:,\s*)?(?:and|vs\.?|versus|v\.?|or|compared\s+with|,)\s*")
+#: ``with a PFS of 6 months or longer``: a time that bounds a population is a threshold, not a median
+_THRESHOLD_AFTER = re.compile(r"\s*or\s+(?:longer|more|greater|shorter|less|above|below)\b", re.I)
 #: "improved median PFS from 2.6 to 4.2 months": the bare number after "from" shares the unit after "to"
 _FROM = re.compile(r"\bfrom\s*$", re.I)
 _TO = re.compile(r"\s*to\s*")
@@ -308,7 +310,8 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
             st.ci = _interval_for(seg, st, cis, ratio=False)
             if st.ci is not None and st.extra.get("range") and not st.ci.labelled:
                 st.ci = None
-            if st.kind == "median" and _DURATION_BEFORE.search(seg[max(0, st.start - 14):st.start]):
+            if st.kind == "median" and (_DURATION_BEFORE.search(seg[max(0, st.start - 14):st.start])
+                                        or _THRESHOLD_AFTER.match(seg, st.tail)):
                 continue
             if st.kind == "rate" and _CHANGE_AFTER.match(seg, st.tail):
                 continue

@@ -28,7 +28,9 @@ _SHORT = re.compile(r"\((?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2}|
 #: Short forms that are statistics or study words, never an arm.
 STOP = frozenset({"HR", "HRs", "OR", "ORs", "RR", "CI", "IQR", "NR", "NE", "NA", "ITT", "AE", "AEs", "SD", "PR",
                   "CR", "PD", "SAE", "SAEs", "TRAE", "TRAEs", "QOL", "QoL", "ECOG", "RECIST", "IV", "PO", "SC"})
-_DELIM = re.compile(r"(?:\b(?:to|or|versus|vs\.?|v\.?|either|with)\s+(?=[A-Za-z])|[;(]|(?<![vs])\.\s+(?=[A-Z]))")
+#: (a blank line ends a title or heading: a short form just after it is defined by the text after it)
+_DELIM = re.compile(r"(?:\b(?:to|or|versus|vs\.?|v\.?|either|with)\s+(?=[A-Za-z])|[;(]|(?<![vs])\.\s+(?=[A-Z])|"
+                    r"\n\s*\n)")
 
 
 def _closing(text: str, start: int, end: int) -> int:
@@ -225,10 +227,16 @@ def _initials_fit(short: str, long: str) -> bool:
     return True
 
 
-def find_histotype_definitions(text: str, histotype_spans: list[tuple[int, int, str]]) -> dict[str, tuple[int, str]]:
+#: Short forms of ``STOP`` that a text may still define as an endpoint's (``response rate (RR)``)
+_ENDPOINT_SHORT = frozenset({"RR"})
+
+
+def find_histotype_definitions(text: str, histotype_spans: list[tuple[int, int, str]],
+                               allowed: frozenset[str] = frozenset()) -> dict[str, tuple[int, str]]:
     """Short form → (where its definition ends, histotype id) for a histotype the text abbreviates
     itself (``synovial sarcoma (SS)``): a short form the vocabulary leaves out as ambiguous names that
-    histotype in this document only, after its definition.
+    histotype in this document only, after its definition. The same grammar defines an endpoint's short
+    form (``response rate (RR)``), given endpoint spans; ``allowed``: short forms of ``STOP`` it may define.
 
     >>> find_histotype_definitions("synovial sarcoma (SS) and SS.", [(0, 16, "synovial_sarcoma")])
     {'SS': (21, 'synovial_sarcoma')}
@@ -243,7 +251,7 @@ def find_histotype_definitions(text: str, histotype_spans: list[tuple[int, int, 
         if hit is None or "|" in hit[1]:
             continue
         short = m.group("short")
-        if short in out or short in STOP or not short.isupper() or len(short) > 6:
+        if short in out or (short in STOP and short not in allowed) or not short.isupper() or len(short) > 6:
             continue
         if VOCAB.normalize_histotype(short) or VOCAB.normalize_endpoint(short) or VOCAB.normalize_agent(short):
             continue
@@ -275,11 +283,14 @@ class AbbreviationDetector:
         if "(" not in text:
             return doc
         hist = find_histotype_definitions(text, [(s, e, kb) for s, e, label, kb in mentions if label == "HISTOTYPE"])
-        if hist:
+        ends = find_histotype_definitions(text, [(s, e, kb) for s, e, label, kb in mentions if label == "ENDPOINT"],
+                                          _ENDPOINT_SHORT)
+        if hist or ends:
             spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
-            extra = [sp for short, (after, kb) in hist.items()
+            extra = [sp for found, lab in ((hist, "HISTOTYPE"), (ends, "ENDPOINT"))
+                     for short, (after, kb) in found.items()
                      for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text) if m.start() >= after
-                     for sp in [doc.char_span(m.start(), m.end(), label="HISTOTYPE", kb_id=kb)] if sp is not None]
+                     for sp in [doc.char_span(m.start(), m.end(), label=lab, kb_id=kb)] if sp is not None]
             if extra:
                 write_spans(doc, self.span_key, filter_spans(extra + spans))
                 mentions = read_mentions(doc, self.span_key)
