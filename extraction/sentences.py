@@ -30,6 +30,10 @@ _SOFT = frozenset({"pts", "etc", "mg", "min", "max", "sec"})
 # it was), so the regex engine skips to the few candidate characters.
 _CANDIDATE = re.compile(r"[.!?\n](?:(?<=[.!?])[\"'’”)\]]*(?=\s+[\"'‘“(\[]?[A-Z0-9•\-–])|(?<=\n)[ \t]*\n\s*"
                         r"|(?<=\n)(?=[ \t]*[•▪●◦\-–*] ))")
+# A run-on sentence end: a period glued to the next sentence's capitalised word ("limited.Patients"), as
+# web copies of abstracts lose the space. Two letters (or a closing bracket) before it, so decimals,
+# initials ("U.S.") and "e.g." stay whole; the abbreviation test still applies.
+_RUN_ON = re.compile(r"(?<=[A-Za-z]{2}|[A-Za-z0-9%][)\]])\.(?=[A-Z][a-z]{2})")
 _WORD_TAIL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.[\"'’”)\]]*$")
 
@@ -87,6 +91,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         if ch == "." and _is_abbrev(text, m.start()):
             continue
         cuts.add(m.end())
+    if "." in text:
+        for m in _RUN_ON.finditer(text):
+            if not _is_abbrev(text, m.start()):
+                cuts.add(m.end())
     cuts.update(_heading_breaks(text))
     bounds = sorted(cuts)
     spans = []
