@@ -36,6 +36,7 @@ _EXTRA_MASKS = re.compile(r"\d+(?:\.\d+)?\s*%\s*(?:CI|C\.I\.|confidence|credible
                           r"\d+\s*:\s*\d+(?:\s*:\s*\d+)?|\b[IiHh]\s*(?:²|2|\^2)\s*=?\s*\d+(?:\.\d+)?\s*%?|"
                           r"\b(?:RECIST|version)\s*\d+(?:\.\d+)?|\bv\d+(?:\.\d+)+|\bgrade\s*\d(?:\s*(?:-|to|or)\s*\d)?|"
                           r"\b[A-Z]{2,}-\d+\b|\b(?:arms?|groups?|cohorts?|trt|treatment)\s+\d\b|"
+                          r"\b(?:PS|ECOG)\s*(?:[≥≤<>]=?\s*)?\d\b|"  # a performance-status level: "PS 1", "PS ≥2"
                           r"\d+(?:\.\d+)?\s*(?:mg|g|mL|ml|µg|mcg|Gy|m2|m²|kg|cm|mm|h|hours?)\b", re.I)
 # Where an _EXTRA_MASKS match can start: each branch is a prefix of one of its alternatives (same flags),
 # and a match starting inside a run of digits also matches from the run's start, so trying
@@ -46,7 +47,7 @@ _EXTRA_MASKS = re.compile(r"\d+(?:\.\d+)?\s*%\s*(?:CI|C\.I\.|confidence|credible
 _DIGIT_START = re.compile(r"\d(?<!\d\d)\d*(?:\.\d+)?\s*(?:%|:|mg|g|mL|ml|µg|mcg|Gy|m2|m²|kg|cm|mm|h|hours?)", re.I)
 _WORD_START = quick(re.compile(r"\b(?:(?:arms?|groups?|cohorts?|trt|treatment)\s+\d|"
                          r"[nN]\s*=\s*\d|[IiHh]\s*(?:²|2|\^2)|RECIST\s*\d|version\s*\d|v\d+\.\d|grade\s*\d|"
-                         r"[A-Z]{2,}-\d)", re.I))
+                         r"[A-Z]{2,}-\d|(?:PS|ECOG)\s*(?:[≥≤<>]=?\s*)?\d)", re.I))
 _DIGIT = re.compile(r"\d")
 _DURATION_BEFORE = re.compile(r"\b(?:for|within|after|every|over|each|than|before|during|until|by|least|up\s+to|"
                               r"aged?|age\s+of|maximum\s+of|q)\s*$", re.I)
