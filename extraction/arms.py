@@ -38,7 +38,8 @@ _WITH_OR_WITHOUT = re.compile(r"±|\+/-|\bwith\s+or\s+without\b|\balone\s+or\s+(
                               r"combined\s+with|plus)\b|\bor\s+without\b")
 _EITHER = re.compile(r"\b(?:plus|with|and)\s+either\b")
 _TEMPORAL = re.compile(r"\b(?:after|following|before|prior\s+to|previous|progress\w*\s+on|failure\s+of|"
-                       r"pretreated\s+with|refractory\s+to|resistant\s+to|intolerant\s+(?:of|to)|naive|of\s+surgery)\b", re.I)
+                       r"pretreated\s+with|refractory\s+to|resistant\s+to|intolerant\s+(?:of|to)|naive|"
+                       r"of\s+surgery)\b", re.I)
 _DESCRIBES_BEFORE = re.compile(r"\b(?:analog(?:ue)?s?|derivatives?|congeners?|prodrugs?|relatives?)\s+of\s+$", re.I)
 _DESCRIBES_AFTER = re.compile(r"\s*-?\s*(?:analog(?:ue)?s?|derivatives?|congeners?|prodrugs?)\b", re.I)
 _COMPARE = re.compile(r"compar\w*\s+(?:of\s+|the\s+\w+\s+(?:\w+\s+)?of\s+)?$|\bbetween\s+$", re.I)

@@ -157,7 +157,8 @@ def find_expansions(text: str, agent_spans: list[tuple[int, int, str]]) -> dict[
 _LABEL_DEFINITION = re.compile(
     r"(?<![\w-])(?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2})(?![\w-])\s*(?:\([^()]{0,30}\)\s*)?,?\s*"
     r"(?:consisted\s+of|comprised|included|received|(?:was|were)\s+(?:given|treated\s+with))\s")
-_DEFINITION_END = re.compile(r";|\.\s+[A-Z]|\.$|(?<=[A-Za-z]{2}|[A-Za-z0-9%][)\]])\.(?=[A-Z][a-z]{2})")  # or a run-on end
+# (the last branch: a run-on sentence end, "10 mg.Group B", as in extraction.sentences)
+_DEFINITION_END = re.compile(r";|\.\s+[A-Z]|\.$|(?<=[A-Za-z]{2}|[A-Za-z0-9%][)\]])\.(?=[A-Z][a-z]{2})")
 
 
 def find_label_definitions(text: str, agent_spans: list[tuple[int, int, str]]) -> dict[str, str]:
