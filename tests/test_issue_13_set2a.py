@@ -71,3 +71,12 @@ def test_performance_status_levels_are_labels_not_medians(nlp):
                  "[95% CI, 9.1-21.9]; PS 1, 7.3 months [95% CI, 4.4-10.2]; and PS ≥2, 3.8 months.")
     values = sorted(r["value"] for r in recs if r["endpoint"] == "OS" and r["measure"] == "median")
     assert values == [3.8, 7.3, 15.5]
+
+
+def test_muramyl_tripeptide_is_an_agent(nlp):
+    recs = _recs(nlp, "Liposomal MTP-PE versus observation after surgery for osteosarcoma: a randomised trial",
+                 "Patients were randomly assigned to liposomal MTP-PE or observation. "
+                 "Median EFS was 30.2 versus 18.4 months (HR 0.70; 95% CI 0.52-0.94).")
+    assert {r["intervention"] for r in recs} == {"mifamurtide"}
+    assert {(r["arm"], r["value"]) for r in recs if r["measure"] == "median"} == {
+        ("intervention", 30.2), ("comparator", 18.4)}
