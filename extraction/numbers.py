@@ -72,8 +72,8 @@ VALUE_RE = re.compile(r"(?P<num>[\d.](?<![\w].)(?<!\d\..)(?<![.,]\d.)"
                       rf"(?!\.\d)(?:\s*(?P<unit>{UNIT}))?")
 NOT_REACHED_RE = re.compile(r"\b(?=[wnN])(?:was\s+|were\s+)?(?:not\s+(?:yet\s+)?reached|NR\b|not\s+estimable)")
 TIMEPOINT_RE = re.compile(
-    r"(?P<num>[\dotfsen](?<![\w.].)(?:(?<=\d)\d*(?:\.\d+)?|(?<=o)ne|(?<=t)wo|(?<=t)hree|(?<=f)our|(?<=f)ive"
-    r"|(?<=s)ix|(?<=s)even|(?<=e)ight|(?<=n)ine|(?<=t)en|(?<=t)welve))"
+    r"(?P<num>[\dotfsenOTFSEN](?<![\w.].)(?:(?<=\d)\d*(?:\.\d+)?|(?<=[oO])ne|(?<=[tT])wo|(?<=[tT])hree"
+    r"|(?<=[fF])our|(?<=[fF])ive|(?<=[sS])ix|(?<=[sS])even|(?<=[eE])ight|(?<=[nN])ine|(?<=[tT])en|(?<=[tT])welve))"
     r"(?:-|\s+)(?P<unit>years?|months?|weeks?|days?)\b(?P<adj>(?=-| (?:overall|progression|disease|"
     r"event|relapse|recurrence|metastasis|local|PFS|OS|DFS|EFS|RFS|MFS|LRFS|DCR|CBR|survival|rate|"
     r"PFR|landmark|estimated|free)))?")

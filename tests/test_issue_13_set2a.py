@@ -80,3 +80,11 @@ def test_muramyl_tripeptide_is_an_agent(nlp):
     assert {r["intervention"] for r in recs} == {"mifamurtide"}
     assert {(r["arm"], r["value"]) for r in recs if r["measure"] == "median"} == {
         ("intervention", 30.2), ("comparator", 18.4)}
+
+
+def test_capitalised_word_landmark_opens_a_sentence(nlp):
+    recs = _recs(nlp, "Alphamab plus chemotherapy versus chemotherapy in Ewing sarcoma: a randomised trial",
+                 "Patients were randomly assigned to chemotherapy with or without alphamab. "
+                 "Three-year EFS was 61% with alphamab versus 47% without.")
+    assert {(r["arm"], r["value"], r["timepoint_months"]) for r in recs if r["measure"] == "rate"} == {
+        ("intervention", 0.61, 36.0), ("comparator", 0.47, 36.0)}
