@@ -438,6 +438,11 @@ def _attach_p(stats: list[Stat], ps, groups: list[list[Stat]]) -> None:
     for p in ps:
         if p.qualifier:
             continue
+        inside = next((s for s in stats if s.kind == "ratio" and s.start < p.start and p.end <= s.tail), None)
+        if inside is not None:  # ``RR 0.72; P = .23; 95% CI 0.42-1.2``: the P between a ratio and its CI
+            if inside.p is None:
+                inside.p = p
+            continue
         before = [s for s in stats if s.tail <= p.start and s.kind != "nr"]
         if not before:
             continue

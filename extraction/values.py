@@ -326,6 +326,9 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
 #: bracket before the rate's own CI
 _COUNT_GAP = re.compile(r"\s*[(\[]\s*(?:\d+\s*(?:/|of)\s*\d+|[nN]\s*=\s*\d+)(?:\s+patients)?\s*[,;]\s*")
 
+#: ``relative risk 0.72; P = .23; 95% CI, 0.42-1.2``: a ratio's P value written between it and its CI
+_P_GAP = re.compile(r"\s*[;,]\s*[Pp]\s*(?:[=<>≤≥]|&lt;)\s*0?\.\d+\s*[;,]\s*")
+
 
 def _interval_for(seg: str, st: Stat, cis: list[Interval], *, ratio: bool) -> Interval | None:
     for c in cis:
@@ -334,6 +337,8 @@ def _interval_for(seg: str, st: Stat, cis: list[Interval], *, ratio: bool) -> In
             if len(gap) <= 22 and not _DIGIT.search(gap) and ";" not in gap.strip(" ;([,"):
                 return _fit(c, st)
             if not ratio and c.labelled and _COUNT_GAP.fullmatch(gap):  # the counts, then the CI
+                return _fit(c, st)
+            if ratio and c.labelled and _P_GAP.fullmatch(gap):  # the ratio's P value, then its CI
                 return _fit(c, st)
             break
     iv = interval_after(seg, st.tail, allow_comma=ratio)

@@ -88,3 +88,13 @@ def test_capitalised_word_landmark_opens_a_sentence(nlp):
                  "Three-year EFS was 61% with alphamab versus 47% without.")
     assert {(r["arm"], r["value"], r["timepoint_months"]) for r in recs if r["measure"] == "rate"} == {
         ("intervention", 0.61, 36.0), ("comparator", 0.47, 36.0)}
+
+
+def test_ratio_keeps_its_p_value_and_the_ci_written_after_it(nlp):
+    recs = _recs(nlp, "Alphamab plus chemotherapy versus chemotherapy in Ewing sarcoma: a randomised trial",
+                 "Patients were randomly assigned to chemotherapy with or without alphamab. "
+                 "Three-year EFS was 61% with alphamab versus 47% without (relative risk for alphamab, 0.81; "
+                 "P = .31; 95% CI, 0.55-1.4).")
+    (rr,) = [r for r in recs if r["measure"] == "RR"]
+    assert (rr["value"], rr["ci_low"], rr["ci_high"], rr["p_value"]) == (0.81, 0.55, 1.4, 0.31)
+    assert all(r["p_value"] is None for r in recs if r["measure"] == "rate")
