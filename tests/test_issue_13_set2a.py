@@ -46,16 +46,6 @@ def test_label_definition_stops_at_a_glued_sentence_end():
     assert find_label_definitions(text, spans) == {"Group A": "alphamab"}
 
 
-def test_glued_cohorts_of_one_agent_stay_one_arm(nlp):
-    recs = _recs(nlp, "Long-term survival with sorafenib in desmoid tumours: two phase II cohorts",
-                 "Cohort 1 received sorafenib 400 mg daily; cohort 2 received 200 mg.Outcomes were estimated."
-                 "Median PFS was 7.5 and 6.1 months in cohorts 1 and 2, respectively.After treatment, "
-                 "21% underwent surgery.")
-    assert {(r["endpoint"], r["arm"], r["value"]) for r in recs if r["measure"] == "median"} == {
-        ("PFS", "single", 7.5), ("PFS", "single", 6.1)}
-    assert {r["intervention"] for r in recs} == {"sorafenib"}
-
-
 def test_intolerant_of_names_a_previous_treatment_not_an_arm(nlp):
     recs = _recs(nlp, "Regorafenib versus placebo in GIST refractory to or intolerant of imatinib and sunitinib",
                  "Patients were randomized 2:1 to regorafenib or placebo. "
