@@ -346,6 +346,8 @@ def _fit(iv: Interval, st: Stat) -> Interval | None:
             return None
         if iv.high is None:
             return iv
+        if iv.unit is None and iv.high <= 1 and iv.low <= st.value / 100.0 <= iv.high:
+            return iv  # ``36% (95% CI 0.23-0.48)``: bounds printed as proportions around the rate
         return Interval(iv.low / 100.0, iv.high / 100.0, iv.level, "percent", iv.start, iv.end, iv.labelled)
     if iv.unit == "percent":
         return None

@@ -1,0 +1,69 @@
+"""Issue 13, second real set (helper set2b): the grammars that failed there, each in our own invented words
+and numbers around the pattern (never a real abstract's sentences)."""
+
+import pytest
+
+from extraction.arms import parse_arms
+from extraction.extract import SimpleDocument, extract_document
+from extraction.pipeline import build_pipeline
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return build_pipeline()
+
+
+def _recs(nlp, title, body):
+    doc = SimpleDocument(text=title + "\n\n" + body, source_id="file:00000000abce", source_file="t.txt")
+    return extract_document(nlp, doc)
+
+
+def test_rate_with_its_ci_printed_as_proportions(nlp):
+    # the rate in percent, its CI bounds as proportions around it: the bounds are not divided again
+    recs = _recs(nlp, "Pazopanib in advanced liposarcoma: a single-arm phase II study",
+                 "Forty patients received pazopanib. The 1-year PFS rate was 42% (95% confidence interval: "
+                 "0.27-0.57).")
+    pfs = [r for r in recs if r["endpoint"] == "PFS" and r["measure"] == "rate"]
+    assert [(r["value"], r["ci_low"], r["ci_high"]) for r in pfs] == [(0.42, 0.27, 0.57)]
+
+
+def test_rate_with_a_percent_ci_still_scaled(nlp):
+    recs = _recs(nlp, "Pazopanib in advanced liposarcoma: a single-arm phase II study",
+                 "Forty patients received pazopanib. The 1-year PFS rate was 42% (95% CI 27-57).")
+    pfs = [r for r in recs if r["endpoint"] == "PFS" and r["measure"] == "rate"]
+    assert [(r["ci_low"], r["ci_high"]) for r in pfs] == [(0.27, 0.57)]
+
+
+def _ms(text, names):
+    out = []
+    for n in names:
+        i = text.lower().index(n, out[-1][1] if out else 0)
+        out.append((i, i + len(n), "AGENT", (n,)))
+    return out
+
+
+def test_backbone_after_a_comma_goes_to_every_arm():
+    # ``X on day 1 or Y on days 1 and 4, together with Z and W``: Z and W are every arm's backbone
+    text = ("Patients were randomised to olaratumab on day 1 or pazopanib on days 1 and 4 of each cycle, "
+            "together with ifosfamide on days 2 and 3, and etoposide on day 1.")
+    ms = _ms(text, ["olaratumab", "pazopanib", "ifosfamide", "etoposide"])
+    assert [sorted(a) for a in parse_arms(text, ms)] == [["etoposide", "ifosfamide", "olaratumab"],
+                                                         ["etoposide", "ifosfamide", "pazopanib"]]
+
+
+def test_together_with_in_one_arm_stays_that_arms():
+    # no choice before it: ``together with`` joins one regimen, and ``versus`` after it opens the next arm
+    text = "Eribulin, together with dacarbazine, versus dacarbazine alone."
+    ms = _ms(text, ["eribulin", "dacarbazine", "dacarbazine"])
+    assert [sorted(a) for a in parse_arms(text, ms)] == [["dacarbazine", "eribulin"], ["dacarbazine"]]
+
+
+def test_backbone_in_a_full_document(nlp):
+    recs = _recs(nlp, "Olaratumab or pazopanib with chemotherapy for relapsed synovial sarcoma: a randomised "
+                      "phase II trial",
+                 "Patients were randomly assigned to receive olaratumab on day 1 or pazopanib on days 1 and 4 "
+                 "of each 28-day cycle, together with ifosfamide on days 2 and 3, and etoposide on day 1. "
+                 "The 1-year EFS was 41.5% for the olaratumab arm and 58.2% for the pazopanib arm.")
+    efs = {(r["arm"], round(r["value"], 4), r["intervention"], r["comparator"]) for r in recs if r["endpoint"] == "EFS"}
+    assert efs == {("intervention", 0.415, "etoposide+ifosfamide+olaratumab", "etoposide+ifosfamide+pazopanib"),
+                   ("comparator", 0.582, "etoposide+ifosfamide+olaratumab", "etoposide+ifosfamide+pazopanib")}
