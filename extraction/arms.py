@@ -108,6 +108,7 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
     wow_base: set[str] | None = None
     backbone: set[str] | None = None
     prev_end = kept[0][1]
+    loose: set[int] = set()  # arms of generic words only, set off by no comparison word
     for k, m in zip(kinds, kept[1:], strict=False):
         ids = set(m[3])
         if k == "break":
@@ -123,7 +124,6 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
             backbone |= ids
             prev_end = m[1]
             continue
-        prev_end = m[1]
         if k == "and":
             k = "join" if has_sep else "sep"
         if k == "join":
@@ -135,7 +135,12 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
             base = set(arms[-1])
             arms[-1] = base | ids
         else:
+            if ids <= GENERIC and not compare_ctx and not _SEP.search(text[prev_end:m[0]].lower()):
+                loose.add(len(arms))  # ``X and Y as first-line chemotherapy``: a description, not an arm
             arms.append((base | ids) if base is not None else (wow_base | ids) if wow_base else ids)
+        prev_end = m[1]
+    if loose and any(a - GENERIC for a in arms):
+        arms = [a for i, a in enumerate(arms) if i not in loose or a - GENERIC]
     if wow_base is not None:
         arms.append(wow_base)
     if backbone and len(arms) >= 2:

@@ -67,3 +67,16 @@ def test_backbone_in_a_full_document(nlp):
     efs = {(r["arm"], round(r["value"], 4), r["intervention"], r["comparator"]) for r in recs if r["endpoint"] == "EFS"}
     assert efs == {("intervention", 0.415, "etoposide+ifosfamide+olaratumab", "etoposide+ifosfamide+pazopanib"),
                    ("comparator", 0.582, "etoposide+ifosfamide+olaratumab", "etoposide+ifosfamide+pazopanib")}
+
+
+def test_generic_word_describing_the_regimen_is_no_arm():
+    # ``X and Y as first-line chemotherapy``: one regimen described, not a second arm
+    text = "A phase II study of trabectedin and eribulin as second line chemotherapy in liposarcoma"
+    ms = _ms(text, ["trabectedin", "eribulin", "chemotherapy"])
+    assert [sorted(a) for a in parse_arms(text, ms)] == [["eribulin", "trabectedin"]]
+
+
+def test_generic_arm_named_by_a_comparison_word_stays():
+    text = "Trabectedin versus chemotherapy in liposarcoma"
+    ms = _ms(text, ["trabectedin", "chemotherapy"])
+    assert [sorted(a) for a in parse_arms(text, ms)] == [["trabectedin"], ["chemotherapy"]]
