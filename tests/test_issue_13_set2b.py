@@ -80,3 +80,19 @@ def test_generic_arm_named_by_a_comparison_word_stays():
     text = "Trabectedin versus chemotherapy in liposarcoma"
     ms = _ms(text, ["trabectedin", "chemotherapy"])
     assert [sorted(a) for a in parse_arms(text, ms)] == [["trabectedin"], ["chemotherapy"]]
+
+
+def test_ci_label_capitalised_and_range_in_its_own_bracket():
+    from extraction.numbers import find_intervals, normalize
+    got = [(i.low, i.high) for i in find_intervals(normalize(
+        "PFS was 4 months (95 % CI [2.5-6.1]); the rate was 7.5% (90% Confidence Interval (CI): 1.2-19.8%)."))]
+    assert got == [(2.5, 6.1), (1.2, 19.8)]
+
+
+def test_registry_data_is_an_observational_cohort(nlp):
+    # no design word but ``data from the national registry``: one cohort, its treatment from the methods
+    recs = _recs(nlp, "Off-label targeted therapies in chondrosarcoma: data from the national registry ABCDE",
+                 "Eighteen patients were registered. Seventeen patients received cabozantinib. "
+                 "The median OS was 9.4 months (95 % CI [6.2-13.0]).")
+    os_ = [(r["arm"], r["value"], r["ci_low"], r["ci_high"]) for r in recs if r["endpoint"] == "OS"]
+    assert os_ == [("single", 9.4, 6.2, 13.0)]
