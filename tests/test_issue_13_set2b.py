@@ -96,3 +96,16 @@ def test_registry_data_is_an_observational_cohort(nlp):
                  "The median OS was 9.4 months (95 % CI [6.2-13.0]).")
     os_ = [(r["arm"], r["value"], r["ci_low"], r["ci_high"]) for r in recs if r["endpoint"] == "OS"]
     assert os_ == [("single", 9.4, 6.2, 13.0)]
+
+
+def test_single_arm_total_given_to_n_patients(nlp):
+    recs = _recs(nlp, "Eribulin in advanced angiosarcoma: a phase II study",
+                 "Eribulin 1.4 mg/m2 was given as a 5-min intravenous (i.v.) bolus on days 1 and 8 to 27 patients "
+                 "with advanced angiosarcoma. The median OS was 311 days (95% CI: 150-402).")
+    assert [(r["value"], r["n"]) for r in recs if r["endpoint"] == "OS"] == [(311, 27)]
+
+
+def test_single_arm_total_evaluable_for_response(nlp):
+    recs = _recs(nlp, "A phase II trial of eribulin as first line treatment in angiosarcoma",
+                 "Thirty-one patients were evaluable for response. Median OS was 12.2 months (95% CI 9.0-15.1).")
+    assert [(r["value"], r["n"]) for r in recs if r["endpoint"] == "OS"] == [(12.2, 31)]
