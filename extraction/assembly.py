@@ -529,8 +529,13 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     out = [r for s in sorted(ratios + grouped, key=lambda s: s.start) if s.kind != "nr"
            for r in _records(s, seg, ms, ctx, frame)]
     if frame.unnamed:
+        # ``… were better than those in the placebo group``: the one control the sentence names is the
+        # pooled comparator; the pooled treatments stay unnamed
+        controls = {i for m in ms if m[2] == "AGENT" for i in m[3]}
+        control = next(iter(controls)) if len(controls) == 1 and controls <= CONTROLS else None
         for r in out:
-            r["intervention"] = r["comparator"] = None
+            r["intervention"] = None
+            r["comparator"] = control if r["arm"] == "contrast" else None
     return out
 
 

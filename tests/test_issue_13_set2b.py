@@ -109,3 +109,11 @@ def test_single_arm_total_evaluable_for_response(nlp):
     recs = _recs(nlp, "A phase II trial of eribulin as first line treatment in angiosarcoma",
                  "Thirty-one patients were evaluable for response. Median OS was 12.2 months (95% CI 9.0-15.1).")
     assert [(r["value"], r["n"]) for r in recs if r["endpoint"] == "OS"] == [(12.2, 31)]
+
+
+def test_meta_analysis_of_an_unnamed_class_keeps_its_named_control(nlp):
+    recs = _recs(nlp, "Kinase blockers after chemotherapy in sarcoma: a meta-analysis",
+                 "We pooled 5 randomised trials with 812 patients. The PFS (HR: 0.52, 95% CI: 0.41-0.66, "
+                 "P < .0001) of patients treated with kinase blockers was better than that in the placebo group.")
+    hr = [(r["arm"], r["value"], r["intervention"], r["comparator"]) for r in recs if r["measure"] == "HR"]
+    assert hr == [("contrast", 0.52, None, "placebo")]
