@@ -243,7 +243,8 @@ def note_factor_levels(seg: str, ms: Sequence[Mention], state: State) -> None:
             state.factor_levels = levels
 
 
-_SUBGROUP_WORDS = re.compile(r"\b(?:in|among|for|within|cohort|had\s+no|has\s+no|showed\s+no|not)\b", re.I)
+_SUBGROUP_WORDS = re.compile(r"\b(?:in|among|for|within|cohort|had\s+no|has\s+no|showed\s+no|not|shorter|longer|"
+                             r"worse|better|inferior|superior)\b", re.I)
 
 
 def _subgroups(seg: str, stats: list[Stat], ms: Sequence[Mention], state: State) -> None:

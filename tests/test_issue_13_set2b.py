@@ -117,3 +117,12 @@ def test_meta_analysis_of_an_unnamed_class_keeps_its_named_control(nlp):
                  "P < .0001) of patients treated with kinase blockers was better than that in the placebo group.")
     hr = [(r["arm"], r["value"], r["intervention"], r["comparator"]) for r in recs if r["measure"] == "HR"]
     assert hr == [("contrast", 0.52, None, "placebo")]
+
+
+def test_subgroup_opening_its_own_sentence_has_no_trial_size(nlp):
+    recs = _recs(nlp, "Eribulin in advanced liposarcoma: a retrospective analysis of 64 consecutive patients",
+                 "We retrospectively analysed 64 consecutive patients treated with eribulin. The median OS was "
+                 "11.5 months. Moreover, patients with bone metastases had shorter median OS (6.2 months vs. "
+                 "14.9 months) compared to those without.")
+    got = sorted((r["value"], r["n"]) for r in recs if r["endpoint"] == "OS")
+    assert got == [(6.2, None), (11.5, 64), (14.9, None)]
