@@ -126,3 +126,9 @@ def test_subgroup_opening_its_own_sentence_has_no_trial_size(nlp):
                  "14.9 months) compared to those without.")
     got = sorted((r["value"], r["n"]) for r in recs if r["endpoint"] == "OS")
     assert got == [(6.2, None), (11.5, 64), (14.9, None)]
+
+
+def test_denominator_beside_a_rate_is_no_rate():
+    from extraction.values import scan_values
+    stats, _ps, _tps = scan_values("Responses were two partial and one complete (3/41, 7%).")
+    assert [(s.kind, s.value) for s in stats if s.kind == "rate"] == [("rate", 7.0)]
