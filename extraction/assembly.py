@@ -150,6 +150,11 @@ _FOR_ENDPOINT = re.compile(r"[\s,)\]]*(?:[(\[][^()\[\]]*[)\]]\s*)?(?:for|in\s+te
                            re.I)
 
 
+#: a share of patients with the outcome it names after it: ``N% of patients (on X) had …``, ``N% on Y had …``
+_SHARE_HAD = re.compile(r"\s*(?:of\s+(?:the\s+)?(?:patients|participants|children)\b[^;()]*?|"
+                        r"(?:on|with|receiving)\s+[^,;()\d]{1,40}?)\s+(?:had|developed|experienced|showed)\s+$", re.I)
+
+
 def _cue_endpoint(st: Stat, cues: list[Mention], seg: str = "") -> tuple[str | None, bool]:
     """(endpoint, blocked) from the endpoint named right after the value with ``for``, else the nearest
     cue before the value, else the first after it."""
@@ -157,6 +162,9 @@ def _cue_endpoint(st: Stat, cues: list[Mention], seg: str = "") -> tuple[str | N
     if (seg and nxt is not None and nxt[2] == "ENDPOINT" and nxt[3] and nxt[0] - st.tail <= 40
             and _FOR_ENDPOINT.fullmatch(seg[st.tail:nxt[0]])):
         return nxt[3][0], False
+    if (seg and nxt is not None and nxt[2] != "ENDPOINT" and nxt[0] - st.tail <= 90
+            and _SHARE_HAD.match(seg[st.tail:nxt[0]])):
+        return None, True  # ``28% of patients on X and 11% on Y had progressive disease``: its own outcome
     before = [c for c in cues if c[1] <= st.start]
     if before:
         c = before[-1]

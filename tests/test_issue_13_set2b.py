@@ -132,3 +132,12 @@ def test_denominator_beside_a_rate_is_no_rate():
     from extraction.values import scan_values
     stats, _ps, _tps = scan_values("Responses were two partial and one complete (3/41, 7%).")
     assert [(s.kind, s.value) for s in stats if s.kind == "rate"] == [("rate", 7.0)]
+
+
+def test_share_with_its_own_outcome_after_it_is_no_response_rate(nlp):
+    recs = _recs(nlp, "Olaratumab or pazopanib with ifosfamide for relapsed synovial sarcoma: a randomised trial",
+                 "Patients were randomly assigned to olaratumab or pazopanib. Response rates were 31% and 44% for "
+                 "the olaratumab and pazopanib arms, respectively (P = .21), and 19% of patients on olaratumab and "
+                 "9% on pazopanib had progressive disease at 8 weeks.")
+    orr = sorted((r["arm"], round(r["value"], 3)) for r in recs if r["endpoint"] == "ORR")
+    assert orr == [("comparator", 0.44), ("intervention", 0.31)]
