@@ -37,6 +37,8 @@ _JOIN = re.compile(r"\b(?:plus|combined\s+with|combination\s+with|in\s+combinati
 _WITH_OR_WITHOUT = re.compile(r"±|\+/-|\bwith\s+or\s+without\b|\balone\s+or\s+(?:with|in\s+combination\s+with|"
                               r"combined\s+with|plus)\b|\bor\s+without\b")
 _EITHER = re.compile(r"\b(?:plus|with|and)\s+either\b")
+#: ``X on day 1 or Y on days 1 and 8, together with Z``: after a comma, the agents every arm receives
+_BACKBONE = re.compile(r",\s*(?:together|along|in\s+combination|combined)\s+with\s*$")
 _TEMPORAL = re.compile(r"\b(?:after|following|before|prior\s+to|previous|progress\w*\s+on|failure\s+of|"
                        r"pretreated\s+with|refractory\s+to|resistant\s+to|intolerant\s+(?:of|to)|naive|"
                        r"of\s+surgery)\b", re.I)
@@ -55,6 +57,8 @@ def _connector(text: str, compare_ctx: bool) -> str:
         return "wow"
     if _EITHER.search(t):
         return "either"
+    if _BACKBONE.search(t):
+        return "backbone"
     if t.endswith("(") or (t in ("", "(", "[") and not compare_ctx):
         return "join"
     if re.search(r"\b(?:plus|combined\s+with|combination\s+with|added\s+to|together\s+with)\b|[+]", t):
@@ -103,10 +107,24 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
     arms: list[set[str]] = [set(kept[0][3])]
     base: set[str] | None = None
     wow_base: set[str] | None = None
+    backbone: set[str] | None = None
+    prev_end = kept[0][1]
+    loose: set[int] = set()  # arms of generic words only, set off by no comparison word
     for k, m in zip(kinds, kept[1:], strict=False):
         ids = set(m[3])
         if k == "break":
             break
+        if k == "backbone":
+            if len(arms) < 2:  # no choice before it: one regimen's agents
+                k = "join"
+            elif backbone is None:
+                backbone = set()
+        if backbone is not None:  # the backbone runs to the end of the definition or the next ``or``
+            if k in ("wow", "either") or (k == "sep" and _SEP.search(text[prev_end:m[0]].lower())):
+                break
+            backbone |= ids
+            prev_end = m[1]
+            continue
         if k == "and":
             k = "join" if has_sep else "sep"
         if k == "join":
@@ -118,9 +136,16 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
             base = set(arms[-1])
             arms[-1] = base | ids
         else:
+            if ids <= GENERIC and not compare_ctx and not _SEP.search(text[prev_end:m[0]].lower()):
+                loose.add(len(arms))  # ``X and Y as first-line chemotherapy``: a description, not an arm
             arms.append((base | ids) if base is not None else (wow_base | ids) if wow_base else ids)
+        prev_end = m[1]
+    if loose and any(a - GENERIC for a in arms):
+        arms = [a for i, a in enumerate(arms) if i not in loose or a - GENERIC]
     if wow_base is not None:
         arms.append(wow_base)
+    if backbone and len(arms) >= 2:
+        arms = [a | backbone for a in arms]
     if len(arms) == 2 and kinds and kinds[0] == "sep" and len(kept) > 2 and set(kept[1][3]) <= CONTROLS:
         # ``X or placebo plus Y``: the backbone written once after the control is both arms'
         backbone = arms[1] - CONTROLS

@@ -150,6 +150,11 @@ _FOR_ENDPOINT = re.compile(r"[\s,)\]]*(?:[(\[][^()\[\]]*[)\]]\s*)?(?:for|in\s+te
                            re.I)
 
 
+#: a share of patients with the outcome it names after it: ``N% of patients (on X) had …``, ``N% on Y had …``
+_SHARE_HAD = re.compile(r"\s*(?:of\s+(?:the\s+)?(?:patients|participants|children)\b[^;()]*?|"
+                        r"(?:on|with|receiving)\s+[^,;()\d]{1,40}?)\s+(?:had|developed|experienced|showed)\s+$", re.I)
+
+
 def _cue_endpoint(st: Stat, cues: list[Mention], seg: str = "") -> tuple[str | None, bool]:
     """(endpoint, blocked) from the endpoint named right after the value with ``for``, else the nearest
     cue before the value, else the first after it."""
@@ -157,6 +162,9 @@ def _cue_endpoint(st: Stat, cues: list[Mention], seg: str = "") -> tuple[str | N
     if (seg and nxt is not None and nxt[2] == "ENDPOINT" and nxt[3] and nxt[0] - st.tail <= 40
             and _FOR_ENDPOINT.fullmatch(seg[st.tail:nxt[0]])):
         return nxt[3][0], False
+    if (seg and nxt is not None and nxt[2] != "ENDPOINT" and nxt[0] - st.tail <= 90
+            and _SHARE_HAD.match(seg[st.tail:nxt[0]])):
+        return None, True  # ``28% of patients on X and 11% on Y had progressive disease``: its own outcome
     before = [c for c in cues if c[1] <= st.start]
     if before:
         c = before[-1]
@@ -243,7 +251,8 @@ def note_factor_levels(seg: str, ms: Sequence[Mention], state: State) -> None:
             state.factor_levels = levels
 
 
-_SUBGROUP_WORDS = re.compile(r"\b(?:in|among|for|within|cohort|had\s+no|has\s+no|showed\s+no|not)\b", re.I)
+_SUBGROUP_WORDS = re.compile(r"\b(?:in|among|for|within|cohort|had\s+no|has\s+no|showed\s+no|not|shorter|longer|"
+                             r"worse|better|inferior|superior)\b", re.I)
 
 
 def _subgroups(seg: str, stats: list[Stat], ms: Sequence[Mention], state: State) -> None:
@@ -534,8 +543,13 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     out = [r for s in sorted(ratios + grouped, key=lambda s: s.start) if s.kind != "nr"
            for r in _records(s, seg, ms, ctx, frame)]
     if frame.unnamed:
+        # ``… were better than those in the placebo group``: the one control the sentence names is the
+        # pooled comparator; the pooled treatments stay unnamed
+        controls = {i for m in ms if m[2] == "AGENT" for i in m[3]}
+        control = next(iter(controls)) if len(controls) == 1 and controls <= CONTROLS else None
         for r in out:
-            r["intervention"] = r["comparator"] = None
+            r["intervention"] = None
+            r["comparator"] = control if r["arm"] == "contrast" else None
     return out
 
 

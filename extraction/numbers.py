@@ -47,9 +47,10 @@ UNIT = r"(?:%|percent\b|months?\b|mos?\b|weeks?\b|wks?\b|days?\b|years?\b|yrs?\b
 _END = r"(?:not\s+estimable|not\s+evaluable|not\s+reached|NE|NR|NA)"
 RANGE = (rf"(?P<lo>{NUM})\s*(?P<u1>{UNIT})?\s*(?:-|to|,|and)\s*"
          rf"(?:(?P<hi>{NUM})\s*(?P<u2>{UNIT})?|(?P<open>{_END}))")
-_CI_LABEL = (r"(?:(?P<level>\d{2}(?:\.\d+)?)\s*%\s*)?(?:CI|C\.I\.|confidence\s+intervals?|credible\s+intervals?)"
+_CI_LABEL = (r"(?:(?P<level>\d{2}(?:\.\d+)?)\s*%\s*)?(?:CI|C\.I\.|[Cc](?i:onfidence\s+intervals?|redible\s+intervals?))"
              r"(?:\s*[\[(]CI[\])])?")
-CI_RE = re.compile(rf"(?=[\dCc]){_CI_LABEL}\s*[:,=]?\s*(?:of\s+|was\s+|from\s+)?{RANGE}")
+# ``95 % CI [2-5.4]``: the range may sit in its own bracket after the label
+CI_RE = re.compile(rf"(?=[\dCc]){_CI_LABEL}\s*[:,=]?\s*(?:of\s+|was\s+|from\s+)?(?:[\[(](?=\s*\d))?\s*{RANGE}")
 BARE_CI_RE = re.compile(rf"\s*(?:,\s*)?[(\[]\s*{RANGE}\s*(?=[;,)\]])")
 COMMA_CI_RE = re.compile(rf",\s*{RANGE}\s*(?=[;,)\]])")
 IQR_RE = re.compile(rf"(?=[IiRr])(?:IQR|interquartile\s+range|range)\s*[:,=]?\s*{RANGE}", re.I)

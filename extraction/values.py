@@ -204,6 +204,10 @@ def bare_p_values(seg: str, ps: list[PValue], cis: list[Interval]) -> list[PValu
     return out
 
 
+#: ``(5/59, 8%)``: the number after a slash is a count's denominator, never a partner of the rate beside it
+_DENOMINATOR = re.compile(r"\d\s*/\s*$")
+
+
 def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, int, int]]]:
     """Candidates, p values and timepoints ``(months, start, end)`` of one normalised sentence.
 
@@ -270,7 +274,8 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
                     and _OPEN_GAP.fullmatch(seg[a.end:c.start])), None) if a.kind == "bare" else None
         if own is not None:
             gap_from = own.end + len(seg[own.end:b.start]) - len(seg[own.end:b.start].lstrip(")] "))
-        if a.kind == "bare" and b.unit and (_CONNECT.fullmatch(seg[gap_from:b.start]) or (
+        if a.kind == "bare" and b.unit and not _DENOMINATOR.search(seg[max(0, a.start - 8):a.start]) and (
+                _CONNECT.fullmatch(seg[gap_from:b.start]) or (
                 _TO.fullmatch(seg[a.end:b.start]) and _FROM.search(seg[max(0, a.start - 12):a.start]))):
             a.unit, a.kind = b.unit, b.kind
     # "21 and not reached" in a list of times: the bare time takes the unit of the list's nearest time
@@ -352,6 +357,8 @@ def _fit(iv: Interval, st: Stat) -> Interval | None:
             return None
         if iv.high is None:
             return iv
+        if iv.unit is None and iv.high <= 1 and iv.low <= st.value / 100.0 <= iv.high:
+            return iv  # ``36% (95% CI 0.23-0.48)``: bounds printed as proportions around the rate
         return Interval(iv.low / 100.0, iv.high / 100.0, iv.level, "percent", iv.start, iv.end, iv.labelled)
     if iv.unit == "percent":
         return None
