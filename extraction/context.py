@@ -18,7 +18,6 @@ from typing import Any
 
 from evidence.vocabulary import VOCAB
 from extraction.arms import _TEMPORAL, CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
-from extraction.components.abbreviations import long_form_window
 from extraction.gates import may_match, quick
 from extraction.numbers import digit_spans, normalize, parse_number
 from extraction.study import planned_study, study_facts
@@ -229,6 +228,9 @@ _WITHHOLD = re.compile(r"\b(?:discontinu\w*|stop\w*|no\s+(?:further|additional|m
 
 def _roles_after_arms(text: str, s: int, e: int, mentions: Sequence[Mention], found: dict[str, frozenset[str]]) -> None:
     """Arms labelled by a bracketed role after their description (see ``_ROLE_AFTER``), into ``found``."""
+    # imported here: extraction.components imports the statistics component, which imports this module
+    from extraction.components.abbreviations import long_form_window
+
     for m in _ROLE_AFTER.finditer(text, s, e):
         begin = max(s, long_form_window(text, m.start()))
         groups = group_mentions(text, in_range(mentions, begin, m.start()))
