@@ -132,7 +132,8 @@ def test_first_character_forms_of_value_timepoint_and_p_patterns_are_the_plain_o
 
     plain_value = re.compile(rf"(?<![\w])(?<!\d\.)(?<![.,]\d)(?P<num>{NUM})(?!\.\d)(?:\s*(?P<unit>{UNIT}))?")
     plain_tp = re.compile(TIMEPOINT_RE.pattern.split("(?:-|\\s+)", 1)[1].join(
-        [r"(?<![\w.])(?P<num>\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twelve)(?:-|\s+)", ""]))
+        [r"(?<![\w.])(?P<num>\d+(?:\.\d+)?|[oO]ne|[tT]wo|[tT]hree|[fF]our|[fF]ive|[sS]ix|[sS]even|[eE]ight|[nN]ine|"
+         r"[tT]en|[tT]welve)(?:-|\s+)", ""]))
     plain_p = re.compile(r"(?<![A-Za-z])(?:(?:two|one)[- ]sided\s+|log[- ]rank\s+|stratified\s+log[- ]rank\s+)?[Pp]"
                          + P_RE.pattern.split("|(?<=[Pp]))", 1)[1])
     texts = []

@@ -114,12 +114,15 @@ def _split_by_loops(text):
     import itertools
     import re
 
-    from extraction.sentences import _is_abbrev
+    from extraction.sentences import _RUN_ON, _is_abbrev
 
     candidate = re.compile(r"[.!?](?:[\"'’”)\]]*)(?=\s+[\"'‘“(\[]?[A-Z0-9•\-–])|\n[ \t]*\n\s*|\n(?=[ \t]*[•▪●◦\-–*] )")
     cuts = {0, len(text)}
     for m in candidate.finditer(text):
         if not (text[m.start()] == "." and _is_abbrev(text, m.start())):
+            cuts.add(m.end())
+    for m in _RUN_ON.finditer(text):  # a period glued to the next sentence ("limited.Patients")
+        if not _is_abbrev(text, m.start()):
             cuts.add(m.end())
     cuts.update(_heading_breaks_by_regex(text))
     spans = []
