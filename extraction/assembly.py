@@ -340,21 +340,26 @@ def _arm_order(seg: str, text: str, ms: Sequence[Mention], frame: Frame, lo: int
 
 
 def _landmarks_per_arm(seg: str, ms: Sequence[Mention], frame: Frame, values: list[Stat]) -> list[list[Stat]] | None:
-    """``the 1- and 2-year rates were a and b in the X group compared with c and d in the Y group``: the
-    landmarks listed over each arm's values in turn (arm-major). Two arms, one endpoint, the second half's
-    landmarks those of the first, and exactly one arm named between the halves (the first half's)."""
+    """``the 1- and 2-year rates were a and b in the X group compared with c and d in the Y group`` /
+    ``DFS, RFS and OS were a, b and c for arm 1 and d, e and f for arm 2``: a list of landmarks or endpoints
+    given over each arm's values in turn (arm-major). Two arms, the second half's landmarks and endpoints
+    those of the first (all different), and exactly one arm named between the halves (the first half's)."""
     m = len(values) // 2
-    if (frame.single or len(frame.arms) != 2 or m < 2 or len(values) != 2 * m
-            or len({(st.endpoint, st.kind) for st in values}) != 1):
+    if frame.single or len(frame.arms) != 2 or m < 2 or len(values) != 2 * m:
         return None
     first, second = values[:m], values[m:]
-    tps = [st.timepoint for st in first]
-    if None in tps or len(set(tps)) != m or [st.timepoint for st in second] != tps:
+    keys = [(st.endpoint, st.kind, st.timepoint) for st in first]
+    if len(set(keys)) != m or [(st.endpoint, st.kind, st.timepoint) for st in second] != keys:
+        return None
+    if len({k[:2] for k in keys}) == 1 and None in {k[2] for k in keys}:
         return None
     named = _arm_order(seg, seg, ms, frame, first[-1].tail, second[0].start)
     if len(named) != 1:
         return None
     a = named[0]
+    before = _arm_order(seg, seg, ms, frame, max(0, first[0].start - 30), first[0].start)
+    if before and before[-1] != a:  # ``for X, a and b; for Y, c and d``: each arm named before its values
+        a = before[-1]
     after = _arm_order(seg, seg, ms, frame, second[-1].tail, len(seg))
     if after and after[0] != 1 - a:
         return None
@@ -444,6 +449,15 @@ def _named_first(seg: str, ms: Sequence[Mention], frame: Frame, lo: int, g: list
 
 
 def _attach_p(stats: list[Stat], ps, groups: list[list[Stat]]) -> None:
+    listed = [p for p in ps if not p.qualifier]
+    if (len(listed) >= 2 and len(groups) == len(listed) and stats and all(s.kind != "ratio" for s in stats)
+            and all(p.start >= stats[-1].tail for p in listed) and all(len(g) >= 2 for g in groups)):
+        # ``a%, b% and c% for X and d%, e% and f% for Y (P = .02, .03, and .05, respectively)``: one p per
+        # comparison, in the order of the comparisons
+        for g, p in zip(sorted(groups, key=lambda g: g[0].start), listed, strict=True):
+            for s in g:
+                s.p = s.p or p
+        return
     for p in ps:
         if p.qualifier:
             continue
@@ -501,7 +515,7 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
         if ep is None and inherit and not blocked:
             ep = inherit
         st.endpoint = ep
-    _spread_respectively(seg, stats, vcues)
+    _spread_respectively(seg, stats, vcues, [m[0] for m in ms if m[2] == "AGENT"])
     for st in stats:
         ep = st.endpoint
         if ep is None or ep not in VOCAB.endpoints:
@@ -610,6 +624,8 @@ _LIST_JOIN = re.compile(r"\s*(?:,|and|,\s*and|or|&|as\s+well\s+as)?\s*(?:the\s+)
                         r"(?:year|month|week|day)\s+)?", re.I)
 #: what links an endpoint list to its values without ``respectively``: ``… and OS were:``
 _LIST_LINK = re.compile(r"\s*(?:were|was|are|is|of)?\s*(?:,?\s*respectively\s*,?)?\s*:?\s*", re.I)
+#: ... or by a verb and the first arm's name: ``EFS and OS were: for X, a and b; for Y, …``
+_LIST_LINK_ARM = re.compile(r"\s*(?:were|was|are|is)\s*:?\s*(?:for|in|among)\s+[^,;:%]{1,40}?,\s*", re.I)
 _VERSUS_GAP = re.compile(r"[\s,]*(?:vs\.?|versus|v\.?|compared\s+with)\s*", re.I)
 #: an abbreviation printed in brackets after the name it shortens: ``progression-free survival (PFS)``
 _ABBR_BRACKET = re.compile(r"\s*[(\[]\s*$")
@@ -640,7 +656,18 @@ def _endpoint_run(seg: str, cues: list[Mention], first: int) -> tuple[list[str],
     return [e for c in run for e in c[2]], (run[-1][1] if run else first)
 
 
-def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention]) -> None:
+def _chunked_by_arm(vals: list[Stat], size: int, arm_at: Sequence[int]) -> bool:
+    """``EFS and OS were a and b for X and c and d for Y``: the values fall in runs of ``size``, an arm named
+    between every two runs and none inside a run."""
+    if size < 2 or len(vals) < 2 * size or len(vals) % size:
+        return False
+    runs = [vals[i:i + size] for i in range(0, len(vals), size)]
+    inside = any(r[0].start < a < r[-1].start for r in runs for a in arm_at)
+    between = all(any(x[-1].tail <= a < y[0].start for a in arm_at) for x, y in itertools.pairwise(runs))
+    return between and not inside
+
+
+def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention], arm_at: Sequence[int] = ()) -> None:
     """``PFS and OS were 13.2 and 30.5 months, respectively`` / ``DFS, RFS and OS were 68%, 73% and 77% for
     arm 1``: endpoints listed before the values, as many as the values (or a divisor of them), pair in order.
 
@@ -654,6 +681,8 @@ def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention]) -> No
     eps, run_end = _endpoint_run(seg, cues, first)
     if len(set(eps)) < 2:
         return
+    linked = bool(_LIST_LINK.fullmatch(seg[run_end:first]) or (
+        _LIST_LINK_ARM.fullmatch(seg[run_end:first]) and any(run_end <= a < first for a in arm_at)))
     nxt = min([c[0] for c in cues if c[0] >= first] + [len(seg)])
     vals = sorted((s for s in vals if s.start < nxt), key=lambda x: x.start)
     chains = [[vals[0]]]
@@ -663,7 +692,7 @@ def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention]) -> No
         else:
             chains.append([s])
     if len(chains) == len(eps) and len({len(c) for c in chains}) == 1 and len(chains[0]) > 1:
-        if _RESPECTIVELY.search(seg) or _LIST_LINK.fullmatch(seg[run_end:first]):
+        if _RESPECTIVELY.search(seg) or linked:
             for ep, chain in zip(eps, chains, strict=True):
                 for s in chain:
                     s.endpoint = ep
@@ -672,12 +701,12 @@ def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention]) -> No
         if len(vals) % len(eps):
             return
     else:
-        if not _LIST_LINK.fullmatch(seg[run_end:first]):
+        if not linked:
             return
         semis = [i for i in _top_semicolons(seg) if first <= i < nxt]
         bounds = [first, *semis, nxt]
         clauses = [[s for s in vals if a <= s.start < b] for a, b in itertools.pairwise(bounds)]
-        if any(len(c) != len(eps) for c in clauses if c):
+        if any(len(c) != len(eps) for c in clauses if c) and not _chunked_by_arm(vals, len(eps), arm_at):
             return
     for i, s in enumerate(vals):
         s.endpoint = eps[i % len(eps)]

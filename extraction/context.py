@@ -49,7 +49,8 @@ def _count_grammar() -> dict[str, Any]:
                     "composition", "pooled")}
     tens = "|".join(w for w, v in words.items() if v >= 20)
     units = "|".join(w for w, v in words.items() if v < 10)
-    word_rx = re.compile(rf"\b(?:(?:{tens})(?:[- ](?:{units}))?|{'|'.join(w for w, v in words.items() if v < 20)})\b"
+    below = rf"(?:(?:{tens})(?:[- ](?:{units}))?|{'|'.join(w for w, v in words.items() if v < 20)})"
+    word_rx = re.compile(rf"\b(?:(?:{units})\s+hundred(?:\s+(?:and\s+)?{below})?|{below})\b"
                          r"(?=\s+(?:[\w-]+\s+){0,2}(?:patients|participants|women|men|adults|pts)\b|\s+of\s+(?:the\s+)?\d)",
                          re.I)
     return {"words": words, "word_rx": quick(word_rx), **rx}
@@ -61,13 +62,20 @@ def digits_for_number_words(seg: str) -> str:
 
     >>> digits_for_number_words("Forty-two patients and one of the 25 patients")
     '42        patients and 1   of the 25 patients'
+    >>> digits_for_number_words("Two hundred fourteen eligible patients")
+    '214                  eligible patients'
     """
     g = _count_grammar()
     if not may_match(g["word_rx"], seg, remember=False) or not g["word_rx"].search(seg):
         return seg
 
     def sub(m: re.Match[str]) -> str:
-        total = sum(g["words"][p.lower()] for p in re.split(r"[- ]", m.group()))
+        total = 0
+        for p in re.split(r"[- ]+", m.group().lower()):
+            if p == "hundred":
+                total *= 100
+            elif p != "and":
+                total += g["words"][p]
         d = str(total)
         return d + " " * (len(m.group()) - len(d))
     return g["word_rx"].sub(sub, seg)
@@ -264,7 +272,8 @@ def role_defined_arms(text: str, sentences: Sequence[tuple[int, int]], mentions:
     return []
 
 
-_ARM_LABEL = re.compile(r"(?:arm|group|cohort)\s+[A-Z0-9]{1,2}", re.I)
+_ARM_LABEL = re.compile(r"(?:arm|group|cohort|regimen|schedule|treatment|trt)\s+(?:\[[a-z]{2,6}\]\s*)?[A-Z0-9]{1,2}",
+                        re.I)
 
 
 def labelled_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:

@@ -281,7 +281,32 @@ def find_p_values(norm: str) -> list[PValue]:
             continue
         qual = (m.group("what") or ("interaction" if m.group("mid") else "")).lower()
         out.append(PValue(v, rel, m.start(), m.end(), qual))
+        out.extend(_listed_after(norm, m.end(), rel, qual))
     return out
+
+
+#: ``P = .02, .03, and .05, respectively``: more p values listed after the first, closed by *respectively*
+_P_LIST_NEXT = re.compile(r"\s*,?\s*(?:and\s+)?(?P<num>0?[.·]\d+)(?![\d%])")
+_P_LIST_END = re.compile(r"\s*,?\s*respectively\b")
+
+
+def _listed_after(norm: str, pos: int, rel: str, qual: str) -> list[PValue]:
+    """The p values a list continues with after the one ending at ``pos`` (same relation), only when the
+    list ends in *respectively*; else none.
+
+    >>> [p.value for p in find_p_values("(P = .02, .03, and .05, respectively)")]
+    [0.02, 0.03, 0.05]
+    >>> [p.value for p in find_p_values("(P = .02, .03 for OS)")]
+    [0.02]
+    """
+    found: list[PValue] = []
+    while (m := _P_LIST_NEXT.match(norm, pos)) is not None:
+        v = parse_number(m.group("num").replace("·", "."))
+        if v is None or not 0 < v <= 1:
+            break
+        found.append(PValue(v, rel, m.start("num"), m.end(), qual))
+        pos = m.end()
+    return found if found and _P_LIST_END.match(norm, pos) else []
 
 
 def find_iqr_spans(norm: str) -> list[tuple[int, int]]:

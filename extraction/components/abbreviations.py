@@ -185,6 +185,46 @@ def find_label_definitions(text: str, agent_spans: list[tuple[int, int, str]]) -
     return out
 
 
+#: A label word, perhaps with its own short form in brackets: ``arm A``, ``regimen 2``, ``treatment [trt] 1``
+_LABEL = (r"(?P<word{i}>[Aa]rm|[Gg]roup|[Rr]egimen|[Ss]chedule|[Tt]reatment|[Tt]rt)\s*"
+          r"(?:\[(?P<alias{i}>[A-Za-z]{{2,6}})\]\s*)?(?P<id{i}>[A-Z]|\d)")
+#: ``to receive X, Y and Z by either a high-dose intermittent method (trt 1) or a moderate-dose continuous
+#: method (trt 2)``: one regimen, its arms told apart by how it is given, each alternative labelled
+_SHARED_REGIMEN = re.compile(
+    r"\beither\s+(?P<d1>[^()\d;.]{3,80}?)\s*\(" + _LABEL.format(i=1) + r"\)\s*,?\s*or\s+"
+    r"(?P<d2>[^()\d;.]{3,80}?)\s*\(" + _LABEL.format(i=2) + r"\)")
+_ARTICLE = re.compile(r"^(?:by\s+)?(?:an?|the)\s+", re.I)
+
+
+def shared_regimen_labels(text: str, agent_spans: list[tuple[int, int, str]]) -> dict[str, str]:
+    """Label → the shared regimen's agents plus a ``~`` qualifier of how each alternative gives it, for
+    ``<agents> … either <way 1> (label 1) or <way 2> (label 2)``: the agents are named in the 200
+    characters before ``either`` and none between the alternatives. A label written with its own short
+    form (``treatment [trt] 1``) is keyed by both spellings (``treatment 1``, ``trt 1``).
+
+    >>> t = "randomized to alphamab and betacin by either a weekly method (regimen 1) or a monthly method (regimen 2)."
+    >>> shared_regimen_labels(t, [(14, 22, "alphamab"), (27, 34, "betacin")])
+    {'regimen 1': 'alphamab+betacin+~weekly method', 'regimen 2': 'alphamab+betacin+~monthly method'}
+    """
+    out: dict[str, str] = {}
+    if "either" not in text:
+        return out
+    for m in _SHARED_REGIMEN.finditer(text):
+        if m.group("id1") == m.group("id2"):
+            continue
+        sentence_start = max(text.rfind(". ", 0, m.start()), m.start() - 200)
+        agents = [cid for s, e, cid in agent_spans if sentence_start <= s and e <= m.start()]
+        if not agents or any(m.start() <= s < m.end() for s, _e, _c in agent_spans):
+            continue
+        joined = VOCAB.join_agents(agents)
+        for i in ("1", "2"):
+            way = _ARTICLE.sub("", re.sub(r"\s+", " ", m.group("d" + i).strip().lower()))
+            words = {m.group("word" + i)} | ({m.group("alias" + i)} if m.group("alias" + i) else set())
+            for w in sorted(words):
+                out[f"{w.lower()} {m.group('id' + i)}"] = joined + "+~" + way
+    return out
+
+
 #: ``irinotecan and temozolomide (IRN/TMZ)``: a combination's short form made of its agents' short forms
 _SLASHED = re.compile(r"\((?P<short>[A-Z][A-Za-z0-9]{1,7}(?:/[A-Z][A-Za-z0-9]{1,7})+)\)")
 
@@ -302,7 +342,8 @@ class AbbreviationDetector:
             agents = sorted(agents + [(m.start(), m.end(), cid) for short, joined in defs.items()
                                       for m in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text)
                                       for cid in joined.split("+")])
-        defs = {**find_label_definitions(text, agents), **defs, **find_definitions(text, agents, blockers)}
+        defs = {**shared_regimen_labels(text, agents), **find_label_definitions(text, agents), **defs,
+                **find_definitions(text, agents, blockers)}
         if not defs:
             return doc
         # the group's spans (as written above when unlisted agents were added): read only when needed
@@ -310,8 +351,10 @@ class AbbreviationDetector:
         new = []
         for short, joined in defs.items():
             label = re.escape(short)
-            if re.match(r"(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s", short):  # ``Arm A`` and ``arm A`` are one label
-                label = "(?i:" + label.split("\\ ")[0] + r")\s+" + re.escape(short.split()[-1])
+            if re.match(r"(?:[Aa]rm|[Gg]roup|[Cc]ohort|[Rr]egimen|[Ss]chedule|[Tt]reatment|[Tt]rt)\s", short):
+                # ``Arm A`` and ``arm A`` are one label
+                label = ("(?i:" + label.split("\\ ")[0] + r")\s+(?:\[[A-Za-z]{2,6}\]\s*)?"
+                         + re.escape(short.split()[-1]))
             for m in re.finditer(rf"(?<![\w-]){label}(?![\w-])", text):
                 sp = doc.char_span(m.start(), m.end(), label="AGENT", kb_id=joined, alignment_mode="expand")
                 if sp is not None:
