@@ -86,3 +86,13 @@ def test_each_arm_named_before_its_own_values(nlp):
     got = {(r["endpoint"], r["arm"], round(r["value"], 2)) for r in recs}
     assert got == {("EFS", "comparator", 0.5), ("OS", "comparator", 0.7),
                    ("EFS", "intervention", 0.62), ("OS", "intervention", 0.79)}
+
+
+def test_a_value_compared_in_a_later_sentence_is_a_subgroups_not_a_restatement(nlp):
+    recs = _recs(nlp, "Eribulin in pretreated soft-tissue sarcoma: a retrospective series",
+                 "We reviewed 80 consecutive patients treated with eribulin. The median PFS and OS were 4.2 months "
+                 "and 11.5 months, respectively. Patients with lung-only disease had a longer median PFS "
+                 "(4.2 months vs. 2.9 months) than those with other sites. The median PFS of 4.2 months "
+                 "compares well with earlier series.")
+    pfs = sorted(r["value"] for r in recs if r["endpoint"] == "PFS" and r["measure"] == "median")
+    assert pfs == [2.9, 4.2, 4.2]  # the overall median once, both subgroups' medians; the last line restates

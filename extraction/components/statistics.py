@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections import Counter
 from typing import Any
 
 from spacy.language import Language
@@ -79,7 +80,10 @@ def drop_restated(stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     So is an arm's median or rate restated (a headline, a "major finding" line, then the results: ``… in
     18% of patients`` and ``9 of 50 (18%) patients``) unless the counts printed with them differ: the
-    statement that prints the most (counts, CI, p) is kept, in the place of the first."""
+    statement that prints the most (counts, CI, p) is kept, in the place of the first. A value compared in
+    its sentence with another of the same arm and endpoint (``shorter median PFS (3.1 months vs. 3.6
+    months)`` for two subgroups of a single-arm study) is a subgroup's, never a restatement."""
+    pairs = Counter(_pair_key(r) for r in stats if r.get("measure") in ("median", "rate"))
     seen: set[tuple[Any, ...]] = set()
     arm_seen: dict[tuple[Any, ...], list[int]] = {}
     out: list[dict[str, Any]] = []
@@ -90,6 +94,9 @@ def drop_restated(stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             seen.add(key)
         elif rec.get("measure") in ("median", "rate"):
+            if pairs[_pair_key(rec)] > 1:
+                out.append(rec)
+                continue
             same = [i for i in arm_seen.get(key, []) if _compatible(out[i], rec)
                     and out[i].get("char_start") != rec.get("char_start")]  # one sentence states two values
             if same:
@@ -99,6 +106,12 @@ def drop_restated(stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
             arm_seen.setdefault(key, []).append(len(out))
         out.append(rec)
     return out
+
+
+def _pair_key(rec: dict[str, Any]) -> tuple[Any, ...]:
+    """What two values compared in one sentence share: the sentence, endpoint, measure, arm, population."""
+    return (rec.get("char_start"), rec.get("endpoint"), rec.get("measure"), rec.get("arm"),
+            rec.get("timepoint_months"), tuple(rec.get("histotypes") or ()))
 
 
 def _compatible(a: dict[str, Any], b: dict[str, Any]) -> bool:
