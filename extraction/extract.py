@@ -178,8 +178,10 @@ def jsonl_line(rec: dict[str, Any]) -> str:
                       ensure_ascii=False) + "\n"
 
 
-#: ``json.dumps(obj, ensure_ascii=False)`` is ``JSONEncoder(ensure_ascii=False).encode(obj)``, kept built.
-_JSON = json.JSONEncoder(ensure_ascii=False)
+#: ``json.dumps(obj, ensure_ascii=False)`` is ``JSONEncoder(ensure_ascii=False).encode(obj)``, kept built;
+#: without the circular-reference check (it only turns a self-containing value into an error: a record's
+#: values are scalars and lists of strings), which saves a tenth of the encoding time.
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 
 def extract_document(nlp: Language, document: Any) -> list[dict[str, Any]]:

@@ -77,6 +77,8 @@ class TokenRules:
                 raise ValueError("empty token pattern")
             self._rules.append((key, tuple(steps)))
         self._cache: dict[int, int] = {}
+        #: mask of a token → the rules that may start there (:meth:`_rules_from`)
+        self._starting: dict[int, list[tuple[Any, tuple[tuple[int, str], ...]]]] = {}
         self._any = 0
         for _key, steps in self._rules:
             self._any |= steps[0][0]
@@ -105,17 +107,26 @@ class TokenRules:
             masks = [self._mask(o, doc) if m is None else m for o, m in zip(orths, masks, strict=True)]
         out: list[tuple[Any, int, int]] = []
         anyfirst = self._any
-        for start, m in enumerate(masks):
-            if not m & anyfirst:
-                continue
-            for key, steps in self._rules:
-                bit, op = steps[0]
-                if op in ("1", "+") and not m & bit:  # the first token must match: nothing starts here
-                    continue
+        starting = self._starting
+        for start in [i for i, m in enumerate(masks) if m & anyfirst]:
+            m = masks[start]
+            rules = starting.get(m)
+            if rules is None:
+                rules = self._rules_from(m)
+            for key, steps in rules:
                 for end in sorted(_ends(masks, steps, 0, start)):
                     if end > start:
                         out.append((key, start, end))
         return out
+
+    def _rules_from(self, m: int) -> list[tuple[Any, tuple[tuple[int, str], ...]]]:
+        """The rules, in order, that may start at a token of mask ``m`` (a ``1``/``+`` first spec must
+        hold there: elsewhere nothing starts), remembered per mask."""
+        rules = [(key, steps) for key, steps in self._rules if not (steps[0][1] in ("1", "+") and not m & steps[0][0])]
+        if len(self._starting) >= CACHE_LIMIT:
+            self._starting.clear()
+        self._starting[m] = rules
+        return rules
 
 
 def _ends(masks: list[int], steps: tuple[tuple[int, str], ...], k: int, i: int) -> set[int]:
