@@ -299,17 +299,18 @@ def _grid_bound(Y: Array, V: Array, M: Mask, k: Array, upper: Array, reml: bool)
 
 
 def _bound_block(vs: Array, ys: Array, upper: Array, reml: bool, eps: float) -> Array:
-    """:func:`_grid_bound` for cells of one k: ``vs``, ``ys`` of shape (cells, k)."""
+    """:func:`_grid_bound` for cells of one k: ``vs``, ``ys`` of shape (cells, k).
+
+    Σw, Σwy and Σwy² of every grid point come from one batched product ``Wᵀ [1, y, y²]`` (each a sum
+    of k terms, as the rounding allowance below assumes, in whatever order BLAS adds them).
+    """
     m = float(vs.shape[1])
     g = upper[:, None] * PROFILE_GRID[None, :]
     D = vs[:, :, None] + g[:, None, :]
     prod = D.prod(axis=1)
     W = np.divide(1.0, D, out=D)  # D is not needed after its product: the weights take its buffer
-    sw = W.sum(axis=1)
-    WY = W * ys[:, :, None]
-    s1 = WY.sum(axis=1)
-    WY *= ys[:, :, None]
-    s2 = WY.sum(axis=1)
+    S = np.matmul(W.transpose(0, 2, 1), np.stack([np.ones_like(ys), ys, ys * ys], axis=2))
+    sw, s1, s2 = S[:, :, 0], S[:, :, 1], S[:, :, 2]
     logv, lsw = np.log(prod), np.log(sw)
     rss = s2 - s1 * s1 / sw
     const = -0.5 * ((m - 1.0) if reml else m) * np.log(2 * np.pi)
@@ -317,11 +318,16 @@ def _bound_block(vs: Array, ys: Array, upper: Array, reml: bool, eps: float) -> 
     if reml:
         ll -= 0.5 * lsw
     span = m * np.maximum(np.abs(np.log(vs.min(axis=1))), np.abs(np.log(vs.max(axis=1) + upper)))
-    err = 64.0 * eps * (m + 4.0) * (span[:, None] + np.abs(logv) + np.abs(lsw) + 4.0 + 4.0 * s2)
-    err += 64.0 * eps * (abs(const) + np.abs(ll))
-    top = (ll + err).max(axis=1)
-    safe = (np.isfinite(ll).all(axis=1) & np.isfinite(err).all(axis=1)
-            & (prod > 1e-280).all(axis=1) & (prod < 1e280).all(axis=1))
+    err = np.abs(logv)
+    err += np.abs(lsw)
+    err += 4.0 * s2
+    err += (span + 4.0)[:, None]
+    err *= 64.0 * eps * (m + 4.0)
+    err += 64.0 * eps * np.abs(ll)
+    err += 64.0 * eps * abs(const)
+    err += ll  # ll + err: finite exactly where both are (err >= 0 or NaN)
+    top = err.max(axis=1)
+    safe = np.isfinite(err).all(axis=1) & (prod.min(axis=1) > 1e-280) & (prod.max(axis=1) < 1e280)
     return np.where(safe, top, np.inf)
 
 

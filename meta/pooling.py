@@ -257,8 +257,10 @@ def pool_many(
         stat = mu / se
     use_t = multi & (test != "z")
     df1 = np.where(use_t, df, 1.0)
-    crit = np.where(use_t, stats.t.isf(alpha / 2, df1), stats.norm.isf(alpha / 2))
-    pval = np.where(use_t, 2.0 * stats.t.sf(np.abs(stat), df1), 2.0 * stats.norm.sf(np.abs(stat)))
+    crit = np.where(use_t, _per_df(stats.t.isf, alpha / 2, df1), stats.norm.isf(alpha / 2))
+    pval = 2.0 * stats.norm.sf(np.abs(stat))
+    if use_t.any():  # the t distribution only where it is used
+        pval[use_t] = 2.0 * stats.t.sf(np.abs(stat[use_t]), df1[use_t])
     ci_low, ci_high = mu - crit * se, mu + crit * se
     pi_low, pi_high = _prediction(mu, se, tau2, crit, kf, alpha, method, pi, multi)
 
@@ -300,6 +302,13 @@ def pool_many(
     )  # fmt: skip
 
 
+def _per_df(fn: Callable[[float, Array], Array], p: float, df: Array) -> Array:
+    """``fn(p, df)`` (a scipy quantile function) evaluated once per distinct degrees of freedom: cells share
+    a few k, and scipy's quantiles cost a root search each. Elementwise, so the same numbers as one call."""
+    u, inv = np.unique(df, return_inverse=True)
+    return np.asarray(fn(p, u), dtype=np.float64)[inv.reshape(df.shape)]
+
+
 def _prediction(
     mu: Array, se: Array, tau2: Array, crit: Array, kf: Array, alpha: float, method: str, pi: str,
     multi: NDArray[np.bool_],
@@ -318,7 +327,7 @@ def _prediction(
         c = crit
     else:
         ok = kf >= 3
-        c = stats.t.isf(alpha / 2, np.where(ok, kf - 2.0, 1.0))
+        c = _per_df(stats.t.isf, alpha / 2, np.where(ok, kf - 2.0, 1.0))
     half = c * np.sqrt(se**2 + tau2)
     return np.where(ok, mu - half, np.nan), np.where(ok, mu + half, np.nan)
 
@@ -345,7 +354,7 @@ def _tau2_qprofile(
     upper = np.maximum(100.0, 10.0 * tau2[sel])
     ys, vs, ms = Y[sel], V[sel], M[sel]
     both = np.concatenate
-    crit_u, crit_l = stats.chi2.isf(alpha / 2, d), stats.chi2.ppf(alpha / 2, d)
+    crit_u, crit_l = _per_df(stats.chi2.isf, alpha / 2, d), _per_df(stats.chi2.ppf, alpha / 2, d)
     q0, qmax = q_zero[sel], q_stat(ys, vs, ms, upper)  # Q at both ends of the search, shared by both bounds
     roots, ok = solve_q(
         both([ys, ys]), both([vs, vs]), both([ms, ms]), both([crit_u, crit_l]), both([upper, upper]),
