@@ -78,6 +78,34 @@ def _connector(text: str, compare_ctx: bool) -> str:
     return "comma" if t == "," else "sep"
 
 
+#: ``Addition of X to Y``: X added to the backbone Y (two arms: X+Y and Y)
+_ADDITION_OF = re.compile(r"\b(?:addition|adding)\s+(?:of\s+)?$", re.I)
+
+
+def _addition_arms(text: str, kept: Sequence[Mention]) -> list[frozenset[str]]:
+    """``Addition of X and Y to A, B, and C``: the arms X+Y+A+B+C and A+B+C, when the agents before ``to``
+    and those after it are each one list (joined by commas, ``and``, ``plus``); else none."""
+    if len(kept) < 2 or not _ADDITION_OF.search(text[max(0, kept[0][0] - 30):kept[0][0]]):
+        return []
+    gaps = [text[a[1]:b[0]].strip().lower() for a, b in itertools.pairwise(kept)]
+    cut = next((i for i, g in enumerate(gaps) if re.fullmatch(r"(?:\([^()]*\)\s*)?to(?:\s+(?:the|standard))*", g)),
+               None)
+    if cut is None:
+        return []
+    for i, g in enumerate(gaps):
+        if i != cut and not re.fullmatch(r",?\s*(?:and|plus|with|\+|/)?|,", g):
+            if i < cut:
+                return []
+            gaps = gaps[:i]  # the backbone's list ends at the first other word
+            kept = kept[:i + 1]
+            break
+    added = frozenset().union(*(m[3] for m in kept[:cut + 1]))
+    backbone = frozenset().union(*(m[3] for m in kept[cut + 1:]))
+    if not backbone or added <= backbone:
+        return []
+    return [added | backbone, backbone]
+
+
 def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
     """Arms (sets of agent ids, in the order named) defined by the agent mentions of ``text``."""
     agents = [m for m in mentions if m[2] == "AGENT"]
@@ -97,6 +125,9 @@ def parse_arms(text: str, mentions: Sequence[Mention]) -> list[frozenset[str]]:
         kept.append(m)
     if not kept:
         return []
+    added = _addition_arms(text, kept)
+    if added:
+        return added
     compare_ctx = bool(_COMPARE.search(text[max(0, kept[0][0] - 40):kept[0][0]]))
     kinds = [_connector(text[a[1]:b[0]], compare_ctx) for a, b in itertools.pairwise(kept)]
     for i, k in enumerate(kinds):  # ``X, Y, and Z``: a list closed by ``and`` is one regimen's agents

@@ -307,6 +307,29 @@ def named_reference(text: str, mentions: Sequence[Mention], arms: Sequence[froze
     return None
 
 
+#: ``non-inferior to the standard X``, ``compared with standard X``: the arm the text calls the standard
+_STANDARD_BEFORE = re.compile(
+    r"(?:\bnon-?inferior(?:ity)?\s+(?:to|with|versus)\s+(?:the\s+)?(?:(?:current|present)\s+)?(?:standard\s+)?"
+    r"|\b(?:the\s+)?(?:current\s+|present\s+)?standard(?:\s+(?:of\s+care|first-line|treatment|regimen|"
+    r"chemotherapy|therapy|arm))?(?:\s+(?:with|of))?\s+)$", re.I)
+
+
+def standard_arm(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention],
+                 arms: Sequence[frozenset[str]]) -> int | None:
+    """The arm a two-arm trial's opening sentences call the standard (``whether X is non-inferior to the
+    standard Y``): the comparator, when no control or backbone says which it is. One arm only, else None."""
+    if not sentences or ("standard" not in text.lower() and "inferior" not in text.lower()):
+        return None
+    end = sentences[min(6, len(sentences) - 1)][1]
+    found = set()
+    for a, _b, ids, comb in group_mentions(text, [m for m in mentions if m[0] < end], arms):
+        if ids and _STANDARD_BEFORE.search(text[max(0, a - 60):a]):
+            i = map_mention(ids, arms, combination=comb)
+            if i is not None:
+                found.add(i)
+    return found.pop() if len(found) == 1 else None
+
+
 def _without_bare_controls(arms: list[frozenset[str]]) -> list[frozenset[str]]:
     """Drop a control named alone when an arm pairs it with a backbone (``a placebo-controlled trial of X
     plus Y vs placebo plus Y``: the arms are X+Y and placebo+Y)."""
@@ -659,6 +682,11 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
         else:
             ctx.arms = []
     ctx.comparator = dose_comparator if dosed else comparator_index(ctx.arms)
+    if not dosed and len(ctx.arms) == 2 and not any(a & CONTROLS for a in ctx.arms) \
+            and not (ctx.arms[0] < ctx.arms[1] or ctx.arms[1] < ctx.arms[0]):
+        named = standard_arm(text, sentences, mentions, ctx.arms)
+        if named is not None:
+            ctx.comparator = named
     if ctx.comparator is None and len(ctx.arms) >= 3:
         ctx.comparator = named_reference(text, mentions, ctx.arms)
     ctx.order = list(range(len(ctx.arms)))

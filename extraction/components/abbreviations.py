@@ -23,7 +23,7 @@ from extraction.gates import may_match
 from extraction.unlisted import unlisted_agent_mentions
 
 #: ``(GD)``, ``(arm A: …)`` and a short form followed by its arm's size: ``(HT; n = 70)``, ``(HT, n=70)``
-_SHORT = re.compile(r"\((?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2}|[A-Z][A-Za-z0-9-]{0,7}[A-Z0-9])"
+_SHORT = re.compile(r"\((?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2}|[A-Z](?:[A-Za-z0-9-]{0,7}[A-Z0-9])?)"
                     r"\s*(?:\)|:|[;,]\s*[Nn]\s*=)")
 #: Short forms that are statistics or study words, never an arm.
 STOP = frozenset({"HR", "HRs", "OR", "ORs", "RR", "CI", "IQR", "NR", "NE", "NA", "ITT", "AE", "AEs", "SD", "PR",
@@ -78,8 +78,10 @@ def find_definitions(text: str, agent_spans: list[tuple[int, int, str]],
         short = m.group("short")
         if short in out or short in STOP or VOCAB.normalize_histotype(short) or VOCAB.normalize_endpoint(short):
             continue
-        if VOCAB.normalize_agent(short) or re.fullmatch(r"[A-Z]\d*|\d+", short):
+        if VOCAB.normalize_agent(short) or re.fullmatch(r"\d+|[A-Z]\d+", short):
             continue
+        if len(short) == 1 and not _initial_of_agent(text, agent_spans, short, m.start()):
+            continue  # one letter: only the initial of the agent written right before it, ``doxorubicin (D)``
         begin = long_form_window(text, m.start())
         agents = [cid for s, e, cid in agent_spans if s >= begin and e <= m.start()]
         if not agents:
@@ -99,6 +101,11 @@ def find_definitions(text: str, agent_spans: list[tuple[int, int, str]],
     _tell_schedules_apart(out, schedules)
     out.update(split_definitions(text, agent_spans, out))
     return out
+
+
+def _initial_of_agent(text: str, agent_spans: list[tuple[int, int, str]], letter: str, open_paren: int) -> bool:
+    """True when ``letter`` is the initial of an agent ending right before the parenthesis at ``open_paren``."""
+    return any(not text[e:open_paren].strip() and text[s:s + 1].upper() == letter for s, e, _c in agent_spans)
 
 
 #: How often a regimen is given, the one thing that tells apart arms of the same agents

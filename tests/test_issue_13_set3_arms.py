@@ -1,0 +1,57 @@
+"""Issue 13, held-out set 3 (arms): arm roles the extractor took from the order of mention, a trial code read as
+an agent and a one-letter short form. Invented words and numbers around each pattern."""
+
+import pytest
+
+from extraction.arms import parse_arms
+from extraction.extract import SimpleDocument, extract_document
+from extraction.pipeline import build_pipeline
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return build_pipeline()
+
+
+def _recs(nlp, title, body):
+    doc = SimpleDocument(text=title + "\n\n" + body, source_id="file:0a1b2c3d4e5f", source_file="t.txt")
+    return extract_document(nlp, doc)
+
+
+def test_addition_of_agents_to_a_backbone_is_the_backbone_with_and_without_them():
+    text = "Addition of Irinotecan and Temozolomide to Vincristine and Cyclophosphamide for relapsed sarcoma"
+    ms = [(12, 22, "AGENT", ("irinotecan",)), (27, 39, "AGENT", ("temozolomide",)),
+          (43, 54, "AGENT", ("vincristine",)), (59, 75, "AGENT", ("cyclophosphamide",))]
+    assert parse_arms(text, ms) == [frozenset({"irinotecan", "temozolomide", "vincristine", "cyclophosphamide"}),
+                                    frozenset({"vincristine", "cyclophosphamide"})]
+
+
+def test_added_agents_make_the_experimental_arm_whatever_the_results_name_first(nlp):
+    recs = _recs(nlp, "Addition of Irinotecan to Vincristine and Cyclophosphamide Does Not Improve Outcome in "
+                 "Rhabdomyosarcoma",
+                 "Patients were randomly assigned to vincristine and cyclophosphamide with or without irinotecan. "
+                 "The 3-year EFS was 58% with vincristine and cyclophosphamide and 61% with the irinotecan "
+                 "regimen (P = .40).")
+    got = {(r["arm"], round(r["value"], 2), r["intervention"], r["comparator"]) for r in recs}
+    assert got == {("comparator", 0.58, "cyclophosphamide+irinotecan+vincristine", "cyclophosphamide+vincristine"),
+                   ("intervention", 0.61, "cyclophosphamide+irinotecan+vincristine", "cyclophosphamide+vincristine")}
+
+
+def test_the_arm_called_the_standard_is_the_comparator_even_when_named_first(nlp):
+    recs = _recs(nlp, "Ifosfamide plus epirubicin vs. gemcitabine plus docetaxel before surgery for sarcoma",
+                 "This trial asked whether gemcitabine plus docetaxel (GD) is non-inferior to the standard "
+                 "ifosfamide plus epirubicin (IE). Patients were randomised to IE or GD. The 2-year OS was "
+                 "88.0% for IE and 81.5% for GD.")
+    got = {(r["arm"], round(r["value"], 3)) for r in recs}
+    assert got == {("comparator", 0.88), ("intervention", 0.815)}
+    assert {(r["intervention"], r["comparator"]) for r in recs} == {("docetaxel+gemcitabine", "epirubicin+ifosfamide")}
+
+
+def test_a_hyphenated_study_code_is_no_agent_and_a_one_letter_short_form_is_the_agents_initial(nlp):
+    recs = _recs(nlp, "Phase 3 study of Betafosfamide (BF) in Combination with Doxorubicin (D) versus D Alone in "
+                 "Soft-Tissue Sarcoma: Study AB-XY-512/SARC099",
+                 "In all, 500 patients were randomized: 251 BF+D, 249 D. Median OS was 17.1 months for BF+D and "
+                 "17.6 months for D alone.")
+    got = {(r["arm"], r["value"], r["intervention"], r["comparator"]) for r in recs}
+    assert got == {("intervention", 17.1, "betafosfamide+doxorubicin", "doxorubicin"),
+                   ("comparator", 17.6, "betafosfamide+doxorubicin", "doxorubicin")}
