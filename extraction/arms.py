@@ -40,7 +40,7 @@ _EITHER = re.compile(r"\b(?:plus|with|and)\s+either\b")
 #: ``X on day 1 or Y on days 1 and 8, together with Z``: after a comma, the agents every arm receives
 _BACKBONE = re.compile(r",\s*(?:together|along|in\s+combination|combined)\s+with\s*$")
 _TEMPORAL = re.compile(r"\b(?:after|following|before|prior\s+to|previous|progress\w*\s+on|failure\s+of|"
-                       r"pretreated\s+with|refractory\s+to|resistant\s+to|intolerant\s+(?:of|to)|naive|"
+                       r"pretreated\s+with|(?:previously\s+)?untreated\s+with|refractory\s+to|resistant\s+to|intolerant\s+(?:of|to)|naive|"
                        r"of\s+surgery)\b", re.I)
 _DESCRIBES_BEFORE = re.compile(r"\b(?:analog(?:ue)?s?|derivatives?|congeners?|prodrugs?|relatives?)\s+of\s+$", re.I)
 _DESCRIBES_AFTER = re.compile(r"\s*-?\s*(?:analog(?:ue)?s?|derivatives?|congeners?|prodrugs?)\b", re.I)

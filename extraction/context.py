@@ -17,7 +17,16 @@ from importlib import resources
 from typing import Any
 
 from evidence.vocabulary import VOCAB
-from extraction.arms import _TEMPORAL, CONTROLS, Mention, comparator_index, group_mentions, map_mention, parse_arms
+from extraction.arms import (
+    _TEMPORAL,
+    CONTROLS,
+    GENERIC,
+    Mention,
+    comparator_index,
+    group_mentions,
+    map_mention,
+    parse_arms,
+)
 from extraction.gates import may_match, quick
 from extraction.numbers import digit_spans, normalize, parse_number
 from extraction.study import planned_study, study_facts
@@ -372,7 +381,8 @@ def define_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Seque
         t_union = frozenset().union(*title) - CONTROLS
         m_union = frozenset().union(*methods)
         # the richer definition wins (``X plus Y vs placebo plus Y`` over ``X plus Y or placebo``)
-        if t_union <= m_union and len(methods) == len(title) and \
+        generic_only = any(a <= GENERIC for a in methods) and not any(a <= GENERIC for a in title)
+        if t_union <= m_union and len(methods) == len(title) and not generic_only and \
                 sum(map(len, methods)) >= sum(map(len, title)):
             return methods
     return title

@@ -80,6 +80,24 @@ def _heading_breaks(text: str) -> list[int]:
     return out
 
 
+_TITLE_OPEN_END = re.compile(r"(?:[,;(\-–/]|\b(?:the|of|and|or|in|with|for|to|a|an|by|on|versus|vs))$", re.I)
+
+
+def _title_line_end(text: str) -> int:
+    """Offset after the newline that ends a document's first line when that line is a title: 20 to 400
+    characters, not ending the way a wrapped sentence breaks off (a comma, a hyphen, ``of``, ``and``), and
+    the next line opening with an upper-case letter or a digit. 0 when it is not."""
+    start = len(text) - len(text.lstrip())
+    nl = text.find("\n", start, start + 402)
+    if nl < 0:
+        return 0
+    head = text[start:nl].strip()
+    rest = text[nl + 1:nl + 40].lstrip()
+    if not 20 <= len(head) <= 400 or not rest or not (rest[0].isupper() or rest[0].isdigit()):
+        return 0
+    return 0 if _TITLE_OPEN_END.search(head) else nl + 1
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans ``(start, end)`` covering the non-blank text, offsets into ``text``.
 
@@ -96,6 +114,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             if not _is_abbrev(text, m.start()):
                 cuts.add(m.end())
     cuts.update(_heading_breaks(text))
+    title_end = _title_line_end(text)
+    if title_end:
+        cuts.add(title_end)
     bounds = sorted(cuts)
     spans = []
     for a, b in itertools.pairwise(bounds):

@@ -13,8 +13,9 @@ def nlp():
     return build_pipeline()
 
 
-def _recs(nlp, title, body):
-    doc = SimpleDocument(text=title + "\n\n" + body, source_id="file:0a1b2c3d4e5f", source_file="t.txt")
+def _recs(nlp, title, body=""):
+    doc = SimpleDocument(text=title + ("\n\n" + body if body else ""), source_id="file:0a1b2c3d4e5f",
+                         source_file="t.txt")
     return extract_document(nlp, doc)
 
 
@@ -55,3 +56,21 @@ def test_a_hyphenated_study_code_is_no_agent_and_a_one_letter_short_form_is_the_
     got = {(r["arm"], r["value"], r["intervention"], r["comparator"]) for r in recs}
     assert got == {("intervention", 17.1, "betafosfamide+doxorubicin", "doxorubicin"),
                    ("comparator", 17.6, "betafosfamide+doxorubicin", "doxorubicin")}
+
+
+def test_a_title_on_its_own_line_is_its_own_sentence_and_its_population_the_trials(nlp):
+    recs = _recs(nlp, "Adding Irinotecan to Vincristine and Cyclophosphamide for Intermediate-Risk "
+                 "Rhabdomyosarcoma\nBackground Intermediate-risk rhabdomyosarcoma includes embryonal RMS (ERMS) at "
+                 "unfavourable sites and alveolar RMS (ARMS). Patients were randomly assigned to vincristine and "
+                 "cyclophosphamide with or without irinotecan. The 3-year EFS was 58% with vincristine and "
+                 "cyclophosphamide and 61% with the irinotecan regimen (P = .40).")
+    assert {tuple(r["histotypes"]) for r in recs} == {("rhabdomyosarcoma",)}
+
+
+def test_chemotherapy_the_patients_had_not_had_is_no_arm(nlp):
+    recs = _recs(nlp, "Phase 3 Trial of Betafosfamide (BF) in Combination with Doxorubicin (D) versus D Alone for "
+                 "Advanced Soft-Tissue Sarcoma (STS): Study AB-XY-512\nIn this phase 3 trial we set "
+                 "betafosfamide (BF) plus "
+                 "doxorubicin (D) against D alone for adults with inoperable or metastatic STS previously untreated "
+                 "with chemotherapy for advanced disease. Median OS was 17.1 months for BF+D and 17.6 months for D.")
+    assert {(r["intervention"], r["comparator"]) for r in recs} == {("betafosfamide+doxorubicin", "doxorubicin")}

@@ -114,7 +114,7 @@ def _split_by_loops(text):
     import itertools
     import re
 
-    from extraction.sentences import _RUN_ON, _is_abbrev
+    from extraction.sentences import _RUN_ON, _is_abbrev, _title_line_end
 
     candidate = re.compile(r"[.!?](?:[\"'’”)\]]*)(?=\s+[\"'‘“(\[]?[A-Z0-9•\-–])|\n[ \t]*\n\s*|\n(?=[ \t]*[•▪●◦\-–*] )")
     cuts = {0, len(text)}
@@ -125,6 +125,7 @@ def _split_by_loops(text):
         if not _is_abbrev(text, m.start()):
             cuts.add(m.end())
     cuts.update(_heading_breaks_by_regex(text))
+    cuts.add(_title_line_end(text) or 0)  # a title on the first line (tested on its own below)
     spans = []
     for s, e in itertools.pairwise(sorted(cuts)):
         while s < e and text[s].isspace():
@@ -134,3 +135,10 @@ def _split_by_loops(text):
         if e > s:
             spans.append((s, e))
     return spans
+
+
+def test_a_first_line_title_is_its_own_sentence_but_a_wrapped_first_line_is_not():
+    title = "Betacin for Advanced Leiomyosarcoma: A Phase II Trial\nPurpose We asked whether betacin works."
+    assert len(split_sentences(title)) == 2
+    wrapped = "In this phase II trial of betacin in patients with advanced leiomyosarcoma and\nPrior therapy, we asked."
+    assert len(split_sentences(wrapped)) == 1
