@@ -138,10 +138,17 @@ _VALUE_NEXT = re.compile(r"\s*(?:\([^()]{0,12}\)\s*)?(?:of|was|were|:)\s*\d"
 _RATE_NOUN = re.compile(r"\brates?$", re.I)
 
 
+#: ``among patients who had a response``: a population named by a relative clause, whatever follows it
+_AMONG_WHO = re.compile(r"\b(?:among|in|for)\s+(?:the\s+)?(?:\d+\s+)?(?:patients|participants|those|children)\s+who\s+"
+                        r"(?:had|achieved|experienced|showed|attained)\s+(?:an?\s+)?(?:\w+\s+)?$", re.I)
+
+
 def population_qualifiers(seg: str, cues: list[Mention]) -> list[Mention]:
     """Cues without the endpoints that only narrow a population (``among patients who had a response``)."""
-    return [c for c in cues if not (c[2] == "ENDPOINT" and _QUALIFIER.search(seg[max(0, c[0] - 40):c[0]])
-                                    and not _VALUE_NEXT.match(seg, c[1]) and not _RATE_NOUN.search(seg, c[0], c[1]))]
+    return [c for c in cues if not (c[2] == "ENDPOINT" and (
+        _AMONG_WHO.search(seg[max(0, c[0] - 60):c[0]])
+        or (_QUALIFIER.search(seg[max(0, c[0] - 40):c[0]]) and not _VALUE_NEXT.match(seg, c[1])
+            and not _RATE_NOUN.search(seg, c[0], c[1]))))]
 
 
 #: ``44% (CI 31-58) for objective response and 66% (55-77) for disease control``: a value followed by

@@ -21,7 +21,7 @@ from typing import Any
 
 ALLOWED_KEYS = ("label", "id", "literal", "pattern", "comment")
 LABELS = ("HISTOTYPE", "AGENT", "ENDPOINT", "NON_ENDPOINT", "DESIGN", "TRIAL", "REGISTRY", "PHASE",
-          "RANDOMIZED", "SINGLE_ARM", "SETTING", "LINE", "COMBINATION")
+          "RANDOMIZED", "SINGLE_ARM", "SETTING", "LINE", "COMBINATION", "STUDY_GROUP")
 DEFAULT_FILES = ("endpoints.jsonl", "distractors.jsonl", "histotypes.jsonl", "agents.jsonl", "trial.jsonl")
 
 

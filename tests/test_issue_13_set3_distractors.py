@@ -1,0 +1,39 @@
+"""Issue 13, held-out set 3 (distractors read as results): a median time to response among responders, a
+non-inferiority margin, a study group named after sarcoma. Invented words and numbers around each pattern."""
+
+import pytest
+
+from extraction.extract import SimpleDocument, extract_document
+from extraction.pipeline import build_pipeline
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return build_pipeline()
+
+
+def _recs(nlp, text):
+    return extract_document(nlp, SimpleDocument(text=text, source_id="file:0a1b2c3d4e5f", source_file="t.txt"))
+
+
+_TRIAL = ("Alphamab versus placebo for progressive desmoid tumours\n\nPatients were randomly assigned to alphamab or "
+          "placebo. The 1-year PFS rate was 77% with alphamab and 41% with placebo. ")
+
+
+def test_median_time_to_response_among_those_who_had_a_response_is_no_response_rate(nlp):
+    recs = _recs(nlp, _TRIAL + "The median time to a response among patients who had a response was 8.1 months in "
+                 "the alphamab group and 12.4 months in the placebo group.")
+    assert {(r["endpoint"], r["measure"]) for r in recs} == {("PFS", "rate")}
+
+
+def test_a_non_inferiority_margin_is_no_hazard_ratio(nlp):
+    recs = _recs(nlp, "Alphamab versus doxorubicin in older patients with soft-tissue sarcoma\n\nPatients were "
+                 "randomised to alphamab or doxorubicin. Alphamab would be non-inferior for PFS if the upper limit of "
+                 "the 95% CI for the HR was below 1.6. The HR for PFS was 0.98 (95% CI 0.70-1.37).")
+    assert sorted(r["value"] for r in recs if r["measure"] == "HR") == [0.98]
+
+
+def test_a_study_group_named_after_sarcoma_says_nothing_of_the_population(nlp):
+    recs = _recs(nlp, "Betacinib in relapsed osteosarcoma: a Nordic Sarcoma Group phase II study\n\nThirty patients "
+                 "received betacinib. The median PFS was 4.1 months.")
+    assert {tuple(r["histotypes"]) for r in recs} == {("osteosarcoma",)}
