@@ -566,12 +566,19 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     if frame.unnamed:
         # ``… were better than those in the placebo group``: the one control the sentence names is the
         # pooled comparator; the pooled treatments stay unnamed
-        controls = {i for m in ms if m[2] == "AGENT" for i in m[3]}
+        agents = [m for m in ms if m[2] == "AGENT"]
+        controls = {i for m in agents for i in m[3]}
         control = next(iter(controls)) if len(controls) == 1 and controls <= CONTROLS else None
+        if control is None and len(controls) == 1 and all(_ALONE_AFTER.match(text, m[1]) for m in agents):
+            control = next(iter(controls))  # ``… over the doxorubicin-only arm``: the one agent given alone
         for r in out:
             r["intervention"] = None
             r["comparator"] = control if r["arm"] == "contrast" else None
     return out
+
+
+#: an agent given alone: ``doxorubicin-only arm``, ``doxorubicin alone``
+_ALONE_AFTER = re.compile(r"\s*(?:-\s*only\b|\s+only\b|\s+alone\b|\s+monotherapy\b)", re.I)
 
 
 #: ``11 months for UPS (n = 19)``, ``For LMS (n = 41), the median PFS was …``: a label with its size

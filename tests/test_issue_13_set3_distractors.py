@@ -37,3 +37,17 @@ def test_a_study_group_named_after_sarcoma_says_nothing_of_the_population(nlp):
     recs = _recs(nlp, "Betacinib in relapsed osteosarcoma: a Nordic Sarcoma Group phase II study\n\nThirty patients "
                  "received betacinib. The median PFS was 4.1 months.")
     assert {tuple(r["histotypes"]) for r in recs} == {("osteosarcoma",)}
+
+
+def test_a_pooled_contrast_against_the_one_agent_given_alone_names_it_the_comparator(nlp):
+    recs = _recs(nlp, "A meta-analysis of trials comparing ifosfamide with other first-line regimens in sarcoma\n\n"
+                 "We pooled 14 randomised trials. The 1-year OS (OR 0.91, 95% CI 0.80-1.04, P = 0.16) did not differ "
+                 "between the experimental arms and the ifosfamide-only arm.")
+    assert {(r["measure"], r["intervention"], r["comparator"]) for r in recs} == {("OR", None, "ifosfamide")}
+
+
+def test_median_total_survival_is_overall_survival_in_a_respectively_list(nlp):
+    recs = _recs(nlp, "Betacinib in advanced chondrosarcoma: a pooled analysis of single-arm studies\n\nThe pooled "
+                 "median progression-free survival (mPFS) and median total survival (mOS) were 4.4 months (95% CI "
+                 "3.1-5.6) and 9.9 months (95% CI 8.0-11.7), respectively.")
+    assert {(r["endpoint"], r["value"]) for r in recs} == {("PFS", 4.4), ("OS", 9.9)}
