@@ -55,7 +55,7 @@ def _count_grammar() -> dict[str, Any]:
     words = next(r["words"] for r in rows if r["kind"] == "number_word")
     rx = {k: [re.compile(r["regex"], re.I) for r in rows if r["kind"] == k]
           for k in ("total", "evaluable", "arm_size_after", "arm_size_before", "dose_arms", "dose_mention",
-                    "composition", "pooled")}
+                    "composition", "pooled", "dose_frequency_arms", "frequency_mention")}
     tens = "|".join(w for w, v in words.items() if v >= 20)
     units = "|".join(w for w, v in words.items() if v < 10)
     below = rf"(?:(?:{tens})(?:[- ](?:{units}))?|{'|'.join(w for w, v in words.items() if v < 20)})"
@@ -589,8 +589,9 @@ def dose_label(value: str) -> str:
 
 def dose_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequence[Mention]
               ) -> tuple[list[frozenset[str]], int, list[Mention]] | None:
-    """Arms of one agent at two doses (``imatinib 400 mg or 800 mg daily``): the arms, the comparator
-    (the lower, standard dose) and a mention for every later ``400 mg`` / ``400-mg arm``."""
+    """Arms of one agent at two doses (``imatinib 400 mg or 800 mg daily``, or ``400 mg either once or twice a
+    day``: 400 and 800 mg a day): the arms, the comparator (the lower, standard dose) and a mention for every
+    later ``400 mg`` / ``400-mg arm`` / ``once daily``."""
     g = _count_grammar()
     agents = [m for m in mentions if m[2] == "AGENT" and not set(m[3]) <= CONTROLS]
     if not sentences or not agents:
@@ -610,6 +611,16 @@ def dose_arms(text: str, sentences: Sequence[tuple[int, int]], mentions: Sequenc
             extra = [(x.start(), x.end(), "AGENT", (dose_label(x.group("d")),))
                      for rxm in g["dose_mention"] for x in rxm.finditer(text) if dose_label(x.group("d")) in doses]
             return arms, 0 if d1 < d2 else 1, extra
+        for rx in g["dose_frequency_arms"]:
+            m = rx.search(text, s, e)
+            near = [a for a in agents if m.start() - 60 <= a[1] <= m.start() + 2] if m else []
+            if not near:
+                continue
+            agent = frozenset(near[-1][3])
+            once, twice = dose_label(m.group("d")), dose_label(str(2 * float(m.group("d"))))
+            extra = [(x.start(), x.end(), "AGENT", (once if x.group("f").lower() == "once" else twice,))
+                     for rxm in g["frequency_mention"] for x in rxm.finditer(text)]
+            return [agent | {once}, agent | {twice}], 0, extra
     return None
 
 

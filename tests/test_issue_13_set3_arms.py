@@ -74,3 +74,13 @@ def test_chemotherapy_the_patients_had_not_had_is_no_arm(nlp):
                  "doxorubicin (D) against D alone for adults with inoperable or metastatic STS previously untreated "
                  "with chemotherapy for advanced disease. Median OS was 17.1 months for BF+D and 17.6 months for D.")
     assert {(r["intervention"], r["comparator"]) for r in recs} == {("betafosfamide+doxorubicin", "doxorubicin")}
+
+
+def test_one_dose_given_once_or_twice_a_day_makes_two_arms(nlp):
+    recs = _recs(nlp, "Higher-dose betatinib for advanced GIST: a randomised trial",
+                 "Methods 610 patients were randomly allocated betatinib 300 mg either once or twice a day. "
+                 "Findings 150 of 305 patients given betatinib once a day had progressed compared with 131 of 305 "
+                 "given it twice a day (hazard ratio 0·86 [95% CI 0·70-1·06]; p=0·16).")
+    got = [(r["endpoint"], r["measure"], r["value"], r["p_value"]) for r in recs]
+    assert got == [("PFS", "HR", 0.86, 0.16)]
+    assert not any(r["measure"] == "rate" for r in recs)  # a share that progressed, with no time, is no PFS rate
