@@ -507,6 +507,10 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     # a value needs an endpoint (named here, or inherited) and arms: without them skip the number scan
     stats, ps, tps = (scan_values(seg) if frame is not None and (endpoints or inherit or "responded" in seg)
                       else ([], [], []))  # "None of the 9 patients responded" names its endpoint by the verb
+    if stats and "who" in seg:
+        grouped_by_event = _ON_TREATMENT_GROUP.search(seg)
+        if grouped_by_event:  # values of groups formed by what happened on treatment: associations, not results
+            stats = [st for st in stats if st.start < grouped_by_event.start()]
     if not stats:
         state.carry_endpoint(endpoints)
         return []
@@ -577,6 +581,11 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     return out
 
 
+#: ``patients who developed hypertension … had longer OS (18 vs 11 months)``: groups formed by an event on
+#: treatment (a side effect, a response), compared after the fact — a prognostic association, not an arm's result
+_ON_TREATMENT_GROUP = re.compile(r"\b(?:patients|those|participants)\b(?:[^.;]|\.(?=\d)){0,40}?\bwho\s+"
+                                 r"(?:developed|experienced)\b(?:[^.;]|\.(?=\d)){0,160}?\b(?:had|showed|achieved)\s+(?:a\s+)?(?:significantly\s+)?(?:longer|"
+                                 r"shorter|better|worse|improved|prolonged|superior|inferior)\b", re.I)
 #: an agent given alone: ``doxorubicin-only arm``, ``doxorubicin alone``
 _ALONE_AFTER = re.compile(r"\s*(?:-\s*only\b|\s+only\b|\s+alone\b|\s+monotherapy\b)", re.I)
 

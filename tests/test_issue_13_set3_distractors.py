@@ -51,3 +51,10 @@ def test_median_total_survival_is_overall_survival_in_a_respectively_list(nlp):
                  "median progression-free survival (mPFS) and median total survival (mOS) were 4.4 months (95% CI "
                  "3.1-5.6) and 9.9 months (95% CI 8.0-11.7), respectively.")
     assert {(r["endpoint"], r["value"]) for r in recs} == {("PFS", 4.4), ("OS", 9.9)}
+
+
+def test_groups_formed_by_a_side_effect_on_treatment_are_no_result(nlp):
+    recs = _recs(nlp, "A phase II study of betatinib in advanced sarcoma\n\nForty patients received betatinib. The "
+                 "median OS was 13.0 months. Patients (27.5%) who developed hypertension or rash had significantly "
+                 "longer OS than those without these events (17.9 vs. 9.8 months; P = 0.01).")
+    assert sorted(r["value"] for r in recs) == [13.0]
