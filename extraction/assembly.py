@@ -43,6 +43,8 @@ _BOTH_NAMED = re.compile(r"^[^\d;]{0,12}?\b(?:in|for|with)\s+both\s+(?:the\s+)?[
                          r"\s+and\s+\w", re.I)
 _ONE_SIDED = re.compile(r"\bone[- ]sided\b|\bone[- ]tailed\b", re.I)
 _CORRESPOND = re.compile(r"\bcorrespond", re.I)
+#: ``For the scalp group it was 9.5 months``: a value referring back to the endpoint of the sentence before
+_PRONOUN_VALUE = re.compile(r"\b(?:it|they)\s+(?:was|were)\s+(?=\d)", re.I)
 _MEDIAN = re.compile(r"\bmedians?\b|\bm(?:PFS|OS|TTP|DFS|RFS|EFS)\b", re.I)
 _VERSUS = re.compile(r"\b(?:vs|versus|v|compared|and)\b")
 _RESPECTIVELY = re.compile(r"\brespectively\b")
@@ -76,6 +78,7 @@ class State:
     sentence_index: int = 0
     other_trial: tuple[int, Frame] | None = None
     factor_levels: list[str] = field(default_factory=list)
+    endpoint_sentence: int = -1  # the sentence that named ``last_endpoint``
 
     def carry_endpoint(self, mentions: Iterable[Mention]) -> None:
         """The endpoint named last among a sentence's ``mentions`` carries on to the sentences after it."""
@@ -85,6 +88,7 @@ class State:
                 last = m
         if last is not None:
             self.last_endpoint = last[3][0]
+            self.endpoint_sentence = self.sentence_index
 
 
 def note_other_trial(ctx: TrialContext, text: str, mentions: Sequence[Mention], state: State) -> None:
@@ -503,7 +507,9 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
         return []
     note_factor_levels(seg, ms, state)
     frame = frame_for(ctx, seg, ms, state)
-    inherit = state.last_endpoint if not endpoints and _CORRESPOND.search(seg) else None
+    by_pronoun = bool(not endpoints and state.endpoint_sentence == state.sentence_index - 1
+                      and _PRONOUN_VALUE.search(seg))
+    inherit = state.last_endpoint if not endpoints and (_CORRESPOND.search(seg) or by_pronoun) else None
     # a value needs an endpoint (named here, or inherited) and arms: without them skip the number scan
     stats, ps, tps = (scan_values(seg) if frame is not None and (endpoints or inherit or "responded" in seg)
                       else ([], [], []))  # "None of the 9 patients responded" names its endpoint by the verb
@@ -523,7 +529,8 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
         if "none_of" in st.extra:  # "None of the 9 patients had an objective response": the endpoint right after
             ep = str(st.extra["none_of"]) or next((c[3][0] for c in vcues if c[2] == "ENDPOINT" and c[3]
                                                    and 0 <= c[0] - st.tail <= 2), None)
-        if ep is None and inherit and not blocked:
+        if ep is None and inherit and (not blocked or (by_pronoun and _PRONOUN_VALUE.search(seg, max(0, st.start - 12),
+                                                                                          st.start + 1))):
             ep = inherit
         st.endpoint = ep
     _spread_respectively(seg, stats, vcues, [m[0] for m in ms if m[2] == "AGENT"])
@@ -558,7 +565,7 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
             st.extra.setdefault("label_n", pooled)
     state.carry_endpoint(endpoints)
     arm_values = [s for s in keep if s.kind != "ratio"]
-    if not _MEDIAN.search(seg):
+    if not _MEDIAN.search(seg) and not by_pronoun:  # (``it was``: the value the sentence before named)
         arm_values = _paired_only(arm_values, seg)
     groups = _assign_groups(seg, ms, frame, arm_values)
     grouped = [s for g in groups for s in g]

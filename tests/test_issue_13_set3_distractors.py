@@ -58,3 +58,16 @@ def test_groups_formed_by_a_side_effect_on_treatment_are_no_result(nlp):
                  "median OS was 13.0 months. Patients (27.5%) who developed hypertension or rash had significantly "
                  "longer OS than those without these events (17.9 vs. 9.8 months; P = 0.01).")
     assert sorted(r["value"] for r in recs) == [13.0]
+
+
+def test_it_was_refers_back_to_the_endpoint_of_the_sentence_before(nlp):
+    recs = _recs(nlp, "Paclitaxel in epithelioid sarcoma: a retrospective study\n\nWe reviewed 40 patients given "
+                 "paclitaxel. The median time to progression was 6.1 months for the whole group. For the proximal-type "
+                 "group it was 4.0 months, and for patients with tumours at distal sites it was 8.2 months, "
+                 "respectively.")
+    assert sorted(r["value"] for r in recs if r["endpoint"] == "TTP" and r["measure"] == "median") == [4.0, 6.1, 8.2]
+    # a pronoun two sentences after the endpoint refers to something else
+    recs = _recs(nlp, "Paclitaxel in epithelioid sarcoma: a retrospective study\n\nWe reviewed 40 patients given "
+                 "paclitaxel. The median time to progression was 6.1 months. Grade 3 fatigue was rare. In older "
+                 "patients it was 12 months.")
+    assert sorted(r["value"] for r in recs) == [6.1]
