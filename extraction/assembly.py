@@ -549,7 +549,18 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     arm_values = [s for s in keep if s.kind != "ratio"]
     if not _MEDIAN.search(seg):
         arm_values = _paired_only(arm_values, seg)
-    groups = _assign_groups(seg, ms, frame, arm_values)
+    if (frame.unnamed and len({(st.endpoint, st.timepoint) for st in arm_values}) == len(arm_values) >= 2
+            and not any(st.kind == "ratio" for st in keep) and not _COMPARED_BEFORE.search(seg)
+            and not re.search(r"\bfrom\b[^.;]*\bto\b", seg)):
+        # ``PFSR-3m and PFSR-6m were 74% and 58%``: a synthesis naming no agent, comparing nothing, gives
+        # values of different endpoints or landmarks, so no two are one treatment and its control: pooled
+        # estimates of one population
+        for st in arm_values:
+            st.arm = 0
+            st.extra["pooled_single"] = True
+        groups = [[st] for st in arm_values]
+    else:
+        groups = _assign_groups(seg, ms, frame, arm_values)
     grouped = [s for g in groups for s in g]
     ratios = [s for s in keep if s.kind == "ratio"] if not frame.single else []
     _assign_contrasts(seg, ms, frame, ratios)
@@ -600,7 +611,8 @@ def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:
     run = [tps[0]]
     runs = []
     for t in tps[1:]:
-        if re.fullmatch(r"-?\s*(?:,|and|or)\s*", seg[run[-1][2]:t[1]]):
+        # ``PFSR-3m and PFSR-6m``: landmarks glued to a repeated abbreviation list the same way
+        if re.fullmatch(r"-?\s*(?:,|and|or)\s*(?:(?:PFSR|OSR|PFR|PFS|OS|EFS|DFS|RFS)-?)?", seg[run[-1][2]:t[1]]):
             run.append(t)
         else:
             runs.append(run)
@@ -776,7 +788,7 @@ def _assign_contrasts(seg: str, ms: Sequence[Mention], frame: Frame, ratios: lis
 def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame: Frame) -> list[dict[str, Any]]:
     if st.arm is None and not frame.single:
         return []
-    pop = sorted(ctx.population) if not frame.local else []
+    pop = sorted(ctx.population) if not frame.local or st.extra.get("pooled_single") else []
     hist = st.histotypes or pop or ["soft_tissue_sarcoma"]
     subgroup = bool(st.histotypes) and sorted(st.histotypes) != pop
     base: dict[str, Any] = {
@@ -801,7 +813,7 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
     comp = join(frame.arms[frame.comparator]) if frame.comparator is not None else None
     score = 0.55 + 0.15 * (st.ci is not None) + 0.1 * (st.p is not None)
     label_n = st.extra.get("label_n")
-    if frame.single:
+    if frame.single or st.extra.get("pooled_single"):
         n = (ctx.evaluable_response if st.endpoint == "ORR" and ctx.evaluable_response else
              ctx.cohort_n or ctx.total)
         n = st.n_of or label_n or (None if subgroup else n)

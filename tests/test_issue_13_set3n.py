@@ -1,0 +1,43 @@
+"""Issue 13, third real set (helper set3n): the grammars that failed there, each in our own invented words
+and numbers around the pattern (never a real abstract's sentences)."""
+
+import pytest
+
+from extraction.extract import SimpleDocument, extract_document
+from extraction.numbers import find_timepoints
+from extraction.pipeline import build_pipeline
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return build_pipeline()
+
+
+def _recs(nlp, title, body):
+    doc = SimpleDocument(text=title + "\n\n" + body, source_id="file:00000000abcf", source_file="t.txt")
+    return extract_document(nlp, doc)
+
+
+def _rates(recs, endpoint="PFS"):
+    return sorted((r["value"], r["timepoint_months"], r["arm"]) for r in recs
+                  if r["endpoint"] == endpoint and r["measure"] == "rate")
+
+
+# --- landmark abbreviations with their time built in ---------------------------------------------------
+
+def test_glued_landmark_abbreviation_gives_its_time():
+    assert [t.months for t in find_timepoints("PFSR-4m and OSR-2y; PFR-16w")] == [4.0, 24.0, 3.69]
+
+
+def test_landmark_abbreviations_listed_with_respectively_pair_in_order(nlp):
+    recs = _recs(nlp, "Trabectedin in uterine leiomyosarcoma: a single-arm phase II study",
+                 "Thirty-one patients received trabectedin. PFSR-4m and PFSR-9m were 66% (95% CI 51-78%) and "
+                 "39% (95% CI 24-55%), respectively.")
+    assert _rates(recs) == [(0.39, 9.0, "single"), (0.66, 4.0, "single")]
+
+
+def test_pooled_landmark_rates_of_an_agentless_synthesis_are_single_estimates(nlp):
+    recs = _recs(nlp, "Progression-free rates in advanced leiomyosarcoma: a meta-analysis of published trials",
+                 "In pre-treated patients, PFSR-4m was 41% (95% CI 33-47%), and PFSR-9m was 19% (95% CI 12-26%).")
+    assert _rates(recs) == [(0.19, 9.0, "single"), (0.41, 4.0, "single")]
+    assert all(r["histotypes"] == ["leiomyosarcoma"] for r in recs if r["measure"] == "rate")
