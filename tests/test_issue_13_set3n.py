@@ -41,3 +41,28 @@ def test_pooled_landmark_rates_of_an_agentless_synthesis_are_single_estimates(nl
                  "In pre-treated patients, PFSR-4m was 41% (95% CI 33-47%), and PFSR-9m was 19% (95% CI 12-26%).")
     assert _rates(recs) == [(0.19, 9.0, "single"), (0.41, 4.0, "single")]
     assert all(r["histotypes"] == ["leiomyosarcoma"] for r in recs if r["measure"] == "rate")
+
+
+# --- decimal proportions, "objective remission rate", a synthesis's pooled total ------------------------
+
+def test_rate_printed_as_a_decimal_proportion_inside_its_own_ci(nlp):
+    recs = _recs(nlp, "Regorafenib for relapsed osteosarcoma: a single-arm meta-analysis",
+                 "The meta-analysis included 9 studies of 214 patients. The pooled objective remission rate (ORR) "
+                 "of relapsed osteosarcoma treated with regorafenib was 0.31(95%CI = 0.22-0.41). The pooled "
+                 "disease control rate (DCR) was 0.64 (95%CI = 0.50-0.77).")
+    got = sorted((r["endpoint"], r["value"], r["ci_low"], r["ci_high"], r["n"]) for r in recs)
+    assert got == [("DCR", 0.64, 0.5, 0.77, 214), ("ORR", 0.31, 0.22, 0.41, 214)]
+
+
+def test_decimal_outside_its_ci_or_without_a_rate_name_is_not_a_rate(nlp):
+    recs = _recs(nlp, "Regorafenib for relapsed osteosarcoma: a single-arm meta-analysis",
+                 "The pooled incidence of hand-foot reaction was 0.41 (95% CI = 0.30-0.52). The pooled "
+                 "response rate was 0.12 (95% CI = 0.20-0.30).")
+    assert [r for r in recs if r["measure"] == "rate"] == []
+
+
+def test_median_total_survival_is_overall_survival_in_a_respectively_list(nlp):
+    recs = _recs(nlp, "Regorafenib for relapsed osteosarcoma: a single-arm meta-analysis",
+                 "The pooled median progression-free survival (mPFS) and median total survival (mOS) were "
+                 "4.4 months (95%CI = 3.1-5.7) and 9.9 months (95% CI = 8.2-11.6), respectively.")
+    assert sorted((r["endpoint"], r["value"]) for r in recs) == [("OS", 9.9), ("PFS", 4.4)]
