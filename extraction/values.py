@@ -208,6 +208,8 @@ def bare_p_values(seg: str, ps: list[PValue], cis: list[Interval]) -> list[PValu
 _DENOMINATOR = re.compile(r"\d\s*/\s*$")
 
 
+#: ``5.6+ months``: a time with a censoring mark between the number and its unit
+_CENSORED_UNIT = re.compile(r"\+\s*(?P<unit>months?|mos?|weeks?|wks?|days?|years?|yrs?)\b")
 #: a rate's name, then the words up to its value (no number between): ``rate (ORR) of … was``
 _RATE_NAMED_BEFORE = re.compile(r"\b(?:rates?|proportion)\b(?:\s*[(\[][A-Za-z]{2,6}[)\]])?[^\d;%]{0,130}?"
                                 r"(?:\bwas|\bwere|\bof|:|=)\s*$")
@@ -272,6 +274,10 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
                 a.extra["range"] = True  # "5.5 (2-57) months": an unlabelled bracket before the unit is a range
             if u and unit_of(u.group("unit")) not in (None, "percent"):
                 a.unit, a.kind = unit_of(u.group("unit")), "median"
+            elif (c := _CENSORED_UNIT.match(seg, a.end)) is not None:
+                # "5.6+ months": the "+" marks a censored time; the time is the number
+                a.unit, a.kind, a.tail = unit_of(c.group("unit")), "median", c.end()
+                a.extra["censored"] = True
     for i in range(len(raw) - 2, -1, -1):
         a, b = raw[i], raw[i + 1]
         gap_from = a.end
