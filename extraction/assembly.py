@@ -166,6 +166,11 @@ def _cue_endpoint(st: Stat, cues: list[Mention], seg: str = "") -> tuple[str | N
             and _SHARE_HAD.match(seg[st.tail:nxt[0]])):
         return None, True  # ``28% of patients on X and 11% on Y had progressive disease``: its own outcome
     before = [c for c in cues if c[1] <= st.start]
+    if (before and seg and before[-1][2] != "ENDPOINT" and nxt is not None and nxt[2] == "ENDPOINT" and nxt[3]
+            and ";" in seg[before[-1][1]:st.start] and ";" not in seg[st.tail:nxt[0]]):
+        # "…cycles was 5.5 (range 1-22); 73% of patients remained progression-free at 12 weeks": the value's
+        # own clause names its endpoint after it; the non-endpoint before it belongs to the clause before
+        return nxt[3][0], False
     if before:
         c = before[-1]
         return (c[3][0] if c[2] == "ENDPOINT" and c[3] else None), c[2] != "ENDPOINT"
@@ -530,6 +535,10 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
         else:
             st.measure = "rate"
             tp = [t for t in tps if t[2] <= st.start]
+            later = _landmark_after(seg, st, tps, vcues) if ep != "ORR" else None
+            if later is not None and (not tp or not any(
+                    c[2] == "ENDPOINT" and st.tail <= c[0] < later[1] for c in vcues)):
+                tp = [later]  # "73% remained progression-free at 12 weeks and 52% at 24 weeks"
             if ep in _RATE_ENDPOINTS:
                 st.timepoint = tp[-1][0] if tp and ep != "ORR" and st.start - tp[-1][2] < 40 else None
             elif tp:
@@ -601,6 +610,19 @@ def _labelled_sizes(seg: str, stats: list[Stat], ms: Sequence[Mention]) -> None:
         hit = post[0] if post else pre[-1] if pre else None
         if hit is not None:
             st.extra["label_n"] = int(parse_number(hit.group("n")) or 0) or None
+
+
+#: the words between a rate and a landmark written after it: ``… remained progression-free at``
+_AT_AFTER = re.compile(r"[^\d;%]{0,60}?\b(?:at|by|after)\s+$", re.I)
+
+
+def _landmark_after(seg: str, st: Stat, tps, cues: list[Mention]):
+    """The landmark written right after a rate (``52% at 24 weeks``, ``73% remained progression-free at 12
+    weeks``): ``at``/``by``/``after`` a time, with no number between."""
+    nxt = next((t for t in tps if t[1] >= st.tail), None)
+    if nxt is None or not _AT_AFTER.fullmatch(seg[st.tail:nxt[1]]):
+        return None
+    return nxt
 
 
 def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:

@@ -76,3 +76,19 @@ def test_censored_median_is_the_number_before_the_mark(nlp):
                  "0.5 - 19+ months). The median duration of objective response was 7+ months (range 2.2 - 15.1+ "
                  "months).")
     assert [(r["endpoint"], r["measure"], r["value"], r["unit"]) for r in recs] == [("PFS", "median", 4.9, "months")]
+
+
+# --- two landmarks after their rates in one clause ------------------------------------------------------
+
+def test_each_rate_takes_the_landmark_written_right_after_it(nlp):
+    recs = _recs(nlp, "Eribulin as second-line therapy for uterine leiomyosarcoma: a phase II study",
+                 "Thirty-seven women received eribulin. The median number of cycles was 4 (range 1-14); 68% of "
+                 "patients remained progression-free at 8 weeks and 41% at 20 weeks.")
+    assert _rates(recs) == [(0.41, 4.62, "single"), (0.68, 1.85, "single")]
+
+
+def test_a_landmark_before_the_rate_is_kept_when_another_endpoint_follows(nlp):
+    recs = _recs(nlp, "Eribulin as second-line therapy for uterine leiomyosarcoma: a phase II study",
+                 "Thirty-seven women received eribulin. The 1-year OS rate was 77%, and PFS at 6 months was 45%.")
+    assert _rates(recs, "OS") == [(0.77, 12.0, "single")]
+    assert _rates(recs, "PFS") == [(0.45, 6.0, "single")]
