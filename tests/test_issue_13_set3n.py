@@ -92,3 +92,14 @@ def test_a_landmark_before_the_rate_is_kept_when_another_endpoint_follows(nlp):
                  "Thirty-seven women received eribulin. The 1-year OS rate was 77%, and PFS at 6 months was 45%.")
     assert _rates(recs, "OS") == [(0.77, 12.0, "single")]
     assert _rates(recs, "PFS") == [(0.45, 6.0, "single")]
+
+
+# --- "reduced the risk of recurrence (HR …) and death (HR …)" -------------------------------------------
+
+def test_risk_of_recurrence_and_death_are_two_endpoints(nlp):
+    recs = _recs(nlp, "Adjuvant epirubicin plus ifosfamide versus observation in resected soft tissue sarcoma: "
+                      "a randomised trial",
+                 "Adjuvant chemotherapy lowered the risk of recurrence (HR = 0.58, 95% CI 0.37-0.91) and death "
+                 "(HR = 0.63, 95% CI 0.40-0.99) in the high-risk group.")
+    got = sorted((r["endpoint"], r["value"], r["ci_low"], r["ci_high"]) for r in recs if r["measure"] == "HR")
+    assert got == [("DFS", 0.58, 0.37, 0.91), ("OS", 0.63, 0.4, 0.99)]
