@@ -860,11 +860,18 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
     return [{**rec, "arm": "intervention", "intervention": join(frame.arms[st.arm]), "comparator": comp}]
 
 
+_OPEN_BEFORE = re.compile(r"[(\[]\s*$")
+_CLOSE_AFTER = re.compile(r"\s*[)\]]")
+
+
 def _contrast_n(st: Stat, seg: str, frame: Frame, ctx: TrialContext, subgroup: bool) -> int | None:
     if st.extra.get("label_n"):
         return int(st.extra["label_n"])  # type: ignore[call-overload]
     lo = 0 if frame.local else max(0, st.start - 90)
-    counts = [m for m in PATIENTS_RE.finditer(seg, lo, st.start)]
+    # ``AI (70 patients) compared to GD (73 patients), … (hazard ratio 2.55)``: a count in its own bracket is
+    # one arm's (or one group's) size, never the contrast's
+    counts = [m for m in PATIENTS_RE.finditer(seg, lo, st.start)
+              if not (_OPEN_BEFORE.search(seg, max(0, m.start() - 3), m.start()) and _CLOSE_AFTER.match(seg, m.end()))]
     if counts:
         v = parse_number(counts[-1].group("n"))
         return int(v) if v else None

@@ -422,6 +422,8 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                     n = int(parse_number(after.group("n")) or 0) or None
                 if n:
                     found[i] = n
+            if len(found) < 2 <= len(ctx.arms):
+                found = _listed_sizes(ctx, norm, s, seg, mapped) or found
             if len(found) >= 2 or (len(found) == 1 and len(ctx.arms) == 1):
                 ctx.sizes = found
                 first: dict[int, int] = {}  # arm → where this sentence first names it
@@ -442,6 +444,54 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                 (m for rx in _count_grammar()["evaluable"] for m in [rx.search(seg)] if m), None)
             if ev:
                 ctx.evaluable_response = int(ev.group("n"))
+
+
+#: ``640 patients were randomized: 317 EVO+D, 323 D``: the arms' sizes listed after a colon, one count per arm
+_COLON_SIZES = re.compile(r"(?<![\d.,])(?P<total>\d{1,3}(?:,\d{3})+|\d+)\s+"
+                          r"(?:patients|participants|women|adults|pts)\s+"
+                          r"(?:were\s+)?(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|enrolled|assigned|allocated)"
+                          r"\s*:\s*(?P<list>\d[^;.]*)")
+_LIST_ITEM = re.compile(r"(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?P<label>[^,;]+?)\s*(?=,|\band\b|$)")
+#: ``A and B were given to 81 and 39 patients, respectively``: counts listed in the arms' order
+_RESPECTIVE_COUNTS = re.compile(r"(?<![\d.,%])(?P<nums>\d+(?:\s*(?:,|,?\s*and)\s*\d+)+)\s+"
+                                r"(?:patients|participants|women|adults|pts)\b[^.;]{0,40}?,?\s*respectively\b")
+
+
+def _listed_sizes(ctx: TrialContext, norm: str, s: int, seg: str,
+                  mapped: Sequence[tuple[int, int, int | None]]) -> dict[int, int]:
+    """Arm sizes written as a list: after a colon that follows the total (``640 patients were randomized:
+    317 A, 323 B``; each label names its arm, an unnamed last label the one arm left, and the counts add up to
+    the total), or as counts matched to the arms by ``respectively`` (``A and B were given to 81 and 39
+    patients, respectively``; the arms named in the sentence, in order)."""
+    if (c := _COLON_SIZES.search(seg)) is not None:
+        items = list(_LIST_ITEM.finditer(c.group("list")))
+        total = int(parse_number(c.group("total")) or 0)
+        if len(items) == len(ctx.arms) and sum(int(parse_number(i.group("n")) or 0) for i in items) == total:
+            base = s + c.start("list")
+            out: dict[int, int] = {}
+            loose: list[int] = []
+            for it in items:
+                arms = {i for a, _b, i in mapped if i is not None
+                        and base + it.start("label") <= a < base + it.end("label")}
+                n = int(parse_number(it.group("n")) or 0)
+                if len(arms) == 1 and next(iter(arms)) not in out:
+                    out[next(iter(arms))] = n
+                else:
+                    loose.append(n)
+            rest = [i for i in range(len(ctx.arms)) if i not in out]
+            if len(loose) == len(rest) == 1:
+                out[rest[0]] = loose[0]
+            if len(out) == len(ctx.arms):
+                return out
+    if "respectively" in seg and (r := _RESPECTIVE_COUNTS.search(seg)) is not None:
+        nums = [int(x) for x in re.findall(r"\d+", r.group("nums"))]
+        named: list[int] = []
+        for _a, _b, i in mapped:
+            if i is not None and i not in named:
+                named.append(i)
+        if len(named) == len(nums) == len(ctx.arms):
+            return dict(zip(named, nums, strict=True))
+    return {}
 
 
 def _population_of_count(ctx: TrialContext, text: str, s: int, m: re.Match[str], ms: Sequence[Mention]) -> None:

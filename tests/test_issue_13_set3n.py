@@ -103,3 +103,55 @@ def test_risk_of_recurrence_and_death_are_two_endpoints(nlp):
                  "(HR = 0.63, 95% CI 0.40-0.99) in the high-risk group.")
     got = sorted((r["endpoint"], r["value"], r["ci_low"], r["ci_high"]) for r in recs if r["measure"] == "HR")
     assert got == [("DFS", 0.58, 0.37, 0.91), ("OS", 0.63, 0.4, 0.99)]
+
+
+# --- patient counts -------------------------------------------------------------------------------------
+
+def _n(recs):
+    return sorted((r["endpoint"], r["measure"], r["arm"], r["value"], r["n"]) for r in recs)
+
+
+def test_arm_sizes_listed_after_a_colon(nlp):
+    recs = _recs(nlp, "Sunitinib plus doxorubicin (SUD) versus doxorubicin (D) alone in advanced soft tissue sarcoma: "
+                      "a randomized phase 3 study",
+                 "Overall, 412 patients were randomized: 208 SUD, 204 D; 399 were treated. Median OS was 17.1 "
+                 "months for SUD and 16.4 months for D alone.")
+    assert [(r["arm"], r["n"]) for r in recs if r["endpoint"] == "OS"] == [("intervention", 208), ("comparator", 204)]
+
+
+def test_colon_counts_that_do_not_add_up_leave_the_unnamed_arm_unsized(nlp):
+    recs = _recs(nlp, "Sunitinib plus doxorubicin (SUD) versus doxorubicin (D) alone in advanced soft tissue sarcoma: "
+                      "a randomized phase 3 study",
+                 "Overall, 412 patients were randomized: 150 SUD, 204 D. Median OS was 17.1 months for SUD and "
+                 "16.4 months for D alone.")
+    assert [r["n"] for r in recs if r["endpoint"] == "OS" and r["arm"] == "comparator"] == [None]
+
+
+def test_arm_sizes_matched_by_respectively_and_summed_for_the_contrast(nlp):
+    recs = _recs(nlp, "Sunitinib versus doxorubicin in elderly patients with soft tissue sarcoma: a randomized "
+                      "phase 2 trial",
+                 "Sunitinib and doxorubicin were given to 64 and 31 patients, respectively. PFS was similar "
+                 "(HR 0.97, 95% CI 0.61-1.55). The ORR was 9.4% with sunitinib and 12.9% with doxorubicin.")
+    assert _n(recs) == [("ORR", "rate", "comparator", 0.129, 31), ("ORR", "rate", "intervention", 0.094, 64),
+                        ("PFS", "HR", "contrast", 0.97, 95)]
+
+
+@pytest.mark.parametrize("cohort", [
+    "A retrospective review of the Northfield (Leeds, UK) sarcoma registry was performed on 27 consecutive "
+    "patients with angiosarcoma treated with paclitaxel.",
+    "In the registry, 27 patients (41% women) were identified with a median age of 63 years.",
+    "Data from 27 patients were collected from 6 centres.",
+])
+def test_cohort_size_stated_once_is_the_n_of_a_single_arm_series(nlp, cohort):
+    recs = _recs(nlp, "Paclitaxel in metastatic angiosarcoma: a retrospective multicentre analysis",
+                 cohort + " The ORR was 41%. Median PFS was 5.2 months and median OS 14.9 months.")
+    assert {r["n"] for r in recs} == {27} and len(recs) == 3
+
+
+def test_a_bracketed_arm_size_is_not_the_contrast_n(nlp):
+    recs = _recs(nlp, "Gemcitabine plus docetaxel versus doxorubicin plus ifosfamide as perioperative therapy: "
+                      "a randomised phase 2/3 trial",
+                 "Patients were randomly assigned to doxorubicin plus ifosfamide (AI) or gemcitabine plus docetaxel "
+                 "(GD). Among 120 enrolled patients who received AI (58 patients) compared to GD (62 patients), the "
+                 "3-year OS was 88% for AI and 80% for GD (hazard ratio 1.9, 95% CI 0.7-5.1).")
+    assert [r["n"] for r in recs if r["measure"] == "HR"] == [120]
