@@ -837,7 +837,7 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
     label_n = st.extra.get("label_n")
     if frame.single or st.extra.get("pooled_single"):
         n = (ctx.evaluable_response if st.endpoint == "ORR" and ctx.evaluable_response else
-             ctx.cohort_n or ctx.total)
+             ctx.efficacy_n or ctx.cohort_n or ctx.treated_n or ctx.total)
         n = st.n_of or label_n or (None if subgroup else n)
         if st.kind == "rate":
             base["value"] = st.value / 100.0

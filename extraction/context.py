@@ -109,6 +109,15 @@ _SUBGROUP_COUNT = re.compile(r"(?<![:\d.,%\w])(?P<n>\d+)\s*(?:\(\s*\d+(?:\.\d+)?
                              r"(?:had\s+|with\s+|were\s+)?(?:an?\s+)?$")
 _EVALUABLE = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+)?(?:[\w-]+\s+){0,9}?(?:were\s+)?(?:evaluable|"
                         r"assessable)\s+for\s+(?:response|the\s+primary)", re.I)
+#: ``Fifty-nine patients were assessed for efficacy``: the cohort every efficacy value is about
+_EFFICACY_N = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+|participants\s+)?(?:were\s+)?(?:assessed|evaluated|"
+                         r"evaluable|assessable|analy[sz]ed|analy[sz]able)\s+for\s+(?:the\s+)?efficacy\b", re.I)
+#: ``A total of 59 patients received first-line weekly <agent>``: the count treated with the arm's agent
+_TREATED_BEFORE = re.compile(r"(?<![\w.,])(?P<n>\d+)\s+(?:consecutive\s+|eligible\s+)?(?:patients|participants|women|"
+                             r"adults|children)\s+(?:received|were\s+treated\s+with|were\s+given)\s+"
+                             r"(?:[\w-]+\s+){0,3}$", re.I)
+#: ``Three patients received X within trial A, three in trial B, …``: a count split by source is a part
+_BREAKDOWN_AFTER = re.compile(r",\s*(?:and\s+)?\d+\s+(?:patients\s+)?(?:in|within|from|at|via|through)\b")
 _SETTING_WORDS = [("neoadjuvant", re.compile(r"\bneo-?adjuvant\b|\bpreoperative\b", re.I)),
                   ("adjuvant", re.compile(r"\badjuvant\b", re.I))]
 _NON = re.compile(r"\bnon[- ]?$", re.I)
@@ -129,6 +138,8 @@ class TrialContext:
     total_randomised: bool = False
     evaluable_response: int | None = None
     cohort_n: int | None = None
+    efficacy_n: int | None = None  # ``59 patients were assessed for efficacy``: the analysed cohort
+    treated_n: int | None = None  # ``59 patients received weekly paclitaxel``: a single arm's treated cohort
     stated_sizes: dict[int, int] = field(default_factory=dict)
     pooled_n: dict[int, int] = field(default_factory=dict)
     population: list[str] = field(default_factory=list)
@@ -439,11 +450,22 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                     k = int(c.group("n")) if c and c.end() == m[0] else int(parse_number(after.group("n")) or 0)
                     for h in histotype_ids(text, m):
                         ctx.subgroup_n.setdefault(h, k)
+        if ctx.efficacy_n is None and "effica" in seg.lower() and (ef := _EFFICACY_N.search(seg)):
+            ctx.efficacy_n = int(ef.group("n"))
+        if ctx.single_arm and ctx.treated_n is None and ctx.arms and idx not in ctx.pooled_n and not any(
+                rx.search(seg) for rx in _count_grammar()["pooled"]):
+            for a, _b, i in mapped_single(text, ms, ctx):
+                t = _TREATED_BEFORE.search(norm, max(s, a - 70), a)
+                if i == 0 and t and t.end() == a and not _BREAKDOWN_AFTER.search(norm, a, e):
+                    ctx.treated_n = int(parse_number(t.group("n")) or 0) or None
+                    break
         if ctx.evaluable_response is None and "able" in seg.lower():  # the pattern ends in -able
             ev = _EVALUABLE.search(seg) or next(
                 (m for rx in _count_grammar()["evaluable"] for m in [rx.search(seg)] if m), None)
             if ev:
                 ctx.evaluable_response = int(ev.group("n"))
+    if ctx.treated_n and ctx.total and ctx.treated_n > ctx.total:
+        ctx.treated_n = None  # those treated with the arm's agent are a part of the cohort, never more
 
 
 #: ``640 patients were randomized: 317 EVO+D, 323 D``: the arms' sizes listed after a colon, one count per arm
@@ -492,6 +514,12 @@ def _listed_sizes(ctx: TrialContext, norm: str, s: int, seg: str,
         if len(named) == len(nums) == len(ctx.arms):
             return dict(zip(named, nums, strict=True))
     return {}
+
+
+def mapped_single(text: str, ms: Sequence[Mention], ctx: TrialContext) -> list[tuple[int, int, int | None]]:
+    """Arm mentions of a sentence mapped to the trial's arms ``(start, end, arm index)``."""
+    return [(a, b, map_mention(ids, ctx.arms, combination=comb, comparator=ctx.comparator))
+            for a, b, ids, comb in group_mentions(text, ms, ctx.arms)]
 
 
 def _population_of_count(ctx: TrialContext, text: str, s: int, m: re.Match[str], ms: Sequence[Mention]) -> None:

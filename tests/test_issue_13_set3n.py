@@ -155,3 +155,26 @@ def test_a_bracketed_arm_size_is_not_the_contrast_n(nlp):
                  "(GD). Among 120 enrolled patients who received AI (58 patients) compared to GD (62 patients), the "
                  "3-year OS was 88% for AI and 80% for GD (hazard ratio 1.9, 95% CI 0.7-5.1).")
     assert [r["n"] for r in recs if r["measure"] == "HR"] == [120]
+
+
+def test_the_cohort_assessed_for_efficacy_is_the_n_of_the_efficacy_values(nlp):
+    recs = _recs(nlp, "Anlotinib in refractory bone sarcoma: a single-arm phase II trial",
+                 "We recruited 47 patients who had failed chemotherapy. Forty-two patients were assessed for "
+                 "efficacy and 47 patients for adverse events. The median PFS was 5.6 months and the 6-month "
+                 "PFS rate was 44%.")
+    assert {r["n"] for r in recs} == {42} and len(recs) == 2
+
+
+def test_the_patients_treated_with_the_arm_agent_narrow_a_reviewed_series(nlp):
+    recs = _recs(nlp, "Outcomes of systemic treatment for advanced angiosarcoma: a retrospective analysis",
+                 "We reviewed the records of 88 patients with angiosarcoma who received chemotherapy. A total of 47 "
+                 "patients received first-line weekly paclitaxel and showed an objective response rate of 31% "
+                 "and a median progression-free survival of 4.8 months.")
+    assert {(r["endpoint"], r["n"]) for r in recs} == {("ORR", 47), ("PFS", 47)}
+
+
+def test_a_treated_count_split_by_source_is_not_the_cohort(nlp):
+    recs = _recs(nlp, "Pazopanib in desmoplastic small round cell tumour: a retrospective series",
+                 "We reviewed 12 patients who received pazopanib. Four patients received pazopanib within trial "
+                 "one, four in trial two, and four in a named patient programme. Median PFS was 7.5 months.")
+    assert [r["n"] for r in recs] == [12]
