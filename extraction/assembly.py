@@ -845,7 +845,7 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
                  "intervention": join(frame.arms[0]), "comparator": None, "n": n, "confidence": round(score, 2)}]
     if st.kind == "ratio":
         exp_arm = st.arm
-        n = _contrast_n(st, seg, frame, ctx, subgroup)
+        n = _contrast_n(st, seg, frame, ctx, subgroup, ms)
         interv = str(st.extra.get("intervention") or join(frame.arms[exp_arm]))
         return [{**base, "arm": "contrast", "unit": "ratio", "intervention": interv, "comparator": comp,
                  "n": n, "confidence": round(min(0.99, score + 0.1), 2)}]
@@ -864,9 +864,21 @@ _OPEN_BEFORE = re.compile(r"[(\[]\s*$")
 _CLOSE_AFTER = re.compile(r"\s*[)\]]")
 
 
-def _contrast_n(st: Stat, seg: str, frame: Frame, ctx: TrialContext, subgroup: bool) -> int | None:
+#: ``participants with a low score were combined (N = 80, 27.6%, 39 Obs/41 Adj)``: a group's size in the
+#: bracket after the group (an arm's bracket, after its agent, is the arm's size)
+_GROUP_N = re.compile(r"\(\s*N\s*=\s*(?P<n>\d[\d,]*)\s*[,;)]")
+
+
+def _contrast_n(st: Stat, seg: str, frame: Frame, ctx: TrialContext, subgroup: bool,
+                ms: Sequence[Mention] = ()) -> int | None:
     if st.extra.get("label_n"):
         return int(st.extra["label_n"])  # type: ignore[call-overload]
+    agent_ends = [m[1] for m in ms if m[2] == "AGENT"]
+    group = [m for m in _GROUP_N.finditer(seg, 0, st.start) if "N" in seg[m.start():m.end()]
+             and not any(0 <= m.start() - e <= 2 for e in agent_ends)
+             and not PATIENTS_RE.search(seg, m.end(), st.start)]
+    if group and not frame.local:
+        return int(parse_number(group[-1].group("n")) or 0) or None
     lo = 0 if frame.local else max(0, st.start - 90)
     # ``AI (70 patients) compared to GD (73 patients), … (hazard ratio 2.55)``: a count in its own bracket is
     # one arm's (or one group's) size, never the contrast's

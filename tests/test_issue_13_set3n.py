@@ -178,3 +178,12 @@ def test_a_treated_count_split_by_source_is_not_the_cohort(nlp):
                  "We reviewed 12 patients who received pazopanib. Four patients received pazopanib within trial "
                  "one, four in trial two, and four in a named patient programme. Median PFS was 7.5 months.")
     assert [r["n"] for r in recs] == [12]
+
+
+def test_a_group_size_in_brackets_is_the_n_of_its_contrasts(nlp):
+    recs = _recs(nlp, "Adjuvant epirubicin plus ifosfamide versus observation in resected soft tissue sarcoma: "
+                      "a randomised trial",
+                 "Patients with a predicted risk above 40% were combined (N = 66, 24.1%, 31 observation/35 "
+                 "chemotherapy), and a significant DFS (HR = 0.55, 95% CI 0.31-0.97) and OS (HR = 0.57, 95% CI "
+                 "0.33-0.99) benefit was seen.")
+    assert sorted((r["endpoint"], r["n"]) for r in recs if r["measure"] == "HR") == [("DFS", 66), ("OS", 66)]
