@@ -887,6 +887,12 @@ def _contrast_n(st: Stat, seg: str, frame: Frame, ctx: TrialContext, subgroup: b
     if counts:
         v = parse_number(counts[-1].group("n"))
         return int(v) if v else None
+    if ctx.group_n and not frame.local:  # ``… in the low-risk category``: a group whose size was stated
+        named = [(m.start(), ctx.group_n[m.group(1).lower()]) for m in re.finditer(
+            r"\bin\s+the\s+(" + "|".join(re.escape(k) for k in sorted(ctx.group_n, key=len, reverse=True)) + r")\b",
+            seg, re.I)]
+        if len(named) == 1:
+            return named[0][1]
     if "intervention" in st.extra:
         return None  # a regimen subgroup: the text gives no size for it here
     if subgroup:

@@ -109,6 +109,11 @@ _SUBGROUP_COUNT = re.compile(r"(?<![:\d.,%\w])(?P<n>\d+)\s*(?:\(\s*\d+(?:\.\d+)?
                              r"(?:had\s+|with\s+|were\s+)?(?:an?\s+)?$")
 _EVALUABLE = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+)?(?:[\w-]+\s+){0,9}?(?:were\s+)?(?:evaluable|"
                         r"assessable)\s+for\s+(?:response|the\s+primary)", re.I)
+#: ``170, 68 and 52 patients had high (…), intermediate (…) and low risk (…), respectively``: named groups' sizes
+_GROUP_SIZES = re.compile(r"(?<![\w.,])(?P<nums>(?:\d+|[A-Za-z][a-z]+(?:[- ][a-z]+){0,3})"
+                          r"(?:\s*,\s*\d+)*\s*,?\s*and\s+\d+)"
+                          r"\s+(?:patients|participants)\s+"
+                          r"(?:had|were|with)\s+(?P<labels>(?:[^;.]|(?<=\d)\.(?=\d))+?)\s*,\s*respectively\b")
 #: ``Fifty-nine patients were assessed for efficacy``: the cohort every efficacy value is about
 _EFFICACY_N = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+|participants\s+)?(?:were\s+)?(?:assessed|evaluated|"
                          r"evaluable|assessable|analy[sz]ed|analy[sz]able)\s+for\s+(?:the\s+)?efficacy\b", re.I)
@@ -144,6 +149,7 @@ class TrialContext:
     pooled_n: dict[int, int] = field(default_factory=dict)
     population: list[str] = field(default_factory=list)
     subgroup_n: dict[str, int] = field(default_factory=dict)
+    group_n: dict[str, int] = field(default_factory=dict)  # ``52 patients had low risk``: a named group's size
     title: str = ""
     trial: str = ""
     phase: str = ""
@@ -450,6 +456,12 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                     k = int(c.group("n")) if c and c.end() == m[0] else int(parse_number(after.group("n")) or 0)
                     for h in histotype_ids(text, m):
                         ctx.subgroup_n.setdefault(h, k)
+        if "respectively" in seg and (g := _GROUP_SIZES.search(seg)) is not None:
+            nums = [_count_value(x) for x in re.split(r"\s*,\s*|\s*\band\s+", g.group("nums")) if x.strip()]
+            labels = [x.strip().lower() for x in re.split(r",|\band\b", re.sub(r"\([^()]*\)", " ", g.group("labels")))]
+            if len(nums) == len(labels) and all(labels) and all(nums):
+                for lab, k in zip(labels, nums, strict=True):
+                    ctx.group_n.setdefault(lab, int(k or 0))
         if ctx.efficacy_n is None and "effica" in seg.lower() and (ef := _EFFICACY_N.search(seg)):
             ctx.efficacy_n = int(ef.group("n"))
         if ctx.single_arm and ctx.treated_n is None and ctx.arms and idx not in ctx.pooled_n and not any(
@@ -514,6 +526,23 @@ def _listed_sizes(ctx: TrialContext, norm: str, s: int, seg: str,
         if len(named) == len(nums) == len(ctx.arms):
             return dict(zip(named, nums, strict=True))
     return {}
+
+
+def _count_value(item: str) -> int | None:
+    """``52`` → 52, ``One hundred seventy`` → 170 (None for words that are not a number)."""
+    item = item.strip()
+    if item.isdigit():
+        return int(item)
+    words = _count_grammar()["words"]
+    total = 0
+    for p in re.split(r"[- ]+", item.lower()):
+        if p == "hundred":
+            total *= 100
+        elif p in words:
+            total += words[p]
+        elif p != "and":
+            return None
+    return total or None
 
 
 def mapped_single(text: str, ms: Sequence[Mention], ctx: TrialContext) -> list[tuple[int, int, int | None]]:

@@ -187,3 +187,12 @@ def test_a_group_size_in_brackets_is_the_n_of_its_contrasts(nlp):
                  "chemotherapy), and a significant DFS (HR = 0.55, 95% CI 0.31-0.97) and OS (HR = 0.57, 95% CI "
                  "0.33-0.99) benefit was seen.")
     assert sorted((r["endpoint"], r["n"]) for r in recs if r["measure"] == "HR") == [("DFS", 66), ("OS", 66)]
+
+
+def test_group_sizes_matched_by_respectively_give_the_n_of_that_group_contrast(nlp):
+    recs = _recs(nlp, "Adjuvant epirubicin plus ifosfamide versus observation in resected soft tissue sarcoma: "
+                      "a randomised trial",
+                 "One hundred twelve, 61 and 44 patients had favourable (51.6%), average (28.1%) and poor risk "
+                 "(20.3%), respectively. Adjuvant chemotherapy lowered the risk of recurrence (HR = 0.58, 95% CI "
+                 "0.37-0.91) in the poor risk group.")
+    assert [(r["endpoint"], r["n"]) for r in recs if r["measure"] == "HR"] == [("DFS", 44)]
