@@ -177,6 +177,11 @@ def _cue_endpoint(st: Stat, cues: list[Mention], seg: str = "") -> tuple[str | N
             and _SHARE_HAD.match(seg[st.tail:nxt[0]])):
         return None, True  # ``28% of patients on X and 11% on Y had progressive disease``: its own outcome
     before = [c for c in cues if c[1] <= st.start]
+    if (before and seg and before[-1][2] != "ENDPOINT" and nxt is not None and nxt[2] == "ENDPOINT" and nxt[3]
+            and ";" in seg[before[-1][1]:st.start] and ";" not in seg[st.tail:nxt[0]]):
+        # "…cycles was 5.5 (range 1-22); 73% of patients remained progression-free at 12 weeks": the value's
+        # own clause names its endpoint after it; the non-endpoint before it belongs to the clause before
+        return nxt[3][0], False
     if before:
         c = before[-1]
         return (c[3][0] if c[2] == "ENDPOINT" and c[3] else None), c[2] != "ENDPOINT"
@@ -548,6 +553,10 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
         else:
             st.measure = "rate"
             tp = [t for t in tps if t[2] <= st.start]
+            later = _landmark_after(seg, st, tps, vcues) if ep != "ORR" else None
+            if later is not None and (not tp or not any(
+                    c[2] == "ENDPOINT" and st.tail <= c[0] < later[1] for c in vcues)):
+                tp = [later]  # "73% remained progression-free at 12 weeks and 52% at 24 weeks"
             if ep in _RATE_ENDPOINTS:
                 st.timepoint = tp[-1][0] if tp and ep != "ORR" and st.start - tp[-1][2] < 40 else None
             elif tp:
@@ -567,7 +576,18 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
     arm_values = [s for s in keep if s.kind != "ratio"]
     if not _MEDIAN.search(seg) and not by_pronoun:  # (``it was``: the value the sentence before named)
         arm_values = _paired_only(arm_values, seg)
-    groups = _assign_groups(seg, ms, frame, arm_values)
+    if (frame.unnamed and len({(st.endpoint, st.timepoint) for st in arm_values}) == len(arm_values) >= 2
+            and not any(st.kind == "ratio" for st in keep) and not _COMPARED_BEFORE.search(seg)
+            and not re.search(r"\bfrom\b[^.;]*\bto\b", seg)):
+        # ``PFSR-3m and PFSR-6m were 74% and 58%``: a synthesis naming no agent, comparing nothing, gives
+        # values of different endpoints or landmarks, so no two are one treatment and its control: pooled
+        # estimates of one population
+        for st in arm_values:
+            st.arm = 0
+            st.extra["pooled_single"] = True
+        groups = [[st] for st in arm_values]
+    else:
+        groups = _assign_groups(seg, ms, frame, arm_values)
     grouped = [s for g in groups for s in g]
     ratios = [s for s in keep if s.kind == "ratio"] if not frame.single else []
     _assign_contrasts(seg, ms, frame, ratios)
@@ -622,6 +642,19 @@ def _labelled_sizes(seg: str, stats: list[Stat], ms: Sequence[Mention]) -> None:
             st.extra["label_n"] = int(parse_number(hit.group("n")) or 0) or None
 
 
+#: the words between a rate and a landmark written after it: ``… remained progression-free at``
+_AT_AFTER = re.compile(r"[^\d;%]{0,60}?\b(?:at|by|after)\s+$", re.I)
+
+
+def _landmark_after(seg: str, st: Stat, tps, cues: list[Mention]):
+    """The landmark written right after a rate (``52% at 24 weeks``, ``73% remained progression-free at 12
+    weeks``): ``at``/``by``/``after`` a time, with no number between."""
+    nxt = next((t for t in tps if t[1] >= st.tail), None)
+    if nxt is None or not _AT_AFTER.fullmatch(seg[st.tail:nxt[1]]):
+        return None
+    return nxt
+
+
 def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:
     """``rate at 3 and 6 months was 47% and 13%``: a list of landmarks and as many rates after it pair
     in order (rather than every rate taking the last landmark named)."""
@@ -630,7 +663,8 @@ def _pair_timepoint_lists(seg: str, stats: list[Stat], tps) -> None:
     run = [tps[0]]
     runs = []
     for t in tps[1:]:
-        if re.fullmatch(r"-?\s*(?:,|and|or)\s*", seg[run[-1][2]:t[1]]):
+        # ``PFSR-3m and PFSR-6m``: landmarks glued to a repeated abbreviation list the same way
+        if re.fullmatch(r"-?\s*(?:,|and|or)\s*(?:(?:PFSR|OSR|PFR|PFS|OS|EFS|DFS|RFS)-?)?", seg[run[-1][2]:t[1]]):
             run.append(t)
         else:
             runs.append(run)
@@ -806,7 +840,7 @@ def _assign_contrasts(seg: str, ms: Sequence[Mention], frame: Frame, ratios: lis
 def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame: Frame) -> list[dict[str, Any]]:
     if st.arm is None and not frame.single:
         return []
-    pop = sorted(ctx.population) if not frame.local else []
+    pop = sorted(ctx.population) if not frame.local or st.extra.get("pooled_single") else []
     hist = st.histotypes or pop or ["soft_tissue_sarcoma"]
     subgroup = bool(st.histotypes) and sorted(st.histotypes) != pop
     base: dict[str, Any] = {
@@ -831,9 +865,9 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
     comp = join(frame.arms[frame.comparator]) if frame.comparator is not None else None
     score = 0.55 + 0.15 * (st.ci is not None) + 0.1 * (st.p is not None)
     label_n = st.extra.get("label_n")
-    if frame.single:
+    if frame.single or st.extra.get("pooled_single"):
         n = (ctx.evaluable_response if st.endpoint == "ORR" and ctx.evaluable_response else
-             ctx.cohort_n or ctx.total)
+             ctx.efficacy_n or ctx.cohort_n or ctx.treated_n or ctx.total)
         n = st.n_of or label_n or (None if subgroup else n)
         if st.kind == "rate":
             base["value"] = st.value / 100.0
@@ -841,7 +875,7 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
                  "intervention": join(frame.arms[0]), "comparator": None, "n": n, "confidence": round(score, 2)}]
     if st.kind == "ratio":
         exp_arm = st.arm
-        n = _contrast_n(st, seg, frame, ctx, subgroup)
+        n = _contrast_n(st, seg, frame, ctx, subgroup, ms)
         interv = str(st.extra.get("intervention") or join(frame.arms[exp_arm]))
         return [{**base, "arm": "contrast", "unit": "ratio", "intervention": interv, "comparator": comp,
                  "n": n, "confidence": round(min(0.99, score + 0.1), 2)}]
@@ -856,14 +890,39 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
     return [{**rec, "arm": "intervention", "intervention": join(frame.arms[st.arm]), "comparator": comp}]
 
 
-def _contrast_n(st: Stat, seg: str, frame: Frame, ctx: TrialContext, subgroup: bool) -> int | None:
+_OPEN_BEFORE = re.compile(r"[(\[]\s*$")
+_CLOSE_AFTER = re.compile(r"\s*[)\]]")
+
+
+#: ``participants with a low score were combined (N = 80, 27.6%, 39 Obs/41 Adj)``: a group's size in the
+#: bracket after the group (an arm's bracket, after its agent, is the arm's size)
+_GROUP_N = re.compile(r"\(\s*N\s*=\s*(?P<n>\d[\d,]*)\s*[,;)]")
+
+
+def _contrast_n(st: Stat, seg: str, frame: Frame, ctx: TrialContext, subgroup: bool,
+                ms: Sequence[Mention] = ()) -> int | None:
     if st.extra.get("label_n"):
         return int(st.extra["label_n"])  # type: ignore[call-overload]
+    agent_ends = [m[1] for m in ms if m[2] == "AGENT"]
+    group = [m for m in _GROUP_N.finditer(seg, 0, st.start) if "N" in seg[m.start():m.end()]
+             and not any(0 <= m.start() - e <= 2 for e in agent_ends)
+             and not PATIENTS_RE.search(seg, m.end(), st.start)]
+    if group and not frame.local:
+        return int(parse_number(group[-1].group("n")) or 0) or None
     lo = 0 if frame.local else max(0, st.start - 90)
-    counts = [m for m in PATIENTS_RE.finditer(seg, lo, st.start)]
+    # ``AI (70 patients) compared to GD (73 patients), … (hazard ratio 2.55)``: a count in its own bracket is
+    # one arm's (or one group's) size, never the contrast's
+    counts = [m for m in PATIENTS_RE.finditer(seg, lo, st.start)
+              if not (_OPEN_BEFORE.search(seg, max(0, m.start() - 3), m.start()) and _CLOSE_AFTER.match(seg, m.end()))]
     if counts:
         v = parse_number(counts[-1].group("n"))
         return int(v) if v else None
+    if ctx.group_n and not frame.local:  # ``… in the low-risk category``: a group whose size was stated
+        named = [(m.start(), ctx.group_n[m.group(1).lower()]) for m in re.finditer(
+            r"\bin\s+the\s+(" + "|".join(re.escape(k) for k in sorted(ctx.group_n, key=len, reverse=True)) + r")\b",
+            seg, re.I)]
+        if len(named) == 1:
+            return named[0][1]
     if "intervention" in st.extra:
         return None  # a regimen subgroup: the text gives no size for it here
     if subgroup:

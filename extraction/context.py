@@ -118,6 +118,20 @@ _SUBGROUP_COUNT = re.compile(r"(?<![:\d.,%\w])(?P<n>\d+)\s*(?:\(\s*\d+(?:\.\d+)?
                              r"(?:had\s+|with\s+|were\s+)?(?:an?\s+)?$")
 _EVALUABLE = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+)?(?:[\w-]+\s+){0,9}?(?:were\s+)?(?:evaluable|"
                         r"assessable)\s+for\s+(?:response|the\s+primary)", re.I)
+#: ``170, 68 and 52 patients had high (…), intermediate (…) and low risk (…), respectively``: named groups' sizes
+_GROUP_SIZES = re.compile(r"(?<![\w.,])(?P<nums>(?:\d+|[A-Za-z][a-z]+(?:[- ][a-z]+){0,3})"
+                          r"(?:\s*,\s*\d+)*\s*,?\s*and\s+\d+)"
+                          r"\s+(?:patients|participants)\s+"
+                          r"(?:had|were|with)\s+(?P<labels>(?:[^;.]|(?<=\d)\.(?=\d))+?)\s*,\s*respectively\b")
+#: ``Fifty-nine patients were assessed for efficacy``: the cohort every efficacy value is about
+_EFFICACY_N = re.compile(r"(?<![\w.])(?P<n>\d+)\s+(?:patients\s+|participants\s+)?(?:were\s+)?(?:assessed|evaluated|"
+                         r"evaluable|assessable|analy[sz]ed|analy[sz]able)\s+for\s+(?:the\s+)?efficacy\b", re.I)
+#: ``A total of 59 patients received first-line weekly <agent>``: the count treated with the arm's agent
+_TREATED_BEFORE = re.compile(r"(?<![\w.,])(?P<n>\d+)\s+(?:consecutive\s+|eligible\s+)?(?:patients|participants|women|"
+                             r"adults|children)\s+(?:received|were\s+treated\s+with|were\s+given)\s+"
+                             r"(?:[\w-]+\s+){0,3}$", re.I)
+#: ``Three patients received X within trial A, three in trial B, …``: a count split by source is a part
+_BREAKDOWN_AFTER = re.compile(r",\s*(?:and\s+)?\d+\s+(?:patients\s+)?(?:in|within|from|at|via|through)\b")
 _SETTING_WORDS = [("neoadjuvant", re.compile(r"\bneo-?adjuvant\b|\bpreoperative\b", re.I)),
                   ("adjuvant", re.compile(r"\badjuvant\b", re.I))]
 _NON = re.compile(r"\bnon[- ]?$", re.I)
@@ -138,10 +152,13 @@ class TrialContext:
     total_randomised: bool = False
     evaluable_response: int | None = None
     cohort_n: int | None = None
+    efficacy_n: int | None = None  # ``59 patients were assessed for efficacy``: the analysed cohort
+    treated_n: int | None = None  # ``59 patients received weekly paclitaxel``: a single arm's treated cohort
     stated_sizes: dict[int, int] = field(default_factory=dict)
     pooled_n: dict[int, int] = field(default_factory=dict)
     population: list[str] = field(default_factory=list)
     subgroup_n: dict[str, int] = field(default_factory=dict)
+    group_n: dict[str, int] = field(default_factory=dict)  # ``52 patients had low risk``: a named group's size
     title: str = ""
     trial: str = ""
     phase: str = ""
@@ -455,6 +472,8 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                     n = int(parse_number(after.group("n")) or 0) or None
                 if n:
                     found[i] = n
+            if len(found) < 2 <= len(ctx.arms):
+                found = _listed_sizes(ctx, norm, s, seg, mapped) or found
             if len(found) >= 2 or (len(found) == 1 and len(ctx.arms) == 1):
                 ctx.sizes = found
                 first: dict[int, int] = {}  # arm → where this sentence first names it
@@ -470,11 +489,99 @@ def collect_sizes(ctx: TrialContext, text: str, norm: str, sentences: Sequence[t
                     k = int(c.group("n")) if c and c.end() == m[0] else int(parse_number(after.group("n")) or 0)
                     for h in histotype_ids(text, m):
                         ctx.subgroup_n.setdefault(h, k)
+        if "respectively" in seg and (g := _GROUP_SIZES.search(seg)) is not None:
+            nums = [_count_value(x) for x in re.split(r"\s*,\s*|\s*\band\s+", g.group("nums")) if x.strip()]
+            labels = [x.strip().lower() for x in re.split(r",|\band\b", re.sub(r"\([^()]*\)", " ", g.group("labels")))]
+            if len(nums) == len(labels) and all(labels) and all(nums):
+                for lab, k in zip(labels, nums, strict=True):
+                    ctx.group_n.setdefault(lab, int(k or 0))
+        if ctx.efficacy_n is None and "effica" in seg.lower() and (ef := _EFFICACY_N.search(seg)):
+            ctx.efficacy_n = int(ef.group("n"))
+        if ctx.single_arm and ctx.treated_n is None and ctx.arms and idx not in ctx.pooled_n and not any(
+                rx.search(seg) for rx in _count_grammar()["pooled"]):
+            for a, _b, i in mapped_single(text, ms, ctx):
+                t = _TREATED_BEFORE.search(norm, max(s, a - 70), a)
+                if i == 0 and t and t.end() == a and not _BREAKDOWN_AFTER.search(norm, a, e):
+                    ctx.treated_n = int(parse_number(t.group("n")) or 0) or None
+                    break
         if ctx.evaluable_response is None and "able" in seg.lower():  # the pattern ends in -able
             ev = _EVALUABLE.search(seg) or next(
                 (m for rx in _count_grammar()["evaluable"] for m in [rx.search(seg)] if m), None)
             if ev:
                 ctx.evaluable_response = int(ev.group("n"))
+    if ctx.treated_n and ctx.total and ctx.treated_n > ctx.total:
+        ctx.treated_n = None  # those treated with the arm's agent are a part of the cohort, never more
+
+
+#: ``640 patients were randomized: 317 EVO+D, 323 D``: the arms' sizes listed after a colon, one count per arm
+_COLON_SIZES = re.compile(r"(?<![\d.,])(?P<total>\d{1,3}(?:,\d{3})+|\d+)\s+"
+                          r"(?:patients|participants|women|adults|pts)\s+"
+                          r"(?:were\s+)?(?:randomi[sz]ed|randomly\s+(?:assigned|allocated)|enrolled|assigned|allocated)"
+                          r"\s*:\s*(?P<list>\d[^;.]*)")
+_LIST_ITEM = re.compile(r"(?P<n>\d{1,3}(?:,\d{3})+|\d+)\s+(?P<label>[^,;]+?)\s*(?=,|\band\b|$)")
+#: ``A and B were given to 81 and 39 patients, respectively``: counts listed in the arms' order
+_RESPECTIVE_COUNTS = re.compile(r"(?<![\d.,%])(?P<nums>\d+(?:\s*(?:,|,?\s*and)\s*\d+)+)\s+"
+                                r"(?:patients|participants|women|adults|pts)\b[^.;]{0,40}?,?\s*respectively\b")
+
+
+def _listed_sizes(ctx: TrialContext, norm: str, s: int, seg: str,
+                  mapped: Sequence[tuple[int, int, int | None]]) -> dict[int, int]:
+    """Arm sizes written as a list: after a colon that follows the total (``640 patients were randomized:
+    317 A, 323 B``; each label names its arm, an unnamed last label the one arm left, and the counts add up to
+    the total), or as counts matched to the arms by ``respectively`` (``A and B were given to 81 and 39
+    patients, respectively``; the arms named in the sentence, in order)."""
+    if (c := _COLON_SIZES.search(seg)) is not None:
+        items = list(_LIST_ITEM.finditer(c.group("list")))
+        total = int(parse_number(c.group("total")) or 0)
+        if len(items) == len(ctx.arms) and sum(int(parse_number(i.group("n")) or 0) for i in items) == total:
+            base = s + c.start("list")
+            out: dict[int, int] = {}
+            loose: list[int] = []
+            for it in items:
+                arms = {i for a, _b, i in mapped if i is not None
+                        and base + it.start("label") <= a < base + it.end("label")}
+                n = int(parse_number(it.group("n")) or 0)
+                if len(arms) == 1 and next(iter(arms)) not in out:
+                    out[next(iter(arms))] = n
+                else:
+                    loose.append(n)
+            rest = [i for i in range(len(ctx.arms)) if i not in out]
+            if len(loose) == len(rest) == 1:
+                out[rest[0]] = loose[0]
+            if len(out) == len(ctx.arms):
+                return out
+    if "respectively" in seg and (r := _RESPECTIVE_COUNTS.search(seg)) is not None:
+        nums = [int(x) for x in re.findall(r"\d+", r.group("nums"))]
+        named: list[int] = []
+        for _a, _b, i in mapped:
+            if i is not None and i not in named:
+                named.append(i)
+        if len(named) == len(nums) == len(ctx.arms):
+            return dict(zip(named, nums, strict=True))
+    return {}
+
+
+def _count_value(item: str) -> int | None:
+    """``52`` → 52, ``One hundred seventy`` → 170 (None for words that are not a number)."""
+    item = item.strip()
+    if item.isdigit():
+        return int(item)
+    words = _count_grammar()["words"]
+    total = 0
+    for p in re.split(r"[- ]+", item.lower()):
+        if p == "hundred":
+            total *= 100
+        elif p in words:
+            total += words[p]
+        elif p != "and":
+            return None
+    return total or None
+
+
+def mapped_single(text: str, ms: Sequence[Mention], ctx: TrialContext) -> list[tuple[int, int, int | None]]:
+    """Arm mentions of a sentence mapped to the trial's arms ``(start, end, arm index)``."""
+    return [(a, b, map_mention(ids, ctx.arms, combination=comb, comparator=ctx.comparator))
+            for a, b, ids, comb in group_mentions(text, ms, ctx.arms)]
 
 
 def _population_of_count(ctx: TrialContext, text: str, s: int, m: re.Match[str], ms: Sequence[Mention]) -> None:

@@ -335,8 +335,11 @@ class Timepoint:
 
 
 #: a landmark glued to the abbreviation it qualifies (``PFR12 weeks``: the progression-free rate at 12 weeks)
-_GLUED_TP = re.compile(r"\b(?:PFR|PFS|OS|EFS|DFS|RFS)(?P<num>\d+(?:\.\d+)?)\s*-?\s*"
-                       r"(?P<unit>years?|months?|weeks?|days?)\b")
+#: or after a hyphen with the unit's letter glued on (``PFSR-3m``: the progression-free survival rate at 3 months)
+_GLUED_TP = re.compile(r"\b(?:PFSR|OSR|PFR|PFS|OS|EFS|DFS|RFS)(?:(?P<num>\d+(?:\.\d+)?)\s*-?\s*"
+                       r"(?P<unit>years?|months?|weeks?|days?)\b|-(?P<hnum>\d+(?:\.\d+)?)"
+                       r"(?:(?P<letter>mo|m|wk|w|yr|y)\b|\s*(?P<hunit>years?|months?|weeks?|days?)\b))")
+_UNIT_LETTER = {"m": "months", "mo": "months", "w": "weeks", "wk": "weeks", "y": "years", "yr": "years"}
 # ``at 3 and 6 months``, ``at 1, 2 and 5 years``, ``3- and 6-month``: one landmark per number
 _TP_LIST = re.compile(r"\b(?:at\s+)?(?P<nums>\d+(?:\.\d+)?-?(?:\s*(?:,|and|or)\s*\d+(?:\.\d+)?-?)+)\s*-?\s*"
                       r"(?P<unit>months?|years?|weeks?)\b", re.I)
@@ -350,8 +353,8 @@ def find_timepoints(norm: str) -> list[Timepoint]:
     [5.54, 24.0, 36.0]
     """
     out: list[Timepoint] = []
-    if not ("year" in norm or "month" in norm or "week" in norm or "day" in norm):
-        return out  # TIMEPOINT_RE needs a time unit
+    if not ("year" in norm or "month" in norm or "week" in norm or "day" in norm or "R-" in norm or "S-" in norm):
+        return out  # TIMEPOINT_RE needs a time unit, _GLUED_TP a unit or a hyphen after the abbreviation
     for m in TIMEPOINT_RE.finditer(norm):
         hyphen = norm[m.end("num"):m.end("num") + 1] == "-"
         at = AT_TIME_RE.search(norm[max(0, m.start() - 8):m.start()]) is not None
@@ -363,9 +366,11 @@ def find_timepoints(norm: str) -> list[Timepoint]:
         if mo is not None:
             out.append(Timepoint(mo, m.start(), m.end()))
     for m in _GLUED_TP.finditer(norm):
-        mo = timepoint_months(m.group("num"), m.group("unit"))
+        num = m.group("num") or m.group("hnum")
+        unit = m.group("unit") or m.group("hunit") or _UNIT_LETTER[m.group("letter")]
+        mo = timepoint_months(num, unit)
         if mo is not None:
-            out.append(Timepoint(mo, m.start("num"), m.end()))
+            out.append(Timepoint(mo, m.start("num" if m.group("num") else "hnum"), m.end()))
     for m in _TP_LIST.finditer(norm):
         if not (m.group().lower().startswith("at") or "-" in m.group("nums")):
             continue

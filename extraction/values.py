@@ -208,6 +208,13 @@ def bare_p_values(seg: str, ps: list[PValue], cis: list[Interval]) -> list[PValu
 _DENOMINATOR = re.compile(r"\d\s*/\s*$")
 
 
+#: ``5.6+ months``: a time with a censoring mark between the number and its unit
+_CENSORED_UNIT = re.compile(r"\+\s*(?P<unit>months?|mos?|weeks?|wks?|days?|years?|yrs?)\b")
+#: a rate's name, then the words up to its value (no number between): ``rate (ORR) of … was``
+_RATE_NAMED_BEFORE = re.compile(r"\b(?:rates?|proportion)\b(?:\s*[(\[][A-Za-z]{2,6}[)\]])?[^\d;%]{0,130}?"
+                                r"(?:\bwas|\bwere|\bof|:|=)\s*$")
+
+
 def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, int, int]]]:
     """Candidates, p values and timepoints ``(months, start, end)`` of one normalised sentence.
 
@@ -267,6 +274,10 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
                 a.extra["range"] = True  # "5.5 (2-57) months": an unlabelled bracket before the unit is a range
             if u and unit_of(u.group("unit")) not in (None, "percent"):
                 a.unit, a.kind = unit_of(u.group("unit")), "median"
+            elif (c := _CENSORED_UNIT.match(seg, a.end)) is not None:
+                # "5.6+ months": the "+" marks a censored time; the time is the number
+                a.unit, a.kind, a.tail = unit_of(c.group("unit")), "median", c.end()
+                a.extra["censored"] = True
     for i in range(len(raw) - 2, -1, -1):
         a, b = raw[i], raw[i + 1]
         gap_from = a.end
@@ -284,6 +295,16 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
             near = [r for r in raw[i + 2:] if r.kind == "median"][:1] or [r for r in raw[:i] if r.kind == "median"][-1:]
             if near:
                 a.unit, a.kind = near[0].unit, "median"
+    # "the pooled disease control rate (DCR) was 0.57 (95% CI 0.42-0.72)": a rate printed as a decimal
+    # proportion, named as a rate just before it and inside its own CI of proportions, is a rate
+    if "rate" in seg or "proportion" in seg:
+        for a in raw:
+            if (a.kind == "bare" and 0 < a.value < 1 and "." in seg[a.start:a.end]
+                    and _RATE_NAMED_BEFORE.search(seg[max(0, a.start - 160):a.start])):
+                own = next((c for c in cis if a.end <= c.start and _OPEN_GAP.fullmatch(seg[a.end:c.start])), None)
+                if (own is not None and own.unit is None and own.high is not None and own.high <= 1
+                        and own.low <= a.value <= own.high):
+                    a.kind, a.unit, a.value = "rate", "percent", round(a.value * 100.0, 10)
     # ratios: the first bare number after a keyword, then bare numbers that carry their own CI
     low = seg.lower()
     # RATIO_RE's keywords: "...rat..."/"relative" in any case (no other letter folds to r, a, t, e, l), or HR/OR/RR
