@@ -845,7 +845,8 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
     subgroup = bool(st.histotypes) and sorted(st.histotypes) != pop
     base: dict[str, Any] = {
         "endpoint": st.endpoint, "measure": st.measure, "value": st.value, "histotypes": hist,
-        "value_start": st.start, "value_end": st.end, "timepoint_months": st.timepoint, "flags": [],
+        "value_start": st.start, "value_end": st.end, "timepoint_months": st.timepoint,
+        "flags": ["censored_median"] if st.extra.get("censored") else [],
     }
     if subgroup and st.extra.get("histotype_label"):
         base.update(subgroup="histotype", subgroup_label=st.extra["histotype_label"])

@@ -4,7 +4,8 @@ Implements the record rules of DESIGN.md "Pooling plan rules (round 2)", column-
 
 * statuses: by default ``accepted`` and ``edited`` only (``rejected`` never);
 * flags: a record flagged ``hr_not_log_midpoint``, ``p_disagrees_with_ci`` or ``value_outside_ci`` is
-  left out unless ``include_flagged``; ``one_sided_ci`` always (its CI cannot be read as two-sided).
+  left out unless ``include_flagged``; ``one_sided_ci`` always (its CI cannot be read as two-sided), and
+  ``censored_median`` always (``5.6+ months`` is a lower bound).
   The ``flags`` cell may be a list, a tuple, an array, a JSON array text (``read_csv``) or one name;
 * design: ``meta_analysis`` and ``pooled_analysis`` records are published syntheses, listed beside the
   pooled estimate and never pooled with primary studies;
@@ -36,6 +37,9 @@ ONE_SIDED_FLAG = "one_sided_ci"
 SYNTHESIS_DESIGNS = ("meta_analysis", "pooled_analysis")
 RATE_CI = ("auto", "logit", "loglog")
 ONE_SIDED = "one-sided CI (flag one_sided_ci): its variance cannot be read as two-sided"
+#: ``5.6+ months``: a median whose time is censored is a lower bound, never pooled as a median
+CENSORED_FLAG = "censored_median"
+CENSORED = "censored median (flag censored_median): a lower bound, not a median; never pooled"
 #: What a pooled number means on each scale (``pool_table(...).attrs["scales"]``).
 SCALES = {
     "log": "ratio (HR, OR, RR) pooled on the log scale; *_exp columns are the pooled ratio",
@@ -143,8 +147,9 @@ def select(df: pd.DataFrame, statuses: tuple[str, ...], include_flagged: bool) -
         mask = codes == (j if j < len(uniq) else -1)
         reasons.set(mask, "status 'rejected': never pooled" if s == "rejected" else
                     f"status {s!r} not in statuses {statuses} (widen with statuses=)")
-    flags = flag_columns(df["flags"], (*INCONSISTENT, ONE_SIDED_FLAG))
+    flags = flag_columns(df["flags"], (*INCONSISTENT, ONE_SIDED_FLAG, CENSORED_FLAG))
     reasons.set(flags[ONE_SIDED_FLAG], ONE_SIDED)
+    reasons.set(flags[CENSORED_FLAG], CENSORED)
     if not include_flagged:
         for f in INCONSISTENT:
             reasons.set(flags[f], f"flagged {f}: inconsistent numbers are not pooled by default "
@@ -224,6 +229,8 @@ def record_effect(rec: Mapping[str, Any], rate_ci: str = "auto") -> tuple[float,
         return math.nan, math.nan, "", f"{measure} without a finite value{nr}"
     if ONE_SIDED_FLAG in flag_set(rec.get("flags")):
         return math.nan, math.nan, "", ONE_SIDED
+    if CENSORED_FLAG in flag_set(rec.get("flags")):
+        return math.nan, math.nan, "", CENSORED
     try:
         if measure in RATIO:
             return _ratio(rec, measure, value, lo, hi, lvl)

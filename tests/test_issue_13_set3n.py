@@ -76,6 +76,25 @@ def test_censored_median_is_the_number_before_the_mark(nlp):
                  "0.5 - 19+ months). The median duration of objective response was 7+ months (range 2.2 - 15.1+ "
                  "months).")
     assert [(r["endpoint"], r["measure"], r["value"], r["unit"]) for r in recs] == [("PFS", "median", 4.9, "months")]
+    assert recs[0]["flags"] == ["censored_median"]  # a lower bound: shown for curation, never pooled
+
+
+def test_a_censored_median_is_never_pooled():
+    import pandas as pd
+
+    from meta import pool_table
+
+    base = {"endpoint": "PFS", "measure": "median", "unit": "months", "arm": "single", "histotypes": ["leiomyosarcoma"],
+            "intervention": "eribulin", "comparator": None, "status": "accepted", "design": "single_arm"}
+    recs = [{**base, "record_id": f"r{i}", "source_id": f"s{i}", "trial": f"T{i}", "value": v, "ci_low": lo,
+             "ci_high": hi, "flags": flags}
+            for i, (v, lo, hi, flags) in enumerate([(4.9, 3.1, 7.0, ["censored_median"]), (3.8, 2.9, 5.1, []),
+                                                    (4.2, 3.0, 6.0, [])])]
+    table = pool_table(pd.DataFrame(recs))
+    reasons = {e["record_id"]: e["reason"] for e in table.attrs["excluded"]}
+    assert reasons["r0"].startswith("censored median")
+    assert not reasons["r1"].startswith("censored median") and not reasons["r2"].startswith("censored median")
+
 
 
 # --- two landmarks after their rates in one clause ------------------------------------------------------
@@ -122,7 +141,7 @@ def test_arm_sizes_listed_after_a_colon(nlp):
 def test_colon_counts_that_do_not_add_up_leave_the_unnamed_arm_unsized(nlp):
     recs = _recs(nlp, "Sunitinib plus doxorubicin (SUD) versus doxorubicin (D) alone in advanced soft tissue sarcoma: "
                       "a randomized phase 3 study",
-                 "Overall, 412 patients were randomized: 150 SUD, 204 D. Median OS was 17.1 months for SUD and "
+                 "Overall, 412 patients were randomized: 150 SUD, 204 others. Median OS was 17.1 months for SUD and "
                  "16.4 months for D alone.")
     assert [r["n"] for r in recs if r["endpoint"] == "OS" and r["arm"] == "comparator"] == [None]
 
