@@ -796,7 +796,8 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
                           + ctx.extra_mentions)
     labels = {m[2] for m in mentions}
     if not ctx.arms and ctx.design in _ONE_POPULATION and sentences:
-        ctx.arms = _treatment_of_cohort(text, sentences, mentions)
+        ctx.arms = _treatment_of_cohort(text, sentences, mentions) or ([] if ctx.randomized else [frozenset()])
+        # (a series or benchmark that names no treatment: one population, its treatment unnamed)
     if len(ctx.arms) == 1 and not dosed:
         # a one-treatment study whose title names part of its regimen: the combination its methods give
         combo = _combination_treatment(text, sentences, mentions)

@@ -71,3 +71,18 @@ def test_it_was_refers_back_to_the_endpoint_of_the_sentence_before(nlp):
                  "paclitaxel. The median time to progression was 6.1 months. Grade 3 fatigue was rare. In older "
                  "patients it was 12 months.")
     assert sorted(r["value"] for r in recs) == [6.1]
+
+
+def test_a_retrospective_series_that_names_no_treatment_still_gives_its_values(nlp):
+    recs = _recs(nlp, "Outcomes of adults with Ewing sarcoma: a single centre experience\n\nWe retrospectively "
+                 "reviewed 44 adults with Ewing sarcoma seen between 2010 and 2016. The median overall survival "
+                 "(OS) was 62 months, and the 2- and 5-year OS were 81% and 57%, respectively.")
+    got = {(r["endpoint"], r["measure"], r["arm"], r["value"], r["intervention"]) for r in recs}
+    assert got == {("OS", "median", "single", 62.0, None), ("OS", "rate", "single", 0.81, None),
+                   ("OS", "rate", "single", 0.57, None)}
+
+
+def test_a_randomised_trial_naming_no_treatment_gives_no_single_arm_values(nlp):
+    recs = _recs(nlp, "A randomised trial in adults with Ewing sarcoma\n\nPatients were randomised between two "
+                 "local treatment strategies. The median OS was 62 months.")
+    assert recs == []
