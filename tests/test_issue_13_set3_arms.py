@@ -28,7 +28,7 @@ def test_addition_of_agents_to_a_backbone_is_the_backbone_with_and_without_them(
 
 
 def test_added_agents_make_the_experimental_arm_whatever_the_results_name_first(nlp):
-    recs = _recs(nlp, "Addition of Irinotecan to Vincristine and Cyclophosphamide Does Not Improve Outcome in "
+    recs = _recs(nlp, "Addition of Irinotecan to Vincristine and Cyclophosphamide Brings No Gain in "
                  "Rhabdomyosarcoma",
                  "Patients were randomly assigned to vincristine and cyclophosphamide with or without irinotecan. "
                  "The 3-year EFS was 58% with vincristine and cyclophosphamide and 61% with the irinotecan "
@@ -40,7 +40,7 @@ def test_added_agents_make_the_experimental_arm_whatever_the_results_name_first(
 
 def test_the_arm_called_the_standard_is_the_comparator_even_when_named_first(nlp):
     recs = _recs(nlp, "Ifosfamide plus epirubicin vs. gemcitabine plus docetaxel before surgery for sarcoma",
-                 "This trial asked whether gemcitabine plus docetaxel (GD) is non-inferior to the standard "
+                 "We tested if docetaxel with gemcitabine (GD) would prove non-inferior to standard "
                  "ifosfamide plus epirubicin (IE). Patients were randomised to IE or GD. The 2-year OS was "
                  "88.0% for IE and 81.5% for GD.")
     got = {(r["arm"], round(r["value"], 3)) for r in recs}
@@ -72,7 +72,8 @@ def test_chemotherapy_the_patients_had_not_had_is_no_arm(nlp):
                  "Advanced Soft-Tissue Sarcoma (STS): Study AB-XY-512\nIn this phase 3 trial we set "
                  "betafosfamide (BF) plus "
                  "doxorubicin (D) against D alone for adults with inoperable or metastatic STS previously untreated "
-                 "with chemotherapy for advanced disease. Median OS was 17.1 months for BF+D and 17.6 months for D.")
+                 "with any chemotherapy in the metastatic setting. Median OS was 17.1 months for BF+D and "
+                 "17.6 months for D.")
     assert {(r["intervention"], r["comparator"]) for r in recs} == {("betafosfamide+doxorubicin", "doxorubicin")}
 
 

@@ -21,15 +21,15 @@ _TRIAL = ("Alphamab versus placebo for progressive desmoid tumours\n\nPatients w
 
 
 def test_median_time_to_response_among_those_who_had_a_response_is_no_response_rate(nlp):
-    recs = _recs(nlp, _TRIAL + "The median time to a response among patients who had a response was 8.1 months in "
+    recs = _recs(nlp, _TRIAL + "The median time to a response among those who had a response came to 8.1 months in "
                  "the alphamab group and 12.4 months in the placebo group.")
     assert {(r["endpoint"], r["measure"]) for r in recs} == {("PFS", "rate")}
 
 
 def test_a_non_inferiority_margin_is_no_hazard_ratio(nlp):
     recs = _recs(nlp, "Alphamab versus doxorubicin in older patients with soft-tissue sarcoma\n\nPatients were "
-                 "randomised to alphamab or doxorubicin. Alphamab would be non-inferior for PFS if the upper limit of "
-                 "the 95% CI for the HR was below 1.6. The HR for PFS was 0.98 (95% CI 0.70-1.37).")
+                 "randomised to alphamab or doxorubicin. Alphamab would be non-inferior for PFS if the HR's 95% CI had "
+                 "an upper bound that was below 1.6. The HR for PFS was 0.98 (95% CI 0.70-1.37).")
     assert sorted(r["value"] for r in recs if r["measure"] == "HR") == [0.98]
 
 
@@ -48,7 +48,7 @@ def test_a_pooled_contrast_against_the_one_agent_given_alone_names_it_the_compar
 
 def test_median_total_survival_is_overall_survival_in_a_respectively_list(nlp):
     recs = _recs(nlp, "Betacinib in advanced chondrosarcoma: a pooled analysis of single-arm studies\n\nThe pooled "
-                 "median progression-free survival (mPFS) and median total survival (mOS) were 4.4 months (95% CI "
+                 "median progression-free survival (mPFS) and the median total survival (mOS) were 4.4 months (95% CI "
                  "3.1-5.6) and 9.9 months (95% CI 8.0-11.7), respectively.")
     assert {(r["endpoint"], r["value"]) for r in recs} == {("PFS", 4.4), ("OS", 9.9)}
 
@@ -56,7 +56,7 @@ def test_median_total_survival_is_overall_survival_in_a_respectively_list(nlp):
 def test_groups_formed_by_a_side_effect_on_treatment_are_no_result(nlp):
     recs = _recs(nlp, "A phase II study of betatinib in advanced sarcoma\n\nForty patients received betatinib. The "
                  "median OS was 13.0 months. Patients (27.5%) who developed hypertension or rash had significantly "
-                 "longer OS than those without these events (17.9 vs. 9.8 months; P = 0.01).")
+                 "longer OS than patients free of these events (17.9 vs. 9.8 months; P = 0.01).")
     assert sorted(r["value"] for r in recs) == [13.0]
 
 

@@ -63,7 +63,8 @@ def test_decimal_outside_its_ci_or_without_a_rate_name_is_not_a_rate(nlp):
 
 def test_median_total_survival_is_overall_survival_in_a_respectively_list(nlp):
     recs = _recs(nlp, "Regorafenib for relapsed osteosarcoma: a single-arm meta-analysis",
-                 "The pooled median progression-free survival (mPFS) and median total survival (mOS) were "
+                 "Pooled across studies, median progression-free survival (mPFS) and the median total survival "
+                 "(mOS) were "
                  "4.4 months (95%CI = 3.1-5.7) and 9.9 months (95% CI = 8.2-11.6), respectively.")
     assert sorted((r["endpoint"], r["value"]) for r in recs) == [("OS", 9.9), ("PFS", 4.4)]
 
@@ -73,7 +74,8 @@ def test_median_total_survival_is_overall_survival_in_a_respectively_list(nlp):
 def test_censored_median_is_the_number_before_the_mark(nlp):
     recs = _recs(nlp, "Eribulin as second-line therapy for uterine leiomyosarcoma: a phase II study",
                  "Thirty-seven women received eribulin. Median progression-free survival was 4.9+ months (range "
-                 "0.5 - 19+ months). The median duration of objective response was 7+ months (range 2.2 - 15.1+ "
+                 "0.5 - 19+ months). Responses lasted a median duration of objective response of 7+ months "
+                 "(range 2.2 - 15.1+ "
                  "months).")
     assert [(r["endpoint"], r["measure"], r["value"], r["unit"]) for r in recs] == [("PFS", "median", 4.9, "months")]
     assert recs[0]["flags"] == ["censored_median"]  # a lower bound: shown for curation, never pooled
