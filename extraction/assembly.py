@@ -614,7 +614,7 @@ _ON_TREATMENT_GROUP = re.compile(r"\b(?:patients|those|participants)\b(?:[^.;]|\
                                  r"(?:developed|experienced)\b(?:[^.;]|\.(?=\d)){0,160}?\b(?:had|showed|achieved)\s+(?:a\s+)?(?:significantly\s+)?(?:longer|"
                                  r"shorter|better|worse|improved|prolonged|superior|inferior)\b", re.I)
 #: an agent given alone: ``doxorubicin-only arm``, ``doxorubicin alone``
-_ALONE_AFTER = re.compile(r"\s*(?:-\s*only\b|\s+only\b|\s+alone\b|\s+monotherapy\b)", re.I)
+_ALONE_AFTER = re.compile(r"(?:\s*-\s*only|\s+(?:only|alone|monotherapy))\b", re.I)
 
 
 #: ``11 months for UPS (n = 19)``, ``For LMS (n = 41), the median PFS was …``: a label with its size
