@@ -522,11 +522,13 @@ def assemble_sentence(text: str, seg: str, ms: Sequence[Mention], ctx: TrialCont
         grouped_by_event = _ON_TREATMENT_GROUP.search(seg)
         if grouped_by_event:  # values of groups formed by what happened on treatment: associations, not results
             stats = [st for st in stats if st.start < grouped_by_event.start()]
+    design = [m for m in ms if m[2] == "DESIGN"]
+    if stats and not ps and any("power_calculation" in m[3] for m in design) and not any(st.ci for st in stats):
+        stats = []  # ``N patients to detect an increase in median PFS from 4 to 6 months``: the values assumed
     if not stats:
         state.carry_endpoint(endpoints)
         return []
     assert frame is not None
-    design = [m for m in ms if m[2] == "DESIGN"]
     keep: list[Stat] = []
     vcues = _without_definitions(seg, cues)
     for st in stats:
@@ -755,7 +757,8 @@ def _spread_respectively(seg: str, stats: list[Stat], cues: list[Mention], arm_a
             chains[-1].append(s)
         else:
             chains.append([s])
-    if len(chains) == len(eps) and len({len(c) for c in chains}) == 1 and len(chains[0]) > 1:
+    if len(chains) == len(eps) and len({len(c) for c in chains}) == 1 and len(chains[0]) > 1 \
+            and not _chunked_by_arm(vals, len(eps), arm_at):  # (``a and b, respectively, for X and c and d for Y``)
         if _RESPECTIVELY.search(seg) or linked:
             for ep, chain in zip(eps, chains, strict=True):
                 for s in chain:
@@ -854,7 +857,7 @@ def _records(st: Stat, seg: str, ms: Sequence[Mention], ctx: TrialContext, frame
         kind, label = st.extra["subgroup"]  # type: ignore[misc]
         base.update(subgroup=kind, subgroup_label=label)
         subgroup = True
-    if st.ci is not None and st.ci.high is not None:
+    if st.ci is not None:  # (an upper bound not reached or not available: the lower bound alone)
         base.update(ci_low=st.ci.low, ci_high=st.ci.high, ci_level=st.ci.level)
     if st.p is not None:
         base.update(p_value=st.p.value, p_relation=st.p.relation)

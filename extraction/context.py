@@ -787,7 +787,8 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
     labelled = labelled_arms(text, mentions)
     if labelled and (len(ctx.arms) < len(labelled) or (len(ctx.arms) == len(labelled)
                                                          and set(ctx.arms) != set(labelled))) \
-            and frozenset().union(*ctx.arms) <= frozenset().union(*labelled):
+            and frozenset().union(*ctx.arms) - {"chemotherapy"} <= frozenset().union(*labelled):
+        # (``standard chemotherapy`` in a title is the regimen a label spells out)
         ctx.arms = labelled  # each label's own definition (covering every agent) is richer than a list
     dosed = dose_arms(text, sentences, mentions) if len(ctx.arms) < 2 else None
     if dosed:
@@ -804,7 +805,8 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
         if combo and ctx.arms[0] < combo:
             ctx.arms = [combo]
     if len(ctx.arms) == 1:
-        if ctx.adjuvant and not ctx.arms[0] & CONTROLS:
+        if ctx.adjuvant and not ctx.arms[0] & CONTROLS and "SINGLE_ARM" not in labels \
+                and ctx.design not in _ONE_POPULATION:  # (a single-arm adjuvant study has no control)
             ctx.arms.append(frozenset({"observation"}))
         elif "SINGLE_ARM" in labels or not ctx.randomized or ctx.design in _ONE_POPULATION:
             ctx.single_arm = True

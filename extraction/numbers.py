@@ -44,7 +44,7 @@ TIME_UNITS = {"month": "months", "months": "months", "mo": "months", "mos": "mon
               "day": "days", "days": "days", "year": "years", "years": "years", "yr": "years",
               "yrs": "years"}
 UNIT = r"(?:%|percent\b|months?\b|mos?\b|weeks?\b|wks?\b|days?\b|years?\b|yrs?\b)"
-_END = r"(?:not\s+estimable|not\s+evaluable|not\s+reached|NE|NR|NA)"
+_END = r"(?:not\s+(?:estimable|evaluable|reached|available|calculable|estimated|assessable)|NE|NR|NA|N/A)"
 RANGE = (rf"(?P<lo>{NUM})\s*(?P<u1>{UNIT})?\s*(?:-|to|,|and)\s*"
          rf"(?:(?P<hi>{NUM})\s*(?P<u2>{UNIT})?|(?P<open>{_END}))")
 _CI_LABEL = (r"(?:(?P<level>\d{2}(?:\.\d+)?)\s*%\s*)?(?:CI|C\.I\.|[Cc](?i:onfidence\s+intervals?|redible\s+intervals?))"
@@ -75,7 +75,7 @@ NOT_REACHED_RE = re.compile(r"\b(?=[wnN])(?:was\s+|were\s+)?(?:not\s+(?:yet\s+)?
 TIMEPOINT_RE = re.compile(
     r"(?P<num>[\dotfsenOTFSEN](?<![\w.].)(?:(?<=\d)\d*(?:\.\d+)?|(?<=[oO])ne|(?<=[tT])wo|(?<=[tT])hree"
     r"|(?<=[fF])our|(?<=[fF])ive|(?<=[sS])ix|(?<=[sS])even|(?<=[eE])ight|(?<=[nN])ine|(?<=[tT])en|(?<=[tT])welve))"
-    r"(?:-|\s+)(?P<unit>years?|months?|weeks?|days?)\b(?P<adj>(?=-| (?:overall|progression|disease|"
+    r"(?:-|\s+)(?P<unit>years?|yrs?|months?|mos?|weeks?|wks?|days?)\b(?P<adj>(?=-| (?:overall|progression|disease|"
     r"event|relapse|recurrence|metastasis|local|PFS|OS|DFS|EFS|RFS|MFS|LRFS|DCR|CBR|survival|rate|"
     r"PFR|landmark|estimated|free)))?")
 AT_TIME_RE = re.compile(r"\b(?:at|At|after|by)\s+$")
@@ -342,7 +342,7 @@ _GLUED_TP = re.compile(r"\b(?:PFSR|OSR|PFR|PFS|OS|EFS|DFS|RFS)(?:(?P<num>\d+(?:\
 _UNIT_LETTER = {"m": "months", "mo": "months", "w": "weeks", "wk": "weeks", "y": "years", "yr": "years"}
 # ``at 3 and 6 months``, ``at 1, 2 and 5 years``, ``3- and 6-month``: one landmark per number
 _TP_LIST = re.compile(r"\b(?:at\s+)?(?P<nums>\d+(?:\.\d+)?-?(?:\s*(?:,|and|or)\s*\d+(?:\.\d+)?-?)+)\s*-?\s*"
-                      r"(?P<unit>months?|years?|weeks?)\b", re.I)
+                      r"(?P<unit>months?|mos?|years?|yrs?|weeks?|wks?)\b", re.I)
 
 
 def find_timepoints(norm: str) -> list[Timepoint]:
@@ -353,8 +353,9 @@ def find_timepoints(norm: str) -> list[Timepoint]:
     [5.54, 24.0, 36.0]
     """
     out: list[Timepoint] = []
-    if not ("year" in norm or "month" in norm or "week" in norm or "day" in norm or "R-" in norm or "S-" in norm):
-        return out  # TIMEPOINT_RE needs a time unit, _GLUED_TP a unit or a hyphen after the abbreviation
+    if not ("year" in norm or "mo" in norm or "week" in norm or "day" in norm or "yr" in norm or "wk" in norm
+            or "R-" in norm or "S-" in norm):
+        return out  # TIMEPOINT_RE needs a time unit (or its abbreviation), _GLUED_TP a unit or a hyphen after it
     for m in TIMEPOINT_RE.finditer(norm):
         hyphen = norm[m.end("num"):m.end("num") + 1] == "-"
         at = AT_TIME_RE.search(norm[max(0, m.start() - 8):m.start()]) is not None

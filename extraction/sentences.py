@@ -39,6 +39,9 @@ _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.[\"'’”)\]]*$")
 
 
 _HEADING_END = re.compile(r"[.,;:)\-]$")
+#: the word before a one-letter arm label (``regimen B``, ``arm A``), whose period ends a sentence
+_LABEL_BEFORE = re.compile(r"\b(?:arms?|groups?|regimens?|cohorts?|schedules?|treatments?|trt|parts?|stages?)\s+$",
+                           re.I)
 _ANY_DIGIT = re.compile(r"\d")
 
 
@@ -50,8 +53,8 @@ def _is_abbrev(text: str, dot: int) -> bool:
     if not m:
         return False
     word = m.group(1).lower()
-    if len(word) == 1 and m.group(1).isupper():  # an initial: "J. Smith"
-        return True
+    if len(word) == 1 and m.group(1).isupper():  # an initial: "J. Smith", not a label: "regimen B. Patients"
+        return not _LABEL_BEFORE.search(text, max(0, dot - 12), dot - 1)
     if word in _SOFT:
         return False
     return word in ABBREVIATIONS or word.rstrip(".") in ABBREVIATIONS

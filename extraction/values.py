@@ -57,6 +57,12 @@ _CHANGE_AFTER = re.compile(r"\s*(?:lower|higher|reduction|decrease|increase|impr
 _CONNECT = re.compile(r"\s*(?:,\s*)?(?:and|vs\.?|versus|v\.?|or|compared\s+with|,)\s*")
 #: ``with a PFS of 6 months or longer``: a time that bounds a population is a threshold, not a median
 _THRESHOLD_AFTER = re.compile(r"\s*or\s+(?:longer|more|greater|shorter|less|above|below)\b", re.I)
+#: ``9 weeks of chemotherapy before local control``, ``5 years of adjuvant imatinib``: how long a treatment
+#: was given, not a median time (the treatment words, or an agent, within three words after ``of``)
+_TREATMENT_AFTER = re.compile(r"\s*of\s+(?:[\w-]+\s+){0,3}?(?:chemotherapy|therapy|treatment|radiotherapy|"
+                              r"radiation|maintenance|induction|consolidation|dosing|infusions?|cycles?)\b", re.I)
+#: ``20% (SE, 5%)``, ``32% (SE 6%)``, ``(standard error 4.1)``: a value's standard error, never a value
+_SE_SPAN = re.compile(r"[(\[,;]\s*(?:SE|S\.E\.|SEM|standard\s+error)\s*[:,=]?\s*\d+(?:\.\d+)?\s*%?")
 #: "improved median PFS from 2.6 to 4.2 months": the bare number after "from" shares the unit after "to"
 _FROM = re.compile(r"\bfrom\s*$", re.I)
 _TO = re.compile(r"\s*to\s*")
@@ -232,6 +238,8 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
     masks += [(m.start(), m.end()) for m in _THRESHOLD.finditer(seg)]
     if "rang" in seg or "vari" in seg:
         masks += [(m.start(), m.end()) for m in _SPREAD_OF.finditer(seg)]
+    if "SE" in seg or "S.E" in seg or "standard error" in seg:  # _SE_SPAN's words (case-sensitive but the last)
+        masks += [(m.start(), m.end()) for m in _SE_SPAN.finditer(seg)]
     count_of = {start: n for n, start, _e in find_count_of(seg)}
     overlaps = _Cover(len(seg), masks).overlaps
     raw: list[Stat] = []
@@ -338,7 +346,8 @@ def scan_values(seg: str) -> tuple[list[Stat], list[PValue], list[tuple[float, i
             if st.ci is not None and st.extra.get("range") and not st.ci.labelled:
                 st.ci = None
             if st.kind == "median" and (_DURATION_BEFORE.search(seg[max(0, st.start - 14):st.start])
-                                        or _THRESHOLD_AFTER.match(seg, st.tail)):
+                                        or _THRESHOLD_AFTER.match(seg, st.tail)
+                                        or _TREATMENT_AFTER.match(seg, st.tail)):
                 continue
             if st.kind == "rate" and _CHANGE_AFTER.match(seg, st.tail):
                 continue

@@ -162,7 +162,7 @@ def find_expansions(text: str, agent_spans: list[tuple[int, int, str]]) -> dict[
 
 #: ``Group 1 (n = 40) consisted of patients treated with X``: a label defined by what its patients received
 _LABEL_DEFINITION = re.compile(
-    r"(?<![\w-])(?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort)\s+[A-Z0-9]{1,2})(?![\w-])\s*(?:\([^()]{0,30}\)\s*)?,?\s*"
+    r"(?<![\w-])(?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort|[Rr]egimen)\s+[A-Z0-9]{1,2})(?![\w-])\s*(?:\([^()]{0,30}\)\s*)?,?\s*"
     r"(?:consisted\s+of|comprised|included|received|(?:was|were)\s+(?:given|treated\s+with))\s")
 # (the last branch: a run-on sentence end, "10 mg.Group B", as in extraction.sentences)
 _DEFINITION_END = re.compile(r";|\.\s+[A-Z]|\.$|(?<=[A-Za-z]{2}|[A-Za-z0-9%][)\]])\.(?=[A-Z][a-z]{2})")
@@ -170,7 +170,8 @@ _DEFINITION_END = re.compile(r";|\.\s+[A-Z]|\.$|(?<=[A-Za-z]{2}|[A-Za-z0-9%][)\]
 
 def find_label_definitions(text: str, agent_spans: list[tuple[int, int, str]]) -> dict[str, str]:
     """Label → ``+``-joined agents, for ``Group 1 … received X`` (the label before what defines it): the
-    agents named from the verb to the end of the sentence or clause.
+    agents named from the verb to the end of the sentence or clause, with those of a label defined before
+    it that the definition names (``regimen B consisted of regimen A alternating with Y``).
 
     >>> t = "Group 1 (n = 40) received alphamab. Group 2 (n = 38) received betacin plus alphamab."
     >>> find_label_definitions(t, [(26, 34, "alphamab"), (62, 69, "betacin"), (75, 83, "alphamab")])
@@ -187,6 +188,10 @@ def find_label_definitions(text: str, agent_spans: list[tuple[int, int, str]]) -
         stop = _DEFINITION_END.search(text, m.end())
         end = stop.start() if stop else len(text)
         agents = [cid for s, e, cid in agent_spans if s >= m.end() and e <= end]
+        for earlier, joined in out.items():  # (``Regimen A`` and ``regimen A`` are one label)
+            word, ident = earlier.split()
+            if re.search(rf"(?<![\w-])(?i:{word})\s+{re.escape(ident)}(?![\w-])", text[m.end():end]):
+                agents.extend(joined.split("+"))
         if agents:
             out[key] = VOCAB.join_agents(agents)
     return out
@@ -328,7 +333,10 @@ class AbbreviationDetector:
             spans = filter_spans(extra + spans)
             write_spans(doc, self.span_key, spans)
             mentions = read_mentions(doc, self.span_key)
-        if "(" not in text:
+        if "(" not in text:  # (every definition but a label's is a short form in brackets)
+            labels = find_label_definitions(text, [(s, e, kb) for s, e, label, kb in mentions if label == "AGENT"])
+            if labels:
+                self._write_definitions(doc, text, labels)
             return doc
         hist = find_histotype_definitions(text, [(s, e, kb) for s, e, label, kb in mentions if label == "HISTOTYPE"])
         ends = find_histotype_definitions(text, [(s, e, kb) for s, e, label, kb in mentions if label == "ENDPOINT"],
@@ -351,8 +359,12 @@ class AbbreviationDetector:
                                       for cid in joined.split("+")])
         defs = {**shared_regimen_labels(text, agents), **find_label_definitions(text, agents), **defs,
                 **find_definitions(text, agents, blockers)}
-        if not defs:
-            return doc
+        if defs:
+            self._write_definitions(doc, text, defs)
+        return doc
+
+    def _write_definitions(self, doc: Doc, text: str, defs: dict[str, str]) -> None:
+        """Every occurrence of each defined short form or label, as an AGENT span of its agents."""
         # the group's spans (as written above when unlisted agents were added): read only when needed
         spans = list(doc.spans[self.span_key]) if self.span_key in doc.spans else []
         new = []
@@ -368,7 +380,6 @@ class AbbreviationDetector:
                     new.append(sp)
         keep = [s for s in spans if not any(s.start < n.end and n.start < s.end for n in new)]
         write_spans(doc, self.span_key, filter_spans(new + keep))
-        return doc
 
 
 @Language.factory("sarcoma_abbreviations", default_config={"span_key": "sarcoma"},

@@ -21,6 +21,7 @@ from extraction.components.mentions import read_mentions
 from extraction.components.tokenizer import doc_text
 from extraction.context import _RANDOM_VERB, build_context
 from extraction.numbers import digit_spans, normalize
+from extraction.sections import background_sentences
 from extraction.sentences import split_sentences
 
 for _name in ("trial", "statistics", "sentences"):
@@ -53,8 +54,11 @@ def statistics_for(text: str, sentences: list[tuple[int, int]],
     starts = [m[0] for m in mentions]
     state = State()
     out: list[dict[str, Any]] = []
+    background = background_sentences(text, sentences) if any(with_digit) else set()
     for idx, ((s, e), digit) in enumerate(zip(sentences, with_digit, strict=True)):
         state.sentence_index = idx
+        if idx in background:  # what was known before the study: other studies' values
+            continue
         i, j = bisect.bisect_left(starts, s), bisect.bisect_left(starts, e)
         if not digit:  # no value here: only the endpoint named last carries on (and another trial's arms)
             state.carry_endpoint(m for m in mentions[i:j] if m[1] <= e)
