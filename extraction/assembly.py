@@ -163,7 +163,23 @@ _FOR_ENDPOINT = re.compile(r"[\s,)\]]*(?:[(\[][^()\[\]]*[)\]]\s*)?(?:for|in\s+te
 
 #: a share of patients with the outcome it names after it: ``N% of patients (on X) had …``, ``N% on Y had …``
 _SHARE_HAD = re.compile(r"\s*(?:of\s+(?:the\s+)?(?:patients|participants|children)\b[^;()]*?|"
-                        r"(?:on|with|receiving)\s+[^,;()\d]{1,40}?)\s+(?:had|developed|experienced|showed)\s+$", re.I)
+                        r"(?:on|with|receiving)\s+[^,;()\d]{1,40}?)\s+(?:had|developed|experienced|showed)\s+$"
+                        # ``11 (26.2%) having stable disease``: the share's own outcome right after its bracket
+                        r"|\s*[)\]]\s*(?:patients\s+)?(?:having|had|with|showed|showing)\s+(?:an?\s+)?$", re.I)
+
+
+def _in_closed_bracket(seg: str, pos: int, upto: int) -> bool:
+    """True when ``pos`` lies inside a bracket (round or square) that closes before ``upto``."""
+    depth = 0
+    for i in range(pos, upto):
+        ch = seg[i]
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            if depth == 0:
+                return True
+            depth -= 1
+    return False
 
 
 def _cue_endpoint(st: Stat, cues: list[Mention], seg: str = "") -> tuple[str | None, bool]:
@@ -177,6 +193,10 @@ def _cue_endpoint(st: Stat, cues: list[Mention], seg: str = "") -> tuple[str | N
             and _SHARE_HAD.match(seg[st.tail:nxt[0]])):
         return None, True  # ``28% of patients on X and 11% on Y had progressive disease``: its own outcome
     before = [c for c in cues if c[1] <= st.start]
+    if before and seg and before[-1][2] != "ENDPOINT" and _in_closed_bracket(seg, before[-1][0], st.start):
+        # ``20% of those on X (complete remission rate, 2%), 34% of those on Y``: a non-endpoint in a bracket
+        # that closed before the value speaks only for the bracket's values
+        before = [c for c in before if c[2] == "ENDPOINT" or not _in_closed_bracket(seg, c[0], st.start)]
     if (before and seg and before[-1][2] != "ENDPOINT" and nxt is not None and nxt[2] == "ENDPOINT" and nxt[3]
             and ";" in seg[before[-1][1]:st.start] and ";" not in seg[st.tail:nxt[0]]):
         # "…cycles was 5.5 (range 1-22); 73% of patients remained progression-free at 12 weeks": the value's

@@ -786,9 +786,12 @@ def build_context(text: str, sentences: Sequence[tuple[int, int]], mentions: Seq
     ctx.arms = define_arms(text, sentences, mentions)
     labelled = labelled_arms(text, mentions)
     if labelled and (len(ctx.arms) < len(labelled) or (len(ctx.arms) == len(labelled)
-                                                         and set(ctx.arms) != set(labelled))) \
+                                                         and set(ctx.arms) != set(labelled))
+                     or (len(ctx.arms) > len(labelled)
+                         and all(any(a <= b for b in labelled) for a in ctx.arms if a - {"chemotherapy"}))) \
             and frozenset().union(*ctx.arms) - {"chemotherapy"} <= frozenset().union(*labelled):
-        # (``standard chemotherapy`` in a title is the regimen a label spells out)
+        # (``standard chemotherapy`` in a title is the regimen a label spells out; a title's list ``X or Y, Z
+        # and W`` read as more arms than the labels define is pieces of the labelled regimens)
         ctx.arms = labelled  # each label's own definition (covering every agent) is richer than a list
     dosed = dose_arms(text, sentences, mentions) if len(ctx.arms) < 2 else None
     if dosed:

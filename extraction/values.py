@@ -158,8 +158,16 @@ _EVENTS_BEFORE = re.compile(r"(?<![\w.])(?P<x>\d+)\s*(?:of|/)\s*(?P<n>\d+)\b(?:\
 _EVENTS_AFTER = re.compile(r"\s*%\s*[(\[]\s*(?:(?P<x>\d+)\s*(?:/|of)\s*(?P<n>\d+)|[nN]\s*=\s*(?P<k>\d+))\s*[)\],;]")
 
 
+#: ``20% of the 90 patients who received X``, ``34% of the 88 who received Y``: the patients behind the rate
+_PCT_OF_N = re.compile(r"\s*%\s*of\s+(?:the\s+|all\s+|these\s+)?(?P<n>\d+)\s+(?:\w+\s+)?"
+                       r"(?:patients|participants|subjects|children|who|assessable|evaluable|eligible)\b")
+
+
 def rate_counts(seg: str, start: int, end: int) -> tuple[int | None, int | None]:
     """(events, n) printed with the percentage at ``seg[start:end]``, where stated (else None)."""
+    of_n = _PCT_OF_N.match(seg, end)
+    if of_n:
+        return None, int(of_n.group("n"))
     after = _EVENTS_AFTER.match(seg, end)
     if after:
         if after.group("k"):

@@ -87,6 +87,13 @@ def find_definitions(text: str, agent_spans: list[tuple[int, int, str]],
         if not agents:
             continue
         last = max(e for s, e, _ in agent_spans if s >= begin and e <= m.start())
+        if len(agents) > 1 and len(short) >= 2 and short.isalpha() and short.isupper():
+            # ``X and pegylated liposomal doxorubicin (PLD)``: the shortest run of words before the bracket
+            # whose letters spell the short form is its long form (Schwartz & Hearst 2003), when it holds an agent
+            fit = _shortest_long_form(text, begin, m.start(), short)
+            inner = [cid for s, e, cid in agent_spans if s >= fit and e <= m.start()] if fit is not None else []
+            if inner:
+                agents = inner
         # a trial name such as SARC-S07 is no arm; a code right after the agents it abbreviates
         # (``drug-antibody conjugate (AB-C1)``) is
         if re.search(r"\d", short) and len(short) >= 4 and not short.lower().startswith(("arm", "group")) \
@@ -168,6 +175,14 @@ _LABEL_DEFINITION = re.compile(
 _DEFINITION_END = re.compile(r";|\.\s+[A-Z]|\.$|(?<=[A-Za-z]{2}|[A-Za-z0-9%][)\]])\.(?=[A-Z][a-z]{2})")
 
 
+#: words that name one lettered or numbered arm interchangeably
+_LABEL_WORDS = frozenset({"arm", "group", "regimen", "treatment", "cohort"})
+_ANY_LABEL_WORD = "arm|group|regimen|treatment|cohort"
+#: ``treatment A (doxorubicin 80 mg/m2), treatment B (X plus doxorubicin)``: a label and, in its bracket, what it gave
+_LABEL_BRACKET = re.compile(r"(?<![\w-])(?P<short>(?:[Aa]rm|[Gg]roup|[Cc]ohort|[Rr]egimen|[Tt]reatment)\s+[A-Z0-9])"
+                            r"\s*\((?P<body>[^()]{3,160})\)")
+
+
 def find_label_definitions(text: str, agent_spans: list[tuple[int, int, str]]) -> dict[str, str]:
     """Label → ``+``-joined agents, for ``Group 1 … received X`` (the label before what defines it): the
     agents named from the verb to the end of the sentence or clause, with those of a label defined before
@@ -194,6 +209,13 @@ def find_label_definitions(text: str, agent_spans: list[tuple[int, int, str]]) -
                 agents.extend(joined.split("+"))
         if agents:
             out[key] = VOCAB.join_agents(agents)
+    if "(" in text and may_match(_LABEL_BRACKET, text):
+        for m in _LABEL_BRACKET.finditer(text):
+            short = m.group("short")
+            key = short[0].upper() + short[1:]
+            agents = [cid for s, e, cid in agent_spans if s >= m.start("body") and e <= m.end("body")]
+            if agents and key not in out:
+                out[key] = VOCAB.join_agents(agents)
     return out
 
 
@@ -263,6 +285,19 @@ def split_definitions(text: str, agent_spans: list[tuple[int, int, str]], known:
             if p not in known and p not in STOP and not VOCAB.normalize_agent(p):
                 out[p] = cid
     return out
+
+
+_WORD_START = re.compile(r"(?<![\w-])[A-Za-z0-9]")
+
+
+def _shortest_long_form(text: str, begin: int, end: int, short: str) -> int | None:
+    """Start of the shortest run of whole words in ``text[begin:end]``, ending at ``end``, that the short form's
+    letters fit (:func:`_initials_fit`), or None."""
+    starts = [m.start() for m in _WORD_START.finditer(text, begin, end)]
+    for a in reversed(starts):
+        if _initials_fit(short, text[a:end].strip()):
+            return a
+    return None
 
 
 def _initials_fit(short: str, long: str) -> bool:
@@ -371,9 +406,11 @@ class AbbreviationDetector:
         for short, joined in defs.items():
             label = re.escape(short)
             if re.match(r"(?:[Aa]rm|[Gg]roup|[Cc]ohort|[Rr]egimen|[Ss]chedule|[Tt]reatment|[Tt]rt)\s", short):
-                # ``Arm A`` and ``arm A`` are one label
-                label = ("(?i:" + label.split("\\ ")[0] + r")\s+(?:\[[A-Za-z]{2,6}\]\s*)?"
-                         + re.escape(short.split()[-1]))
+                # ``Arm A`` and ``arm A`` are one label; so are ``treatment A`` and ``group A`` (a text that
+                # defines lettered arms calls them by any of these words)
+                word = label.split("\\ ")[0]
+                word = _ANY_LABEL_WORD if word.lower() in _LABEL_WORDS else word
+                label = ("(?i:" + word + r")\s+(?:\[[A-Za-z]{2,6}\]\s*)?" + re.escape(short.split()[-1]))
             for m in re.finditer(rf"(?<![\w-]){label}(?![\w-])", text):
                 sp = doc.char_span(m.start(), m.end(), label="AGENT", kb_id=joined, alignment_mode="expand")
                 if sp is not None:
